@@ -1,0 +1,212 @@
+"""The one exception hierarchy of pybpf.
+
+Every failure pybpf reports is a :class:`BPFError`. Each carries structured
+attributes (file, section, offset, program, errno, ...) so that callers can
+act on them, and a ``str()`` that reads as one clear sentence naming what is
+wrong and where.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+
+__all__ = [
+    "AttachError",
+    "BPFError",
+    "BTFError",
+    "CoreRelocationError",
+    "ExternError",
+    "KernelError",
+    "LinkError",
+    "MapError",
+    "NotSupportedError",
+    "ObjectError",
+    "ProgramLoadError",
+    "RelocationError",
+    "VerifierError",
+]
+
+
+class BPFError(Exception):
+    """Base of every pybpf error."""
+
+
+def _where(file: str | None, section: str | None, offset: int | None) -> str:
+    parts: list[str] = []
+    if file:
+        parts.append(str(file))
+    if section is not None:
+        parts.append(f"section {section!r}")
+    if offset is not None:
+        parts.append(f"offset {offset:#x}")
+    return ", ".join(parts)
+
+
+class ObjectError(BPFError, ValueError):
+    """A BPF ELF object is malformed or uses something pybpf cannot read.
+
+    ``file``, ``section`` and ``offset`` say where, as far as they are known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        section: str | None = None,
+        offset: int | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.section = section
+        self.offset = offset
+        where = _where(file, section, offset)
+        super().__init__(f"{where}: {message}" if where else message)
+
+    def with_file(self, file: str | None) -> ObjectError:
+        """Return a copy of this error that names ``file`` (for readers of bytes)."""
+        if file is None or self.file is not None:
+            return self
+        err = type(self).__new__(type(self))
+        ObjectError.__init__(
+            err, self.message, file=file, section=self.section, offset=self.offset
+        )
+        return err
+
+
+class BTFError(ObjectError):
+    """BTF or BTF.ext data is malformed, or a type is not what it must be."""
+
+
+class RelocationError(ObjectError):
+    """A relocation cannot be applied (bad target, unknown symbol, ...)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        section: str | None = None,
+        offset: int | None = None,
+        program: str | None = None,
+    ) -> None:
+        self.program = program
+        if program is not None:
+            message = f"program {program!r}: {message}"
+        super().__init__(message, file=file, section=section, offset=offset)
+
+
+class CoreRelocationError(RelocationError):
+    """A CO-RE relocation cannot be resolved against the target BTF."""
+
+
+class ExternError(RelocationError):
+    """A strong ``.kconfig``/``.ksyms`` extern cannot be resolved on this kernel."""
+
+
+class KernelError(BPFError, OSError):
+    """The kernel refused an operation; keeps ``errno`` and says what was attempted.
+
+    ``op`` is a short description of the attempted operation, for example
+    ``"create map 'events'"``.
+    """
+
+    def __init__(
+        self, op: str, err: int, detail: str | None = None, *, hint: str | None = None
+    ) -> None:
+        self.op = op
+        self.detail = detail
+        self.hint = hint
+        msg = f"{op}: {os.strerror(err) if err else 'failed'}"
+        if err:
+            msg += f" ({_errno.errorcode.get(err, err)})"
+        if detail:
+            msg += f": {detail}"
+        if hint:
+            msg += f" (hint: {hint})"
+        OSError.__init__(self, err, msg)
+        self.errno = err
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.op, self.errno, self.detail), {"hint": self.hint})
+
+
+class MapError(KernelError):
+    """A map operation failed in the kernel."""
+
+
+class ProgramLoadError(KernelError):
+    """``BPF_PROG_LOAD`` failed for a reason other than the verifier's judgement."""
+
+    def __init__(
+        self,
+        op: str,
+        err: int,
+        detail: str | None = None,
+        *,
+        hint: str | None = None,
+        program: str | None = None,
+        log: str = "",
+    ) -> None:
+        self.program = program
+        self.log = log
+        super().__init__(op, err, detail, hint=hint)
+
+
+class VerifierError(ProgramLoadError):
+    """The verifier rejected a program.
+
+    ``log`` is the complete verifier log; ``str()`` is a short summary with the
+    failing instruction, the verifier's reason and, where line info is known,
+    the C source line (``globals.bpf.c:42: value = *ptr;``).
+    """
+
+    def __init__(
+        self,
+        program: str,
+        err: int,
+        log: str,
+        *,
+        summary: str | None = None,
+        source: str | None = None,
+        truncated: bool = False,
+    ) -> None:
+        self.summary = summary or _last_log_lines(log)
+        self.source = source
+        self.truncated = truncated
+        detail = self.summary
+        if source:
+            detail = f"{source}: {detail}"
+        super().__init__(
+            f"load program {program!r}", err, detail, program=program, log=log
+        )
+
+
+def _last_log_lines(log: str, n: int = 2) -> str:
+    lines = [ln for ln in log.strip().splitlines() if ln.strip()]
+    return " / ".join(lines[-n:]) if lines else "verifier rejected the program"
+
+
+class AttachError(KernelError):
+    """Attaching a program to a hook failed."""
+
+
+class LinkError(KernelError):
+    """A link operation (update, pin, detach) failed."""
+
+
+class NotSupportedError(BPFError):
+    """The running kernel lacks a feature; says which and what to use instead."""
+
+    def __init__(self, feature: str, hint: str | None = None, *, errno: int = 0) -> None:
+        self.feature = feature
+        self.hint = hint
+        self.errno = errno
+        msg = f"{feature} is not supported by this kernel"
+        if hint:
+            msg += f"; {hint}"
+        super().__init__(msg)

@@ -1,0 +1,69 @@
+"""Shared fixtures: the compiled test objects and the kernel-requirement policy.
+
+Test objects are built from ``tests/bpf/*.bpf.c`` by ``make -C tests/bpf`` once per
+session. Tests that need root and a BPF-capable kernel use the ``kernel`` fixture;
+with ``PYBPF_REQUIRE_KERNEL=1`` a missing capability fails the test instead of
+skipping it, so a green CI proves the kernel was exercised.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BPF_SRC = ROOT / "tests" / "bpf"
+BPF_OUT = ROOT / "build" / "bpf"
+REQUIRE_KERNEL = os.environ.get("PYBPF_REQUIRE_KERNEL") == "1"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip (or, under PYBPF_REQUIRE_KERNEL=1, fail) unless ``condition`` holds."""
+    if condition:
+        return
+    if REQUIRE_KERNEL:
+        pytest.fail(f"required capability missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def bpf_objects() -> Path:
+    """Build the test objects (incrementally) and return their directory."""
+    proc = subprocess.run(
+        ["make", "-s", "-C", str(BPF_SRC), f"OUT={BPF_OUT}", "-j2"],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"building test BPF objects failed:\n{proc.stdout}\n{proc.stderr}")
+    return BPF_OUT
+
+
+@pytest.fixture(scope="session")
+def bpf_obj(bpf_objects: Path):  # type: ignore[no-untyped-def]
+    """Return a function mapping a test object's stem to its compiled path."""
+
+    def get(name: str) -> Path:
+        path = bpf_objects / f"{name}.bpf.o"
+        assert path.exists(), f"no test object {path}"
+        return path
+
+    return get
+
+
+def _kernel_ok() -> tuple[bool, str]:
+    if os.geteuid() != 0:
+        return False, "needs root"
+    if not Path("/sys/kernel/btf/vmlinux").exists():
+        return False, "kernel has no BTF (/sys/kernel/btf/vmlinux)"
+    return True, ""
+
+
+@pytest.fixture()
+def kernel() -> None:
+    """Require root and a BPF-capable kernel (fail under PYBPF_REQUIRE_KERNEL=1)."""
+    ok, reason = _kernel_ok()
+    need(ok, reason)
