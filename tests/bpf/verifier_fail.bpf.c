@@ -1,0 +1,35 @@
+/* Programs the verifier rejects, at known source lines. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} values SEC(".maps");
+
+SEC("tp/syscalls/sys_enter_getpid")
+int null_deref(void *ctx)
+{
+	u32 key = 0;
+	u64 *value = bpf_map_lookup_elem(&values, &key);
+
+	return *value; /* MISSING NULL CHECK */
+}
+
+/* A long walk before the failure, so that the verifier log outgrows a small buffer. */
+SEC("tp/syscalls/sys_enter_getpid")
+int long_log(void *ctx)
+{
+	u32 key = 0;
+	u64 *value = bpf_map_lookup_elem(&values, &key);
+	u64 acc = bpf_get_prandom_u32();
+
+#pragma clang loop unroll(full)
+	for (int i = 0; i < 400; i++)
+		acc = acc * 31 + i;
+	return *value + acc; /* LONG LOG FAILURE */
+}
+
+char LICENSE[] SEC("license") = "GPL";
