@@ -14,10 +14,26 @@ __version__ = "0.1.0"
 # public name -> module that defines it (imported lazily)
 _LAZY = {
     "ObjectSpec": "pybpf.elf.spec",
+    "Object": "pybpf.object",
+    "open": "pybpf.object",
+    "load": "pybpf.object",
+    "Map": "pybpf.map",
+    "Program": "pybpf.program",
+    "Link": "pybpf.link.base",
+    "RingBuffer": "pybpf.events.ringbuf",
+    "PerfBuffer": "pybpf.events.perfbuf",
+    "TracePipe": "pybpf.events.tracepipe",
 }
 
 if TYPE_CHECKING:
     from pybpf.elf.spec import ObjectSpec
+    from pybpf.events.perfbuf import PerfBuffer
+    from pybpf.events.ringbuf import RingBuffer
+    from pybpf.events.tracepipe import TracePipe
+    from pybpf.link.base import Link
+    from pybpf.map import Map
+    from pybpf.object import Object, load, open
+    from pybpf.program import Program
 
 
 def __getattr__(name: str) -> Any:
@@ -31,4 +47,17 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["ObjectSpec", "__version__", "errors"]
+__all__ = [
+    "Link",
+    "Map",
+    "Object",
+    "ObjectSpec",
+    "PerfBuffer",
+    "Program",
+    "RingBuffer",
+    "TracePipe",
+    "__version__",
+    "errors",
+    "load",
+    "open",
+]

@@ -16,6 +16,7 @@ __all__ = [
     "BPFError",
     "BTFError",
     "CoreRelocationError",
+    "EventError",
     "ExternError",
     "KernelError",
     "LinkError",
@@ -210,3 +211,7 @@ class NotSupportedError(BPFError):
         if hint:
             msg += f"; {hint}"
         super().__init__(msg)
+
+
+class EventError(BPFError, ValueError):
+    """An event record (ring/perf buffer, trace_pipe) is not what the reader expects."""

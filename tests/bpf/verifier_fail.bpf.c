@@ -3,7 +3,7 @@
 #include <bpf/bpf_helpers.h>
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);	/* hash: lookups may return NULL */
 	__uint(max_entries, 1);
 	__type(key, u32);
 	__type(value, u64);

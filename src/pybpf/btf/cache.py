@@ -1,0 +1,118 @@
+"""On-disk cache of a BTF blob's type-offset index and name index.
+
+Files are keyed by the blob's size and CRC32, so a changed kernel or module simply
+misses. The cache lives in ``$PYBPF_CACHE_DIR``, else ``$XDG_CACHE_HOME/pybpf``,
+else ``~/.cache/pybpf``; any I/O problem silently disables it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import sys
+import tempfile
+import zlib
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CachedIndex", "cache_dir", "content_key", "load", "save"]
+
+_MAGIC = b"PYBPFIDX"
+_VERSION = 1
+_BOM = 0x01020304
+# magic, version, byte-order mark, blob size, blob crc32, n types, n names
+_HDR = struct.Struct("=8sIIQIII")
+
+
+@dataclass
+class CachedIndex:
+    """What the cache holds for one blob: type offsets and (maybe) a name index."""
+
+    offsets: array[int]
+    name_hashes: array[int] | None = None
+    name_ids: array[int] | None = None
+
+
+def cache_dir() -> Path | None:
+    """The cache directory, or None when caching is disabled (``PYBPF_CACHE_DIR=""``)."""
+    env = os.environ.get("PYBPF_CACHE_DIR")
+    if env is not None:
+        return Path(env) if env else None
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg) / "pybpf"
+    try:
+        return Path.home() / ".cache" / "pybpf"
+    except (RuntimeError, KeyError):
+        return None
+
+
+def content_key(data: bytes) -> tuple[int, int]:
+    """The (size, crc32) pair that identifies a blob."""
+    return len(data), zlib.crc32(data)
+
+
+def _path(key: tuple[int, int]) -> Path | None:
+    d = cache_dir()
+    if d is None:
+        return None
+    return d / f"btf-{key[0]}-{key[1]:08x}.idx"
+
+
+def load(key: tuple[int, int]) -> CachedIndex | None:
+    """Return the cached index for ``key``, or None when absent or invalid."""
+    path = _path(key)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    if len(raw) < _HDR.size:
+        return None
+    magic, version, bom, size, crc, ntypes, nnames = _HDR.unpack_from(raw)
+    if (magic, version, bom, size, crc) != (_MAGIC, _VERSION, _BOM, key[0], key[1]):
+        return None
+    pos = _HDR.size
+    if len(raw) != pos + 4 * ntypes + 8 * nnames:
+        return None
+    offsets = array("I")
+    offsets.frombytes(raw[pos : pos + 4 * ntypes])
+    pos += 4 * ntypes
+    if not nnames:
+        return CachedIndex(offsets)
+    hashes = array("I")
+    hashes.frombytes(raw[pos : pos + 4 * nnames])
+    ids = array("I")
+    ids.frombytes(raw[pos + 4 * nnames :])
+    return CachedIndex(offsets, hashes, ids)
+
+
+def save(key: tuple[int, int], index: CachedIndex) -> bool:
+    """Write ``index`` atomically; returns False (and leaves nothing) on any error."""
+    path = _path(key)
+    if path is None or sys.byteorder not in ("little", "big"):
+        return False
+    nnames = len(index.name_hashes) if index.name_hashes is not None else 0
+    parts = [
+        _HDR.pack(_MAGIC, _VERSION, _BOM, key[0], key[1], len(index.offsets), nnames),
+        index.offsets.tobytes(),
+    ]
+    if index.name_hashes is not None and index.name_ids is not None:
+        parts += [index.name_hashes.tobytes(), index.name_ids.tobytes()]
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".btf-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(b"".join(parts))
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return False

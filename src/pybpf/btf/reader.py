@@ -1,0 +1,581 @@
+"""The BTF reader: parse a raw BTF blob (base or split) and answer type queries.
+
+Parsing makes one pass recording where each type record starts; records are
+decoded into :mod:`pybpf.btf.types` objects only when asked for, and the name
+index is built (or read from the on-disk cache) on the first :meth:`BTF.find`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+import sys
+import zlib
+from array import array
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pybpf.btf import cache as _cache
+from pybpf.btf.types import (
+    VOID,
+    Array,
+    Const,
+    Datasec,
+    DeclTag,
+    Enum,
+    Enum64,
+    EnumValue,
+    Float,
+    Func,
+    FuncProto,
+    Fwd,
+    Int,
+    IntEncoding,
+    Kind,
+    Linkage,
+    Member,
+    Param,
+    Ptr,
+    Restrict,
+    Struct,
+    Type,
+    Typedef,
+    TypeTag,
+    Union,
+    Var,
+    VarLinkage,
+    VarSecinfo,
+    Volatile,
+)
+from pybpf.errors import BTFError
+
+if TYPE_CHECKING:
+    from pybpf.btf.encode import TypeOverrides
+
+__all__ = ["BTF", "BTF_MAGIC", "HEADER", "VMLINUX_PATH", "kernel_btf"]
+
+BTF_MAGIC = 0xEB9F
+VMLINUX_PATH = "/sys/kernel/btf/vmlinux"
+# magic, version, flags, hdr_len, type_off, type_len, str_off, str_len
+HEADER = struct.Struct("<HBBIIIII")
+MAX_TYPES = 0xFFFFFF  # BTF_MAX_TYPE
+_MAX_DEPTH = 64
+POINTER_SIZE = 8
+
+# Words after the 3-word header of a record: fixed part and per-vlen part, by kind.
+_BAD = 1 << 40  # makes the index pass overshoot on unknown kinds
+_FIXED = [_BAD] * 32
+_PER = [0] * 32
+for _k, _fixed, _per in (
+    (Kind.INT, 1, 0),
+    (Kind.PTR, 0, 0),
+    (Kind.ARRAY, 3, 0),
+    (Kind.STRUCT, 0, 3),
+    (Kind.UNION, 0, 3),
+    (Kind.ENUM, 0, 2),
+    (Kind.FWD, 0, 0),
+    (Kind.TYPEDEF, 0, 0),
+    (Kind.VOLATILE, 0, 0),
+    (Kind.CONST, 0, 0),
+    (Kind.RESTRICT, 0, 0),
+    (Kind.FUNC, 0, 0),
+    (Kind.FUNC_PROTO, 0, 2),
+    (Kind.VAR, 1, 0),
+    (Kind.DATASEC, 0, 3),
+    (Kind.FLOAT, 0, 0),
+    (Kind.DECL_TAG, 1, 0),
+    (Kind.TYPE_TAG, 0, 0),
+    (Kind.ENUM64, 0, 3),
+):
+    _FIXED[_k] = _fixed
+    _PER[_k] = _per
+
+_SKIP_QUALIFIERS = frozenset(
+    (Kind.TYPEDEF, Kind.CONST, Kind.VOLATILE, Kind.RESTRICT, Kind.TYPE_TAG)
+)
+_SIZED = frozenset(
+    (Kind.INT, Kind.ENUM, Kind.ENUM64, Kind.STRUCT, Kind.UNION, Kind.FLOAT, Kind.DATASEC)
+)
+
+
+def _s32(v: int) -> int:
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+class BTF:
+    """A parsed BTF blob: type ids ``start_id .. type_count-1`` plus its base's.
+
+    Type id 0 is ``void``. Split BTF (kernel modules) continues the ids and the
+    string offsets of ``base``.
+    """
+
+    def __init__(self) -> None:  # use the from_* constructors
+        self.name = ".BTF"
+        self.base: BTF | None = None
+        self.data = b""
+        self.little_endian = True
+        self.start_id = 1
+        self.type_count = 1
+        self.start_str_off = 0
+        self._words: Sequence[int] = ()
+        self._offsets = array("I")
+        self._str_start = 0
+        self._str_len = 0
+        self._types: dict[int, Type] = {}
+        self._names: dict[bytes, list[int]] | None = None
+        self._name_hashes: array[int] | None = None
+        self._name_ids: array[int] | None = None
+        self._cache_key: tuple[int, int] | None = None
+        self.header: tuple[int, ...] = ()
+
+    # ------------------------------------------------------------------ parsing
+
+    def _error(self, message: str, offset: int | None = None) -> BTFError:
+        return BTFError(message, section=self.name, offset=offset)
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes | bytearray | memoryview,
+        *,
+        base: BTF | None = None,
+        name: str = "",
+        cache: bool = False,
+    ) -> BTF:
+        """Parse a raw BTF blob; ``base`` makes it split BTF. Raises BTFError."""
+        self = cls()
+        self.name = name or ".BTF"
+        self.base = base
+        self.data = data = bytes(data)
+        if base is not None:
+            self.start_id = base.type_count
+            self.start_str_off = base.start_str_off + base._str_len
+        if len(data) < HEADER.size:
+            raise self._error(f"too short for a BTF header ({len(data)} bytes)", 0)
+        magic = struct.unpack_from("<H", data)[0]
+        if magic == BTF_MAGIC:
+            self.little_endian = True
+            hdr_fmt = HEADER
+        elif magic == 0x9FEB:
+            self.little_endian = False
+            hdr_fmt = struct.Struct(">HBBIIIII")
+        else:
+            raise self._error(f"bad magic {magic:#06x} (want {BTF_MAGIC:#06x})", 0)
+        self.header = hdr = hdr_fmt.unpack_from(data)
+        _, version, _flags, hdr_len, type_off, type_len, str_off, str_len = hdr
+        if version != 1:
+            raise self._error(f"unsupported BTF version {version}", 2)
+        if hdr_len < HEADER.size or hdr_len > len(data):
+            raise self._error(f"bad header length {hdr_len}", 4)
+        ts, ss = hdr_len + type_off, hdr_len + str_off
+        if ts + type_len > len(data):
+            raise self._error("type section runs past the end of the data", ts)
+        if ss + str_len > len(data):
+            raise self._error("string section runs past the end of the data", ss)
+        if type_off % 4 or type_len % 4 or ts % 4:
+            raise self._error("type section is not 4-byte aligned", ts)
+        if ts < ss + str_len and ss < ts + type_len:
+            raise self._error("type and string sections overlap", ss)
+        if str_len and data[ss + str_len - 1] != 0:
+            raise self._error("string section is not NUL-terminated", ss + str_len - 1)
+        if base is None and (not str_len or data[ss] != 0):
+            raise self._error("string section must start with an empty string", ss)
+        self._str_start, self._str_len = ss, str_len
+
+        native = (sys.byteorder == "little") == self.little_endian
+        if native:
+            self._words = memoryview(data)[ts : ts + type_len].cast("I")
+        else:
+            words = array("I")
+            words.frombytes(data[ts : ts + type_len])
+            words.byteswap()
+            self._words = words
+        nwords = type_len // 4
+
+        cached = None
+        if cache:
+            self._cache_key = _cache.content_key(data)
+            cached = _cache.load(self._cache_key)
+            if cached is not None and not self._plausible(cached.offsets, nwords):
+                cached = None
+        if cached is not None:
+            self._offsets = cached.offsets
+            self._name_hashes = cached.name_hashes
+            self._name_ids = cached.name_ids
+        else:
+            self._offsets = self._index(nwords, ts)
+            if cache and self._cache_key is not None:
+                _cache.save(self._cache_key, _cache.CachedIndex(self._offsets))
+        self.type_count = self.start_id + len(self._offsets)
+        if self.type_count - 1 > MAX_TYPES:
+            raise self._error(f"too many types ({self.type_count - 1})", ts)
+        return self
+
+    def _plausible(self, offsets: array[int], nwords: int) -> bool:
+        """Cheap sanity check of a cached offset table against the blob."""
+        if not offsets:
+            return nwords == 0
+        last = offsets[-1]
+        if last + 3 > nwords:
+            return False
+        info = self._words[last + 1]
+        k = (info >> 24) & 0x1F
+        return last + 3 + _FIXED[k] + _PER[k] * (info & 0xFFFF) == nwords
+
+    def _index(self, nwords: int, ts: int) -> array[int]:
+        """One pass over the type section recording each record's word offset."""
+        words, fixed, per = self._words, _FIXED, _PER
+        offsets = array("I")
+        append = offsets.append
+        i = 0
+        try:
+            while i < nwords:
+                append(i)
+                info = words[i + 1]
+                k = (info >> 24) & 0x1F
+                i += 3 + fixed[k] + per[k] * (info & 0xFFFF)
+        except IndexError:
+            pass
+        if i != nwords:
+            self._diagnose(offsets, nwords, ts)
+        return offsets
+
+    def _diagnose(self, offsets: array[int], nwords: int, ts: int) -> None:
+        """Raise the precise error for a type section the index pass rejected."""
+        i = offsets[-1]
+        tid = self.start_id + len(offsets) - 1
+        where = ts + 4 * i
+        if i + 3 > nwords:
+            raise self._error(f"type [{tid}] header truncated", where)
+        k = (self._words[i + 1] >> 24) & 0x1F
+        if _FIXED[k] == _BAD:
+            raise self._error(f"type [{tid}] has unknown kind {k}", where + 4)
+        raise self._error(f"type [{tid}] ({Kind(k).name}) runs past the type section", where)
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def from_file(cls, path: str | Path, base: BTF | None = None, *, cache: bool = False) -> BTF:
+        """Read BTF from a raw blob (``/sys/kernel/btf/vmlinux``) or an ELF object's ``.BTF``."""
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise BTFError(f"cannot read BTF: {exc.strerror}", file=str(path)) from exc
+        try:
+            if data[:4] == b"\x7fELF":
+                from pybpf.btf.elfsec import btf_sections
+
+                raw, _ = btf_sections(data, file=str(path))
+                if raw is None:
+                    raise BTFError("ELF object has no .BTF section", file=str(path))
+                data = raw
+            return cls.from_bytes(data, base=base, cache=cache)
+        except BTFError as exc:
+            raise exc.with_file(str(path)) from None
+
+    @classmethod
+    def load_vmlinux(cls, path: str | Path = VMLINUX_PATH, *, cache: bool = True) -> BTF:
+        """Load the kernel's BTF, using the on-disk index cache unless disabled."""
+        return cls.from_file(path, cache=cache)
+
+    @classmethod
+    def load_module(cls, name: str, base: BTF | None = None, *, cache: bool = True) -> BTF:
+        """Load a kernel module's split BTF (``/sys/kernel/btf/<name>``) on vmlinux."""
+        if base is None:
+            base = kernel_btf()
+        return cls.from_file(Path(VMLINUX_PATH).parent / name, base, cache=cache)
+
+    # ------------------------------------------------------------------ strings
+
+    def string(self, offset: int) -> str:
+        """The string at ``offset`` in the (base + own) string section."""
+        if offset < self.start_str_off:
+            assert self.base is not None
+            return self.base.string(offset)
+        local = offset - self.start_str_off
+        if local >= self._str_len:
+            raise self._error(f"string offset {offset} out of range", None)
+        start = self._str_start + local
+        end = self.data.index(b"\0", start)
+        return self.data[start:end].decode("utf-8", "surrogateescape")
+
+    def _string_bytes(self, offset: int) -> bytes:
+        if offset < self.start_str_off:
+            assert self.base is not None
+            return self.base._string_bytes(offset)
+        local = offset - self.start_str_off
+        if local >= self._str_len:
+            raise self._error(f"string offset {offset} out of range", None)
+        start = self._str_start + local
+        return self.data[start : self.data.index(b"\0", start)]
+
+    @property
+    def strings(self) -> bytes:
+        """This blob's own string section, raw."""
+        return self.data[self._str_start : self._str_start + self._str_len]
+
+    # ------------------------------------------------------------------ types
+
+    def __len__(self) -> int:
+        return self.type_count
+
+    def __iter__(self) -> Iterator[tuple[int, Type]]:
+        """Every (id, type) from 1, base types included."""
+        for tid in range(1, self.type_count):
+            yield tid, self.type(tid)
+
+    def own_types(self) -> Iterator[tuple[int, Type]]:
+        """(id, type) for this blob's own types only (not the base's)."""
+        for tid in range(self.start_id, self.type_count):
+            yield tid, self.type(tid)
+
+    def _word_index(self, tid: int) -> int:
+        if tid >= self.type_count or tid < self.start_id:
+            raise self._error(f"type id {tid} out of range (1..{self.type_count - 1})")
+        return self._offsets[tid - self.start_id]
+
+    def record_offset(self, tid: int) -> int:
+        """Byte offset of type ``tid``'s record in :attr:`data`."""
+        hdr_len, type_off = self.header[3], self.header[4]
+        return hdr_len + type_off + 4 * self._word_index(tid)
+
+    def kind_of(self, tid: int) -> Kind:
+        """The kind of ``tid`` without decoding it."""
+        if tid == 0:
+            return Kind.UNKN
+        if tid < self.start_id:
+            assert self.base is not None
+            return self.base.kind_of(tid)
+        return Kind((self._words[self._word_index(tid) + 1] >> 24) & 0x1F)
+
+    def name_of(self, tid: int) -> str:
+        """The name of ``tid`` without decoding the rest of it."""
+        if tid == 0:
+            return ""
+        if tid < self.start_id:
+            assert self.base is not None
+            return self.base.name_of(tid)
+        return self.string(self._words[self._word_index(tid)])
+
+    def raw_record(self, tid: int) -> bytes:
+        """The raw bytes of type ``tid``'s record (own types only)."""
+        i = self._word_index(tid)
+        n = self._record_words(i)
+        start = self.header[3] + self.header[4] + 4 * i
+        return self.data[start : start + 4 * n]
+
+    def _record_words(self, i: int) -> int:
+        info = self._words[i + 1]
+        k = (info >> 24) & 0x1F
+        return 3 + _FIXED[k] + _PER[k] * (info & 0xFFFF)
+
+    def type(self, tid: int) -> Type:
+        """The decoded type ``tid`` (memoised); BTFError for an unknown id."""
+        t = self._types.get(tid)
+        if t is not None:
+            return t
+        if tid == 0:
+            return VOID
+        if 0 < tid < self.start_id:
+            assert self.base is not None
+            return self.base.type(tid)
+        t = self._decode(tid)
+        self._types[tid] = t
+        return t
+
+    def __getitem__(self, tid: int) -> Type:
+        return self.type(tid)
+
+    def _decode(self, tid: int) -> Type:
+        i = self._word_index(tid)
+        w = self._words
+        name_off, info, sz = w[i], w[i + 1], w[i + 2]
+        k = (info >> 24) & 0x1F
+        vlen = info & 0xFFFF
+        kflag = bool(info >> 31)
+        s = self.string
+        try:
+            name = s(name_off)
+            p = i + 3
+            if k == Kind.INT:
+                v = w[p]
+                return Int(name, sz, IntEncoding((v >> 24) & 0xF), v & 0xFF, (v >> 16) & 0xFF)
+            if k == Kind.PTR:
+                return Ptr(sz)
+            if k == Kind.ARRAY:
+                return Array(w[p], w[p + 1], w[p + 2])
+            if k in (Kind.STRUCT, Kind.UNION):
+                members = []
+                for j in range(p, p + 3 * vlen, 3):
+                    off = w[j + 2]
+                    if kflag:
+                        members.append(Member(s(w[j]), w[j + 1], off & 0xFFFFFF, off >> 24))
+                    else:
+                        members.append(Member(s(w[j]), w[j + 1], off, 0))
+                cls = Struct if k == Kind.STRUCT else Union
+                return cls(name, sz, tuple(members))
+            if k == Kind.ENUM:
+                conv = _s32 if kflag else int
+                vals = tuple(EnumValue(s(w[j]), conv(w[j + 1])) for j in range(p, p + 2 * vlen, 2))
+                return Enum(name, sz, kflag, vals)
+            if k == Kind.ENUM64:
+                vals64 = []
+                for j in range(p, p + 3 * vlen, 3):
+                    v = w[j + 1] | (w[j + 2] << 32)
+                    if kflag and v >> 63:
+                        v -= 1 << 64
+                    vals64.append(EnumValue(s(w[j]), v))
+                return Enum64(name, sz, kflag, tuple(vals64))
+            if k == Kind.FWD:
+                return Fwd(name, kflag)
+            if k == Kind.TYPEDEF:
+                return Typedef(name, sz)
+            if k == Kind.VOLATILE:
+                return Volatile(sz)
+            if k == Kind.CONST:
+                return Const(sz)
+            if k == Kind.RESTRICT:
+                return Restrict(sz)
+            if k == Kind.FUNC:
+                return Func(name, sz, Linkage(vlen))
+            if k == Kind.FUNC_PROTO:
+                params = tuple(Param(s(w[j]), w[j + 1]) for j in range(p, p + 2 * vlen, 2))
+                return FuncProto(sz, params)
+            if k == Kind.VAR:
+                return Var(name, sz, VarLinkage(w[p]))
+            if k == Kind.DATASEC:
+                secinfo = tuple(
+                    VarSecinfo(w[j], w[j + 1], w[j + 2]) for j in range(p, p + 3 * vlen, 3)
+                )
+                return Datasec(name, sz, secinfo)
+            if k == Kind.FLOAT:
+                return Float(name, sz)
+            if k == Kind.DECL_TAG:
+                return DeclTag(name, sz, _s32(w[p]), kflag)
+            if k == Kind.TYPE_TAG:
+                return TypeTag(name, sz, kflag)
+        except ValueError as exc:  # bad linkage or encoding value
+            raise self._error(f"type [{tid}]: {exc}", self.record_offset(tid)) from None
+        except BTFError as exc:
+            raise self._error(f"type [{tid}]: {exc.message}", self.record_offset(tid)) from None
+        raise self._error(f"type [{tid}] has unknown kind {k}", self.record_offset(tid))
+
+    # ------------------------------------------------------------------ names
+
+    def find(self, name: str, kind: Kind | None = None) -> list[int]:
+        """Ids of every type named exactly ``name`` (base types first)."""
+        ids = self.base.find(name, kind) if self.base is not None else []
+        key = name.encode("utf-8", "surrogateescape")
+        if self._names is None and self._name_hashes is None:
+            self._build_name_index()
+        if self._names is not None:
+            local = self._names.get(key, ())
+            ids += [self.start_id + x for x in local]
+        else:
+            assert self._name_hashes is not None and self._name_ids is not None
+            h = zlib.crc32(key)
+            hashes, nids = self._name_hashes, self._name_ids
+            j = bisect.bisect_left(hashes, h)
+            words, offs = self._words, self._offsets
+            while j < len(hashes) and hashes[j] == h:
+                x = nids[j]
+                if self._string_bytes(words[offs[x]]) == key:
+                    ids.append(self.start_id + x)
+                j += 1
+        if kind is not None:
+            ids = [t for t in ids if self.kind_of(t) == kind]
+        return ids
+
+    def find_one(self, name: str, kind: Kind | None = None) -> int:
+        """The single id named ``name`` (of ``kind``); BTFError if none or several."""
+        ids = self.find(name, kind)
+        what = f"{kind.name.lower()} {name!r}" if kind is not None else repr(name)
+        if not ids:
+            raise self._error(f"no type {what}")
+        if len(ids) > 1:
+            raise self._error(f"{len(ids)} types named {what}: ids {ids[:8]}")
+        return ids[0]
+
+    def _build_name_index(self) -> None:
+        """Group own type ids by name; also persist hashes when caching is on."""
+        words, offs = self._words, self._offsets
+        by_off: dict[int, list[int]] = {}
+        for x in range(len(offs)):
+            no = words[offs[x]]
+            if no:
+                lst = by_off.get(no)
+                if lst is None:
+                    by_off[no] = [x]
+                else:
+                    lst.append(x)
+        names: dict[bytes, list[int]] = {}
+        for no, xs in by_off.items():
+            try:
+                key = self._string_bytes(no)
+            except BTFError:
+                continue  # reported when the type itself is decoded
+            have = names.get(key)
+            if have is None:
+                names[key] = xs
+            else:
+                have.extend(xs)
+                have.sort()
+        self._names = names
+        if self._cache_key is not None:
+            pairs = sorted((zlib.crc32(k), x) for k, xs in names.items() for x in xs)
+            hashes = array("I", [h for h, _ in pairs])
+            ids = array("I", [x for _, x in pairs])
+            _cache.save(self._cache_key, _cache.CachedIndex(self._offsets, hashes, ids))
+
+    # ------------------------------------------------------------------ queries
+
+    def resolve(self, tid: int) -> int:
+        """Skip typedef/const/volatile/restrict/type_tag layers; returns the id."""
+        for _ in range(_MAX_DEPTH):
+            if self.kind_of(tid) not in _SKIP_QUALIFIERS:
+                return tid
+            tid = self.type(tid).type  # type: ignore[union-attr]
+        raise self._error(f"type loop while resolving type [{tid}]")
+
+    def size_of(self, tid: int) -> int:
+        """Size in bytes of a type (pointer size 8); BTFError for sizeless kinds."""
+        from pybpf.btf import typeinfo
+
+        return typeinfo.size_of(self, tid)
+
+    def align_of(self, tid: int) -> int:
+        """Natural alignment in bytes of a type (1 for packed structs)."""
+        from pybpf.btf import typeinfo
+
+        return typeinfo.align_of(self, tid)
+
+    def type_name(self, tid: int) -> str:
+        """A readable C-like name, e.g. ``struct task_struct *``."""
+        from pybpf.btf import typeinfo
+
+        return typeinfo.type_name(self, tid)
+
+    def encode(
+        self, overrides: TypeOverrides | None = None, *, drop_strings: bool = False
+    ) -> bytes:
+        """Re-marshal own types (with ``overrides`` by id) into a raw BTF blob."""
+        from pybpf.btf import encode
+
+        return encode.encode(self, overrides, drop_strings=drop_strings)
+
+    def __repr__(self) -> str:
+        split = f", base of {self.start_id - 1} types" if self.base is not None else ""
+        return f"<BTF {self.name} {self.type_count - self.start_id} types{split}>"
+
+
+_kernel: BTF | None = None
+
+
+def kernel_btf() -> BTF:
+    """The running kernel's BTF, loaded once per process."""
+    global _kernel
+    if _kernel is None:
+        _kernel = BTF.load_vmlinux()
+    return _kernel

@@ -1,0 +1,194 @@
+"""Zero-copy batches of ring-buffer records: views into the ring, released at once.
+
+A batch covers the committed records between the consumer position and the first
+record still being written. Fixed-size records become one strided numpy view
+(headers checked with vectorised numpy operations, no per-record Python work);
+variable-size records become a list of memoryviews. The ring space is returned
+to producers only when the batch is released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pybpf.errors import EventError
+
+if TYPE_CHECKING:
+    from pybpf.events.ringbuf import RingBuffer
+
+__all__ = ["RingBatch", "scan_fixed", "scan_records"]
+
+_BUSY = 1 << 31
+_DISCARD = 1 << 30
+_LEN_MASK = _DISCARD - 1
+
+
+class RingBatch:
+    """Records available in a ring at one moment, as views into the ring's memory.
+
+    ``records`` (memoryviews of the payloads) or ``array`` (numpy view, for
+    fixed-size batches) are valid until :meth:`release`, which advances the
+    consumer position; copy anything kept longer. ``discarded`` counts records the
+    producer discarded inside the batch's range (skipped).
+    """
+
+    __slots__ = ("_records", "_ring", "array", "begin", "count", "discarded", "end", "raw")
+
+    def __init__(
+        self,
+        ring: RingBuffer[Any],
+        raw: memoryview,
+        begin: int,
+        end: int,
+        count: int,
+        discarded: int,
+        *,
+        records: list[memoryview] | None = None,
+        array: Any = None,
+    ) -> None:
+        self._ring: RingBuffer[Any] | None = ring
+        self.raw = raw
+        """The batch's bytes in the ring, record headers included."""
+        self.begin = begin
+        self.end = end
+        self.count = count
+        self.discarded = discarded
+        self._records = records
+        self.array = array
+        """numpy structured view of the records (``numpy_dtype`` batches), else None."""
+
+    @property
+    def records(self) -> list[memoryview]:
+        """One memoryview per record payload."""
+        if self._records is None:
+            arr = self.array
+            self._records = [] if arr is None else [memoryview(r).cast("B") for r in arr]
+        return self._records
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[memoryview]:
+        return iter(self.records)
+
+    @property
+    def released(self) -> bool:
+        """True once the ring space was given back."""
+        return self._ring is None
+
+    def release(self) -> None:
+        """Give the batch's ring space back to producers (idempotent)."""
+        ring, self._ring = self._ring, None
+        if ring is not None:
+            self._records = None
+            ring._release(self.begin, self.end, self.discarded)
+
+    def __enter__(self) -> RingBatch:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        state = "released" if self._ring is None else "held"
+        return f"<RingBatch {self.count} records, {self.end - self.begin} bytes, {state}>"
+
+
+def scan_records(
+    ring: RingBuffer[Any],
+    data: memoryview,
+    hdr: memoryview,
+    start: int,
+    cons: int,
+    prod: int,
+    max_records: int,
+) -> RingBatch:
+    """Walk the headers from ``cons`` and collect payload views (variable-size records)."""
+    mask = ring.size - 1
+    base = start - (cons & mask)
+    records: list[memoryview] = []
+    discarded = 0
+    pos = cons
+    while pos < prod and len(records) != max_records:
+        off = pos & mask
+        ln = hdr[off >> 2]
+        if ln & _BUSY:
+            break
+        size = ln & _LEN_MASK
+        pos += (size + 15) & ~7
+        if ln & _DISCARD:
+            discarded += 1
+            continue
+        at = base + off + 8
+        records.append(data[at : at + size])
+    raw = data[start : start + (pos - cons)]
+    return RingBatch(ring, raw, cons, pos, len(records), discarded, records=records)
+
+
+def scan_fixed(
+    ring: RingBuffer[Any],
+    data: memoryview,
+    start: int,
+    cons: int,
+    prod: int,
+    dtype_like: Any,
+    max_records: int,
+) -> RingBatch:
+    """Expose the leading run of ``dtype.itemsize``-byte records as one strided numpy view.
+
+    Discarded records of any size at the head are skipped; the batch ends before
+    a busy record or one of another size. A head record of another size raises
+    :class:`EventError` after being skipped, so the reader can go on.
+    """
+    import numpy as np
+
+    dt = np.dtype(dtype_like)
+    rec = dt.itemsize
+    stride = (rec + 15) & ~7
+    mask = ring.size - 1
+    base = start - (cons & mask)
+    hdr_dt = np.dtype("<u4")
+    pos = cons
+    head_discarded = 0
+    # skip discarded records (any size) at the head, and fail on a foreign size
+    while pos < prod:
+        off = base + (pos & mask)
+        ln = int(np.frombuffer(data, hdr_dt, 1, off)[0])
+        if ln & _BUSY or (ln & _LEN_MASK == rec and not ln & _DISCARD):
+            break
+        size = ln & _LEN_MASK
+        at = pos
+        pos += (size + 15) & ~7
+        if ln & _DISCARD:
+            head_discarded += 1
+            continue
+        ring._release(cons, pos, head_discarded)
+        raise EventError(
+            f"ring buffer {ring.name!r}: a record of {size} bytes does not match "
+            f"numpy_dtype of {rec} bytes (record at position {at} skipped)"
+        )
+    first = base + (pos & mask)
+    n = (prod - pos) // stride
+    if max_records >= 0:
+        n = min(n, max_records)
+    hdrs = np.ndarray((n,), hdr_dt, buffer=data, offset=first, strides=(stride,))
+    lens = hdrs & np.uint32(~_DISCARD & 0xFFFFFFFF)  # keeps BUSY: a busy record mismatches
+    bad = lens != rec
+    k = int(bad.argmax()) if n and bad.any() else n
+    arr = np.ndarray((k,), dt, buffer=data, offset=first + 8, strides=(stride,))
+    discarded = 0
+    if k:
+        dropped = (hdrs[:k] & np.uint32(_DISCARD)) != 0
+        discarded = int(dropped.sum())
+        if discarded:
+            arr = arr[~dropped]  # a compacted copy; the common case stays zero-copy
+    end = pos + k * stride
+    raw = data[start : start + (end - cons)]
+    return RingBatch(ring, raw, cons, end, k - discarded, head_discarded + discarded, array=arr)

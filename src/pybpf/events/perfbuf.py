@@ -1,0 +1,355 @@
+"""Reader of a BPF perf event array (``BPF_MAP_TYPE_PERF_EVENT_ARRAY``): one perf ring per CPU.
+
+For each online CPU the reader opens a ``bpf-output`` software perf event that
+samples raw data, maps its metadata page and data pages, stores the event fd in
+the map slot of that CPU (where ``bpf_perf_event_output`` looks it up) and waits on
+all of them with one epoll. Records are ``perf_event_header``-framed: samples carry
+``u32 size`` + raw bytes, lost records the number of samples the kernel dropped.
+A record that runs past the end of the ring is reassembled from its two pieces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import mmap
+import select
+import struct
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, Generic, TypeVar, overload
+
+from pybpf.errors import MapError
+from pybpf.events._mapinfo import HasFileno, dup_map_fd
+from pybpf.sys.fd import FD
+from pybpf.uapi.enums import MapType, PerfRecordType, PerfSampleFormat, PerfSwId
+
+__all__ = ["PerfBuffer"]
+
+T = TypeVar("T")
+
+_PAGE = mmap.PAGESIZE
+_HEAD = 1024 // 8  # perf_event_mmap_page.data_head, as an index of u64s
+_TAIL = 1032 // 8  # data_tail: written by the reader to free space
+_SAMPLE = int(PerfRecordType.SAMPLE)
+_LOST = int(PerfRecordType.LOST)
+_HDR = struct.Struct("<IHHI")  # perf_event_header + the sample's u32 raw size
+_LOST_REC = struct.Struct("<QQ")  # id, lost
+
+SampleCallback = Callable[[int, Any], object]
+LostCallback = Callable[[int, int], object]
+
+
+class _CpuRing:
+    """The mapped perf ring of one CPU."""
+
+    __slots__ = ("cpu", "fd", "meta", "mm", "size", "view")
+
+    def __init__(self, cpu: int, fd: FD, page_cnt: int) -> None:
+        self.cpu = cpu
+        self.fd = fd
+        self.size = page_cnt * _PAGE
+        self.mm = mmap.mmap(
+            fd.fileno(), _PAGE + self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
+        )
+        self.view = memoryview(self.mm)
+        self.meta = self.view[:_PAGE].cast("Q")
+
+    def close(self) -> None:
+        try:
+            self.meta.release()
+            self.view.release()
+            self.mm.close()
+        except BufferError:  # a caller still holds a view: unmapped when it is collected
+            pass
+        self.fd.close()
+
+
+class PerfBuffer(Generic[T]):
+    """Consumer of a perf event array map, one ring per online CPU.
+
+    ``sample_cb(cpu, data)`` receives each sample: ``bytes`` or, with a decoder,
+    ``decoder(memoryview)`` (valid only during the call). The raw bytes include the
+    kernel's padding to 8-byte alignment, so they can be up to 4 bytes longer than
+    what the program sent. ``lost_cb(cpu, count)`` reports samples the kernel
+    dropped because the ring was full; :attr:`lost` is the running total.
+    ``page_cnt`` (a power of two) sets each CPU's ring size in pages.
+    """
+
+    @overload
+    def __init__(
+        self: PerfBuffer[bytes],
+        map_fd: int | HasFileno,
+        sample_cb: SampleCallback | None = None,
+        lost_cb: LostCallback | None = None,
+        *,
+        page_cnt: int = 8,
+        decoder: None = None,
+        cpus: Sequence[int] | None = None,
+        wakeup_events: int = 1,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: PerfBuffer[T],
+        map_fd: int | HasFileno,
+        sample_cb: SampleCallback | None = None,
+        lost_cb: LostCallback | None = None,
+        *,
+        page_cnt: int = 8,
+        decoder: Callable[[memoryview], T],
+        cpus: Sequence[int] | None = None,
+        wakeup_events: int = 1,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        map_fd: int | HasFileno,
+        sample_cb: SampleCallback | None = None,
+        lost_cb: LostCallback | None = None,
+        *,
+        page_cnt: int = 8,
+        decoder: Callable[[memoryview], Any] | None = None,
+        cpus: Sequence[int] | None = None,
+        wakeup_events: int = 1,
+    ) -> None:
+        if page_cnt <= 0 or page_cnt & (page_cnt - 1):
+            raise ValueError(f"page_cnt must be a power of two, not {page_cnt}")
+        self._map, info = dup_map_fd(map_fd, MapType.PERF_EVENT_ARRAY, "perf buffer")
+        self.name = info.name
+        self.sample_cb = sample_cb
+        self.lost_cb = lost_cb
+        self.decoder = decoder
+        self.page_cnt = page_cnt
+        self.lost = 0
+        """Samples the kernel dropped (sum of all lost records seen)."""
+        self.wrapped = 0
+        """Records that ran past the end of their ring and were reassembled."""
+        self._rings: dict[int, _CpuRing] = {}
+        self._epoll = select.epoll()
+        try:
+            self._open_rings(cpus, info.max_entries, wakeup_events)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_rings(self, cpus: Sequence[int] | None, slots: int, wakeup: int) -> None:
+        from pybpf.sys.cpus import online_cpus
+        from pybpf.sys.maps import map_update_elem
+        from pybpf.sys.perf import perf_event_enable, perf_event_open, software_event_attr
+
+        wanted = list(cpus) if cpus is not None else online_cpus()
+        usable = [c for c in wanted if c < slots]
+        if not usable:
+            raise MapError(
+                f"open perf buffer {self.name!r}",
+                errno.EINVAL,
+                f"the map has {slots} slots, none for CPUs {wanted}",
+                hint="create the map with max_entries 0 (= number of CPUs) or >= the CPU count",
+            )
+        for cpu in usable:
+            attr = software_event_attr(PerfSwId.BPF_OUTPUT, sample_period=1)
+            attr.sample_type = int(PerfSampleFormat.RAW)
+            attr.wakeup_events = max(1, wakeup)
+            fd = perf_event_open(attr, -1, cpu, op=f"open bpf-output perf event on CPU {cpu}")
+            try:
+                ring = _CpuRing(cpu, fd, self.page_cnt)
+            except OSError as exc:
+                fd.close()
+                raise MapError(
+                    f"mmap perf ring of CPU {cpu}",
+                    exc.errno or 0,
+                    f"{self.page_cnt} pages",
+                    hint="lower page_cnt, or raise /proc/sys/kernel/perf_event_mlock_kb",
+                ) from None
+            self._rings[fd.fileno()] = ring
+            perf_event_enable(fd)
+            map_update_elem(self._map, struct.pack("<I", cpu), struct.pack("<I", fd.fileno()))
+            self._epoll.register(fd.fileno(), select.EPOLLIN)
+
+    @property
+    def cpus(self) -> list[int]:
+        """The CPUs this reader has a ring for."""
+        return [r.cpu for r in self._rings.values()]
+
+    # -- consumption -------------------------------------------------------------
+
+    def _process(self, ring: _CpuRing, cb: SampleCallback, limit: int = -1) -> int:
+        """Hand each record of one CPU's ring to the callbacks; publish the new tail."""
+        meta, mm, size = ring.meta, ring.mm, ring.size
+        mask = size - 1
+        cpu = ring.cpu
+        dec = self.decoder
+        unpack_hdr = _HDR.unpack_from
+        n = 0
+        tail = meta[_TAIL]
+        try:
+            head = meta[_HEAD]
+            while tail < head:
+                off = tail & mask
+                at = _PAGE + off
+                if off + 16 <= size:
+                    typ, _misc, rsize, raw = unpack_hdr(mm, at)
+                    wrapped = off + rsize > size
+                else:
+                    wrapped = True
+                if wrapped:  # the record runs past the end: join its two pieces
+                    first = mm[at : _PAGE + size]
+                    _, _, rsize = struct.unpack_from("<IHH", first + mm[_PAGE : _PAGE + 8])
+                    rec = first + mm[_PAGE : _PAGE + rsize - len(first)]
+                    self.wrapped += rsize > len(first)
+                    typ, _misc, rsize, raw = _HDR.unpack_from(rec)
+                    tail += rsize
+                    if typ == _SAMPLE:
+                        n += 1
+                        data: Any = rec[12 : 12 + raw]
+                        ret = cb(cpu, data if dec is None else dec(memoryview(data)))
+                        if ret or n == limit:
+                            break
+                    elif typ == _LOST:
+                        self._lost(cpu, _LOST_REC.unpack_from(rec, 8)[1])
+                    continue
+                tail += rsize
+                if typ == _SAMPLE:
+                    n += 1
+                    start = at + 12
+                    if dec is None:
+                        ret = cb(cpu, mm[start : start + raw])
+                    else:
+                        ret = cb(cpu, dec(ring.view[start : start + raw]))
+                    if ret or n == limit:
+                        break
+                elif typ == _LOST:
+                    self._lost(cpu, _LOST_REC.unpack_from(mm, at + 8)[1])
+                if tail >= head:
+                    head = meta[_HEAD]
+        finally:
+            meta[_TAIL] = tail
+        return n
+
+    def _lost(self, cpu: int, count: int) -> None:
+        self.lost += count
+        if self.lost_cb is not None:
+            self.lost_cb(cpu, count)
+
+    def _all(self, cb: SampleCallback, limit: int = -1) -> int:
+        n = 0
+        for ring in self._rings.values():
+            n += self._process(ring, cb, limit - n if limit >= 0 else -1)
+            if n == limit:
+                break
+        return n
+
+    def consume(self) -> int:
+        """Process every CPU's records without waiting; returns the number of samples."""
+        return self._all(self._need_cb())
+
+    def poll(self, timeout_ms: int = -1) -> int:
+        """Wait up to ``timeout_ms`` (-1: forever) for samples, then process the CPUs that
+        have data; returns the number of samples."""
+        cb = self._need_cb()
+        n = 0
+        for fd, _ in self._epoll.poll(-1 if timeout_ms < 0 else timeout_ms / 1000.0):
+            ring = self._rings.get(fd)
+            if ring is not None:
+                n += self._process(ring, cb)
+        return n
+
+    def _need_cb(self) -> SampleCallback:
+        if self.sample_cb is None:
+            raise TypeError("PerfBuffer.poll()/consume() need a sample callback (or iterate)")
+        return self.sample_cb
+
+    def wait(self, timeout_ms: int = -1) -> bool:
+        """Block until some CPU's ring has data (or the timeout); True if one has."""
+        return bool(self._epoll.poll(-1 if timeout_ms < 0 else timeout_ms / 1000.0))
+
+    def drain(self, limit: int = -1) -> list[T]:
+        """Samples available now (decoded, or bytes), consumed; at most ``limit``."""
+        out: list[T] = []
+        self._all(lambda _cpu, rec: out.append(rec), limit)
+        return out
+
+    def read(self, count: int, timeout_ms: int = -1) -> list[T]:
+        """Wait for up to ``count`` samples; returns early (fewer) when ``timeout_ms``
+        passes with nothing new."""
+        out: list[T] = []
+        while len(out) < count:
+            if not self._all(lambda _c, r: out.append(r), count - len(out)) and not self.wait(
+                timeout_ms
+            ):
+                break
+        return out
+
+    def __iter__(self) -> Iterator[T]:
+        """Yield samples forever, blocking while every ring is empty."""
+        while True:
+            batch = self.drain(4096)
+            if batch:
+                yield from batch
+            else:
+                self.wait(-1)
+
+    # -- asyncio -----------------------------------------------------------------
+
+    def fileno(self) -> int:
+        """The epoll fd: readable when some CPU's ring has data."""
+        return self._epoll.fileno()
+
+    async def events(self, *, chunk: int = 4096) -> AsyncIterator[T]:
+        """Yield samples as they arrive, waiting in the running asyncio loop."""
+        loop = asyncio.get_running_loop()
+        fd = self.fileno()
+        ready = asyncio.Event()
+        loop.add_reader(fd, ready.set)
+        try:
+            while True:
+                ready.clear()
+                records = self.drain(chunk)
+                if records:
+                    for rec in records:
+                        yield rec
+                    continue
+                await ready.wait()
+        finally:
+            loop.remove_reader(fd)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self.events()
+
+    # -- lifetime ----------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._map.closed
+
+    def close(self) -> None:
+        """Clear this reader's map slots, unmap the rings, close the events (idempotent)."""
+        if self._map.closed:
+            return
+        from pybpf.sys.maps import map_delete_elem
+
+        for ring in self._rings.values():
+            with contextlib.suppress(MapError):
+                map_delete_elem(self._map, struct.pack("<I", ring.cpu))
+            ring.close()
+        self._rings.clear()
+        self._epoll.close()
+        self._map.close()
+
+    def __enter__(self) -> PerfBuffer[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{len(self._rings)} CPUs, lost={self.lost}"
+        return f"<PerfBuffer {self.name!r} {state}>"

@@ -1,0 +1,336 @@
+"""Reader of a BPF ring buffer (``BPF_MAP_TYPE_RINGBUF``) over its shared memory.
+
+The kernel maps the ring as a read-write consumer page, then a read-only producer
+page and the data area mapped twice in a row, so a record that wraps around the
+end of the ring is contiguous from the reader's side. Records start with an 8-byte
+header (``u32 len`` with BUSY/DISCARD bits, ``u32 pg_off``) and are 8-byte aligned.
+The reader walks records between the consumer and producer positions and then
+publishes the new consumer position, which frees the space for producers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mmap
+import select
+from collections.abc import AsyncIterator, Callable, Iterator
+from types import TracebackType
+from typing import Any, Generic, TypeVar, overload
+
+from pybpf.events._mapinfo import HasFileno, dup_map_fd
+from pybpf.events.batch import RingBatch, scan_fixed, scan_records
+from pybpf.uapi.enums import MapType
+
+__all__ = ["BUSY_BIT", "DISCARD_BIT", "HDR_SIZE", "RingBuffer"]
+
+T = TypeVar("T")
+
+BUSY_BIT = 1 << 31  # record reserved but not yet committed
+DISCARD_BIT = 1 << 30  # record discarded by the producer: skip it
+HDR_SIZE = 8  # struct bpf_ringbuf_hdr { u32 len; u32 pg_off; }
+_LEN_MASK = DISCARD_BIT - 1
+_PAGE = mmap.PAGESIZE
+
+Callback = Callable[[Any], object]
+
+
+class RingBuffer(Generic[T]):
+    """Consumer of one BPF ring buffer map.
+
+    ``callback`` receives each record: the payload as ``bytes``, or
+    ``decoder(memoryview)`` when a decoder is given (the view is only valid during
+    the call: a decoder must copy what it keeps). A callback returning a true value
+    stops the current :meth:`poll`/:meth:`consume` after that record, like libbpf.
+    The reader duplicates the map fd, so closing the map does not break it; call
+    :meth:`close` (or use ``with``) to unmap the ring.
+    """
+
+    @overload
+    def __init__(
+        self: RingBuffer[bytes],
+        map_fd: int | HasFileno,
+        callback: Callback | None = None,
+        *,
+        decoder: None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: RingBuffer[T],
+        map_fd: int | HasFileno,
+        callback: Callback | None = None,
+        *,
+        decoder: Callable[[memoryview], T],
+    ) -> None: ...
+
+    def __init__(
+        self,
+        map_fd: int | HasFileno,
+        callback: Callback | None = None,
+        *,
+        decoder: Callable[[memoryview], Any] | None = None,
+    ) -> None:
+        self._fd, facts = dup_map_fd(map_fd, MapType.RINGBUF, "ring buffer")
+        self.name = facts.name
+        self.size = facts.max_entries
+        self.callback = callback
+        self.decoder = decoder
+        self.discarded = 0
+        """Records the producer discarded (skipped by this reader)."""
+        self._mask = self.size - 1
+        self._chunk = max(self.size // 4, 4096)  # publish the position at least this often
+        self._epoll: select.epoll | None = None
+        fd = self._fd.fileno()
+        try:
+            self._cons_mm = mmap.mmap(
+                fd, _PAGE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0
+            )
+            self._data_mm = mmap.mmap(
+                fd, _PAGE + 2 * self.size, mmap.MAP_SHARED, mmap.PROT_READ, offset=_PAGE
+            )
+        except OSError as exc:
+            self._fd.close()
+            from pybpf.errors import MapError
+
+            raise MapError(
+                f"mmap ring buffer {self.name!r}", exc.errno or 0, "the kernel refused the mapping"
+            ) from None
+        self._cons = memoryview(self._cons_mm).cast("Q")  # [0] is consumer_pos
+        self._data = memoryview(self._data_mm)  # producer page, then data twice
+        self._prod = self._data[:_PAGE].cast("Q")  # [0] is producer_pos
+        self._hdr = self._data[_PAGE:].cast("I")  # u32 view of the data for headers
+
+    # -- positions ---------------------------------------------------------------
+
+    @property
+    def consumer_pos(self) -> int:
+        """Bytes consumed since the ring was created (the kernel's consumer_pos)."""
+        return int(self._cons[0])
+
+    @property
+    def producer_pos(self) -> int:
+        """Bytes produced (committed or reserved) since the ring was created."""
+        return int(self._prod[0])
+
+    def available(self) -> int:
+        """Bytes between the consumer and producer positions (headers included)."""
+        return int(self._prod[0] - self._cons[0])
+
+    # -- per-record consumption --------------------------------------------------
+
+    def _process(self, cb: Callback, limit: int = -1) -> int:
+        """Hand each committed record to ``cb``; stop on a true return or busy record."""
+        cons_mv, prod_mv, hdr = self._cons, self._prod, self._hdr
+        mask, chunk, base = self._mask, self._chunk, _PAGE
+        dec = self.decoder
+        mm = self._data_mm
+        data = self._data
+        n = 0
+        discarded = 0
+        cons = cons_mv[0]
+        stop = False
+        try:
+            while not stop:
+                prod = prod_mv[0]
+                if cons >= prod:
+                    break
+                end = prod if prod - cons <= chunk else cons + chunk
+                while cons < end:
+                    off = cons & mask
+                    ln = hdr[off >> 2]
+                    if ln & BUSY_BIT:
+                        stop = True  # the next record is still being written
+                        break
+                    size = ln & _LEN_MASK
+                    cons += (size + 15) & ~7
+                    if ln & DISCARD_BIT:
+                        discarded += 1
+                        continue
+                    start = base + off + 8
+                    n += 1
+                    if dec is None:
+                        ret = cb(mm[start : start + size])
+                    else:
+                        ret = cb(dec(data[start : start + size]))
+                    if ret or n == limit:
+                        stop = True
+                        break
+                cons_mv[0] = cons
+        finally:
+            cons_mv[0] = cons
+            self.discarded += discarded
+        return n
+
+    def consume(self) -> int:
+        """Process every record available now, without waiting; return how many."""
+        cb = self.callback
+        if cb is None:
+            raise TypeError("RingBuffer.consume() needs a callback (or iterate instead)")
+        return self._process(cb)
+
+    def poll(self, timeout_ms: int = -1) -> int:
+        """Wait up to ``timeout_ms`` (-1: forever) for records, then process them.
+
+        Returns the number of records handed to the callback (0 on timeout).
+        """
+        cb = self.callback
+        if cb is None:
+            raise TypeError("RingBuffer.poll() needs a callback (or iterate instead)")
+        if self._prod[0] == self._cons[0]:
+            self.wait(timeout_ms)
+        return self._process(cb)
+
+    def wait(self, timeout_ms: int = -1) -> bool:
+        """Block until the kernel signals data (or the timeout); True if it did."""
+        ep = self._epoll
+        if ep is None:
+            ep = self._epoll = select.epoll()
+            ep.register(self._fd.fileno(), select.EPOLLIN)
+        return bool(ep.poll(-1 if timeout_ms < 0 else timeout_ms / 1000.0))
+
+    def drain(self, limit: int = -1) -> list[T]:
+        """Records available now (decoded, or bytes), consumed; at most ``limit``."""
+        out: list[T] = []
+        self._process(out.append, limit)
+        return out
+
+    def read(self, count: int, timeout_ms: int = -1) -> list[T]:
+        """Wait for up to ``count`` records; returns early (fewer) when ``timeout_ms`` passes
+        with nothing new."""
+        out: list[T] = []
+        while len(out) < count:
+            if self._process(out.append, count - len(out)) == 0 and not self.wait(timeout_ms):
+                break
+        return out
+
+    def __iter__(self) -> Iterator[T]:
+        """Yield records forever, blocking while the ring is empty."""
+        while True:
+            batch = self.drain(4096)
+            if batch:
+                yield from batch
+            else:
+                self.wait(-1)
+
+    # -- zero-copy batches -------------------------------------------------------
+
+    def batch(self, *, numpy_dtype: Any = None, max_records: int = -1) -> RingBatch:
+        """The records available now as one zero-copy :class:`RingBatch`.
+
+        Use it as a context manager (or call :meth:`RingBatch.release`): the ring
+        space is given back to producers only on release, and the views in the
+        batch must not be used afterwards. With ``numpy_dtype`` every record must be
+        exactly ``dtype.itemsize`` bytes and :attr:`RingBatch.array` is a strided
+        numpy view of them (no per-record Python work).
+        """
+        cons = int(self._cons[0])
+        prod = int(self._prod[0])
+        start = _PAGE + (cons & self._mask)
+        if numpy_dtype is not None:
+            return scan_fixed(self, self._data, start, cons, prod, numpy_dtype, max_records)
+        return scan_records(self, self._data, self._hdr, start, cons, prod, max_records)
+
+    def consume_batch(self, fn: Callable[[Any], object], *, numpy_dtype: Any = None) -> int:
+        """Call ``fn`` with each batch of available records until the ring is empty.
+
+        ``fn`` gets the numpy array view when ``numpy_dtype`` is given, else the
+        :class:`RingBatch`; each batch is released after ``fn`` returns. A true
+        return from ``fn`` stops. Returns the number of records processed.
+        """
+        total = 0
+        while True:
+            b = self.batch(numpy_dtype=numpy_dtype)
+            if b.end == b.begin:
+                return total
+            try:
+                ret = fn(b.array if numpy_dtype is not None else b)
+            finally:
+                b.release()
+            total += b.count
+            if ret:
+                return total
+
+    def _release(self, begin: int, end: int, discarded: int) -> None:
+        """Publish ``end`` as the consumer position (called by :class:`RingBatch`)."""
+        if self._cons[0] != begin:
+            from pybpf.errors import BPFError
+
+            raise BPFError(
+                f"ring buffer {self.name!r}: a batch was released out of order "
+                f"(consumer at {self._cons[0]}, batch starts at {begin})"
+            )
+        self._cons[0] = end
+        self.discarded += discarded
+
+    # -- asyncio -----------------------------------------------------------------
+
+    def fileno(self) -> int:
+        """An fd that is readable when records are available (for selectors/asyncio)."""
+        if self._epoll is None:
+            self.wait(0)
+        assert self._epoll is not None
+        return self._epoll.fileno()
+
+    async def events(self, *, chunk: int = 4096) -> AsyncIterator[T]:
+        """Yield records as they arrive, waiting in the running asyncio loop."""
+        loop = asyncio.get_running_loop()
+        fd = self.fileno()
+        ready = asyncio.Event()
+        loop.add_reader(fd, ready.set)
+        try:
+            while True:
+                records = self.drain(chunk)
+                if records:
+                    for rec in records:
+                        yield rec
+                    continue
+                ready.clear()
+                if self._prod[0] != self._cons[0]:
+                    continue
+                await ready.wait()
+        finally:
+            loop.remove_reader(fd)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self.events()
+
+    # -- lifetime ----------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._fd.closed
+
+    def close(self) -> None:
+        """Unmap the ring and close the reader's fds (idempotent).
+
+        If a caller still holds a view into the ring (a batch array), the mapping
+        stays alive until that view is garbage collected; it is never unmapped under it.
+        """
+        if self._fd.closed:
+            return
+        if self._epoll is not None:
+            self._epoll.close()
+        for view in (self._hdr, self._prod, self._data, self._cons):
+            with contextlib.suppress(BufferError):
+                view.release()
+        for mm in (self._data_mm, self._cons_mm):
+            with contextlib.suppress(BufferError):
+                mm.close()
+        self._fd.close()
+
+    def __enter__(self) -> RingBuffer[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{self.available()} bytes pending"
+        return f"<RingBuffer {self.name!r} size={self.size} {state}>"

@@ -1,0 +1,300 @@
+"""kprobes, kretprobes, ksyscall and kprobe.multi.
+
+A kprobe is a perf event: made by the ``kprobe`` perf PMU where it exists, else by
+an entry pybpf adds to tracefs ``kprobe_events`` (named for this process and removed
+on close). Kernels built without CONFIG_KPROBES have neither: attaching raises a
+:class:`~pybpf.errors.NotSupportedError` suggesting tracepoints instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fnmatch
+import functools
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+
+from pybpf import tracefs
+from pybpf.errors import AttachError, KernelError, NotSupportedError
+from pybpf.link import _sys_extra as sysx
+from pybpf.link.base import FDLink, PerfEventLink
+from pybpf.link.perf_event import attach_perf_event_fd
+from pybpf.sys._ffi import addr, cstr
+from pybpf.sys.fd import FD
+from pybpf.sys.syscall import ENOTSUPP
+from pybpf.uapi.enums import AttachType, PerfType
+
+__all__ = [
+    "attach_kprobe",
+    "attach_kprobe_multi",
+    "attach_ksyscall",
+    "kprobes_unsupported",
+    "pmu_retprobe_bit",
+    "pmu_type",
+    "syscall_function",
+]
+
+_PMU = Path("/sys/bus/event_source/devices")
+_SYSCALL_PREFIX = {
+    "x86_64": "__x64_",
+    "i686": "__ia32_",
+    "aarch64": "__arm64_",
+    "arm64": "__arm64_",
+    "s390x": "__s390x_",
+    "riscv64": "__riscv_",
+    "ppc64le": "",
+    "loongarch64": "",
+}
+
+
+def pmu_type(name: str) -> int | None:
+    """The perf type number of PMU ``name`` (``kprobe``, ``uprobe``), None when absent."""
+    try:
+        return int((_PMU / name / "type").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def pmu_retprobe_bit(name: str) -> int:
+    """The config bit marking a return probe, from ``format/retprobe`` (``config:0``)."""
+    return _format_bits(name, "retprobe", 0)[0]
+
+
+def _format_bits(pmu: str, field: str, default: int) -> tuple[int, int]:
+    """``(lo, hi)`` config bits of a PMU format field such as ``config:32-63``."""
+    try:
+        text = (_PMU / pmu / "format" / field).read_text().strip()
+        bits = text.split(":", 1)[1]
+        lo, _, hi = bits.partition("-")
+        return int(lo), int(hi or lo)
+    except (OSError, ValueError, IndexError):
+        return default, default
+
+
+def kprobes_unsupported(what: str = "kprobes") -> NotSupportedError:
+    """The error for a kernel without kprobes (no kprobe PMU, no kprobe_events)."""
+    return NotSupportedError(
+        what,
+        "the kernel was built without kprobes (CONFIG_KPROBES is off: no kprobe perf PMU "
+        "and no kprobe_events in tracefs); attach to a tracepoint (tp/<category>/<name>), "
+        "a raw tracepoint (raw_tp/<name>) or a BTF tracepoint (tp_btf/<name>) instead",
+        errno=errno.EOPNOTSUPP,
+    )
+
+
+def _has_kprobe_events() -> bool:
+    from pybpf.sys.fs import tracefs_root
+
+    root = tracefs_root()
+    return root is not None and (root / "kprobe_events").exists()
+
+
+def attach_kprobe(
+    prog_fd: int,
+    func: str,
+    *,
+    prog_name: str = "",
+    retprobe: bool = False,
+    offset: int = 0,
+    cookie: int = 0,
+    use_pmu: bool | None = None,
+    use_link: bool | None = None,
+) -> PerfEventLink:
+    """Attach a kprobe (``retprobe``: kretprobe) program to kernel function ``func``.
+
+    ``func`` may carry ``+offset``; ``use_pmu=False`` forces the tracefs path.
+    """
+    if "+" in func and not offset:
+        func, _, off = func.partition("+")
+        offset = int(off, 0)
+    kind = "kretprobe" if retprobe else "kprobe"
+    target = f"{func}+{offset:#x}" if offset else func
+    pmu = pmu_type("kprobe")
+    if use_pmu is None:
+        use_pmu = pmu is not None
+    if use_pmu and pmu is None:
+        if not _has_kprobe_events():
+            raise kprobes_unsupported(f"{kind} on {target}")
+        raise NotSupportedError("the kprobe perf PMU", "pass use_pmu=None to use kprobe_events")
+    what = f"{kind} {target}"
+    if use_pmu:
+        assert pmu is not None
+        name = cstr(func)
+        attr = sysx.PerfEventAttr(type=pmu, config1=addr(name), config2=offset)
+        if retprobe:
+            attr.config |= 1 << pmu_retprobe_bit("kprobe")
+        try:
+            perf_fd = sysx.perf_event_open(attr, pid=-1, cpu=0, what=what)
+        except KernelError as exc:
+            raise _kprobe_error(exc, what, func) from None
+        cleanup = None
+    else:
+        if not _has_kprobe_events():
+            raise kprobes_unsupported(f"{kind} on {target}")
+        ev = tracefs.add_probe_event("kprobe", func, f"{func}+{offset}", retprobe=retprobe)
+        try:
+            tattr = sysx.PerfEventAttr(type=PerfType.TRACEPOINT, config=ev.event_id)
+            tattr.sample_period = 1
+            perf_fd = sysx.perf_event_open(tattr, pid=-1, cpu=0, what=what)
+        except BaseException:
+            ev.remove()
+            raise
+        cleanup = ev.remove
+    return attach_perf_event_fd(
+        prog_fd,
+        perf_fd,
+        kind=kind,
+        prog_name=prog_name,
+        target=target,
+        cookie=cookie,
+        cleanup=cleanup,
+        use_link=use_link,
+    )
+
+
+def _kprobe_error(exc: KernelError, what: str, func: str) -> KernelError:
+    if exc.errno in (errno.ENOENT, errno.EINVAL):
+        return AttachError(
+            f"create {what}",
+            exc.errno or 0,
+            f"no probeable kernel function {func!r}",
+            hint="check /proc/kallsyms (the function may be inlined, static with "
+            "a suffix like .isra.0, or blacklisted for kprobes)",
+        )
+    return AttachError(f"create {what}", exc.errno or 0, exc.detail, hint=exc.hint)
+
+
+@functools.cache
+def _kallsyms_functions() -> frozenset[str]:
+    names: set[str] = set()
+    try:
+        with open("/proc/kallsyms") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[1] in "tTwW":
+                    names.add(parts[2])
+    except OSError:
+        pass
+    return frozenset(names)
+
+
+def syscall_function(syscall: str) -> str:
+    """The kernel function of ``syscall``: ``__x64_sys_<name>`` with syscall wrappers."""
+    prefix = _SYSCALL_PREFIX.get(platform.machine(), "")
+    syms = _kallsyms_functions()
+    if prefix and (f"{prefix}sys_bpf" in syms or not syms):
+        return f"{prefix}sys_{syscall}"
+    return f"sys_{syscall}"
+
+
+def attach_ksyscall(
+    prog_fd: int,
+    syscall: str,
+    *,
+    prog_name: str = "",
+    retprobe: bool = False,
+    cookie: int = 0,
+    use_pmu: bool | None = None,
+) -> PerfEventLink:
+    """Attach a ksyscall (``retprobe``: kretsyscall) program to system call ``syscall``."""
+    func = syscall_function(syscall)
+    try:
+        link = attach_kprobe(
+            prog_fd,
+            func,
+            prog_name=prog_name,
+            retprobe=retprobe,
+            cookie=cookie,
+            use_pmu=use_pmu,
+        )
+    except NotSupportedError as exc:
+        kind = "kretsyscall" if retprobe else "ksyscall"
+        raise kprobes_unsupported(f"{kind} on {syscall} ({func})") from exc
+    link.kind = "kretsyscall" if retprobe else "ksyscall"
+    return link
+
+
+def _available_functions() -> list[str]:
+    from pybpf.sys.fs import tracefs_root
+
+    root = tracefs_root()
+    path = root / "available_filter_functions" if root else None
+    if path is not None and path.exists():
+        try:
+            with open(path) as f:
+                return [line.split()[0] for line in f if line.strip()]
+        except OSError:
+            pass  # ftrace disabled or not permitted: kallsyms is the next best list
+    return sorted(_kallsyms_functions())
+
+
+def attach_kprobe_multi(
+    prog_fd: int,
+    pattern: str | None = None,
+    *,
+    syms: Sequence[str] | None = None,
+    addrs: Sequence[int] | None = None,
+    cookies: Sequence[int] | None = None,
+    prog_name: str = "",
+    retprobe: bool = False,
+    session: bool = False,
+) -> FDLink:
+    """Attach one kprobe.multi program to many functions (a glob ``pattern``, ``syms`` or ``addrs``)."""
+    kind = "kretprobe.multi" if retprobe else "kprobe.multi"
+    if pattern is not None:
+        if syms or addrs:
+            raise ValueError("give a pattern, syms or addrs, not several")
+        syms = [f for f in _available_functions() if fnmatch.fnmatchcase(f, pattern)]
+        if not syms:
+            raise AttachError(
+                f"attach {kind} {pattern!r}", errno.ENOENT, "no kernel function matches"
+            )
+    count = len(syms or addrs or [])
+    if not count:
+        raise ValueError("kprobe.multi needs a pattern, syms or addrs")
+    if cookies is not None and len(cookies) != count:
+        raise ValueError(f"{len(cookies)} cookies for {count} functions")
+    names = [cstr(s) for s in syms] if syms else []
+    sym_ptrs = (ctypes.c_uint64 * count)(*[addr(n) for n in names]) if syms else None
+    addr_arr = (ctypes.c_uint64 * count)(*addrs) if addrs else None
+    cookie_arr = (ctypes.c_uint64 * count)(*cookies) if cookies else None
+    attach_type = AttachType.TRACE_KPROBE_SESSION if session else AttachType.TRACE_KPROBE_MULTI
+    target = pattern or (f"{count} functions" if count > 1 else (syms or [""])[0])
+    try:
+        fd: FD = sysx.link_create(
+            prog_fd,
+            0,
+            attach_type,
+            extra={
+                "kprobe_multi": {
+                    "flags": 1 if retprobe else 0,
+                    "cnt": count,
+                    "syms": addr(sym_ptrs),
+                    "addrs": addr(addr_arr),
+                    "cookies": addr(cookie_arr),
+                }
+            },
+            op=f"attach {kind} program {prog_name!r} to {target}",
+        )
+    except KernelError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, ENOTSUPP):
+            if not (pmu_type("kprobe") is not None or _has_kprobe_events()):
+                raise kprobes_unsupported(f"{kind} on {target}") from None
+            raise NotSupportedError(
+                f"{kind} links (fprobe)",
+                "the kernel was built without CONFIG_FPROBE / kprobes; use tracepoints, "
+                "raw_tp or tp_btf programs instead",
+                errno=exc.errno or 0,
+            ) from None
+        if exc.errno == errno.EINVAL:
+            raise AttachError(
+                exc.op,
+                errno.EINVAL,
+                exc.detail,
+                hint='the program must be loaded for kprobe.multi (SEC("kprobe.multi/..."), expected '
+                "attach type BPF_TRACE_KPROBE_MULTI), and every target must exist",
+            ) from None
+        raise
+    return FDLink(fd, kind, prog_name, target)

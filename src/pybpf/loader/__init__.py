@@ -1,0 +1,1 @@
+"""Loading: relocation and linking (pure) and the verifier-log summary."""

@@ -1,0 +1,80 @@
+"""Rewrite an object's BTF for a kernel that lacks some BTF kinds (pure).
+
+Follows libbpf's substitutions so that type ids stay stable: kinds the kernel
+does not know become harmless kinds of the same encoded size (VAR → INT,
+DATASEC → STRUCT, FLOAT → STRUCT, DECL_TAG → INT, TYPE_TAG → CONST, ENUM64 →
+UNION, FUNC → TYPEDEF, FUNC_PROTO → ENUM, global FUNC → static FUNC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from pybpf.btf import (
+    Const,
+    Datasec,
+    DeclTag,
+    Enum,
+    Enum64,
+    EnumValue,
+    Float,
+    Func,
+    FuncProto,
+    Int,
+    IntEncoding,
+    Linkage,
+    Member,
+    Struct,
+    Type,
+    Typedef,
+    TypeTag,
+    Union,
+    Var,
+)
+
+if TYPE_CHECKING:
+    from pybpf.btf import BTF
+
+__all__ = ["sanitize_btf", "sanitize_overrides"]
+
+
+def sanitize_overrides(btf: BTF, kinds: Mapping[str, bool]) -> dict[int, Type]:
+    """Replacement types (by id) making ``btf`` acceptable to a kernel with ``kinds``."""
+    out: dict[int, Type] = {}
+    ok = {k: kinds.get(k, True) for k in ("func", "func_global", "datasec", "float", "decl_tag", "type_tag", "enum64")}
+    if all(ok.values()):
+        return out
+    for tid, t in btf:
+        new: Type | None = None
+        if isinstance(t, Var) and not ok["datasec"]:
+            new = Int(t.name, 1, IntEncoding(0), 8, 0)
+        elif isinstance(t, Datasec) and not ok["datasec"]:
+            # a struct whose members keep the var slots (same vlen, same record size)
+            members = tuple(
+                Member(f"__pybpf_var{i}", v.type, v.offset * 8, 0) for i, v in enumerate(t.vars)
+            )
+            new = Struct(t.name.replace(".", "_"), t.size, members)
+        elif isinstance(t, Float) and not ok["float"]:
+            new = Struct(t.name, t.size, ())
+        elif isinstance(t, DeclTag) and not ok["decl_tag"]:
+            new = Int("", 1, IntEncoding(0), 8, 0)
+        elif isinstance(t, TypeTag) and not ok["type_tag"]:
+            new = Const(t.type)
+        elif isinstance(t, Enum64) and not ok["enum64"]:
+            new = Union(t.name, t.size, ())
+        elif isinstance(t, Func) and not ok["func"]:
+            new = Typedef(t.name, t.type)
+        elif isinstance(t, FuncProto) and not ok["func"]:
+            values = tuple(EnumValue(p.name or f"__pybpf_arg{i}", 0) for i, p in enumerate(t.params))
+            new = Enum("", 4, False, values)
+        elif isinstance(t, Func) and not ok["func_global"] and t.linkage == Linkage.GLOBAL:
+            new = Func(t.name, t.type, Linkage.STATIC)
+        if new is not None:
+            out[tid] = new
+    return out
+
+
+def sanitize_btf(btf: BTF, kinds: Mapping[str, bool]) -> bytes:
+    """``btf`` encoded for the kernel, with unsupported kinds replaced."""
+    return btf.encode(sanitize_overrides(btf, kinds) or None)

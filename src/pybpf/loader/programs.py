@@ -1,0 +1,361 @@
+"""Load an object's programs: CO-RE, linking, fd fixups, BPF_PROG_LOAD, readable errors."""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Any
+
+from pybpf.errors import (
+    CoreRelocationError,
+    ProgramLoadError,
+    RelocationError,
+    VerifierError,
+)
+from pybpf.loader.linker import INSN, LinkedProgram, link_program, set_imm64, set_insn
+from pybpf.loader.verifier import summarize_log
+from pybpf.uapi.enums import AttachType, ProgFlags, ProgType
+
+if TYPE_CHECKING:
+    from pybpf.btf.core import CoreResolver, CoreResult
+    from pybpf.elf.programs import ProgramSpec
+    from pybpf.ksyms import KsymResolution
+    from pybpf.object import Object
+    from pybpf.program import Program
+    from pybpf.sys.fd import FD
+
+__all__ = ["load_programs"]
+
+PSEUDO_MAP_FD = 1
+PSEUDO_MAP_VALUE = 2
+PSEUDO_BTF_ID = 3
+PSEUDO_KFUNC_CALL = 2
+POISON_KFUNC_BASE = 2002000000  # libbpf's marker for a missing weak kfunc
+
+
+class _Context:
+    """Per-load state shared by the programs of one object."""
+
+    def __init__(self, obj: Object) -> None:
+        self.obj = obj
+        spec = obj.spec
+        self.functions: dict[str, ProgramSpec] = {**spec.subprograms, **spec.programs}
+        self._code: dict[str, bytes] = {}
+        self.core: dict[str, list[CoreResult]] = {}
+        self._resolver: CoreResolver | None = None
+        self._ksyms: dict[str, KsymResolution] | None = None
+        self._module_fds: dict[str, FD] = {}
+
+    # CO-RE ------------------------------------------------------------------------------
+
+    def code_of(self, f: ProgramSpec) -> bytes:
+        """``f``'s instructions with its CO-RE relocations applied (computed once)."""
+        code = self._code.get(f.name)
+        if code is not None:
+            return code
+        code = f.insns
+        if f.core_relos:
+            from pybpf.asm.insn import decode, encode
+
+            spec = self.obj.spec
+            assert spec.btf is not None
+            if self._resolver is None:
+                from pybpf.btf.core import CoreResolver, CoreTarget
+
+                target = CoreTarget.kernel(self.obj.btf_custom_path)
+                self._resolver = CoreResolver(spec.btf, target)
+            insns, results = self._resolver.relocate(
+                f.core_relos, decode(code, section=f.section), program=f.name, section=f.section
+            )
+            code = encode(insns)
+            if len(code) != len(f.insns):
+                raise CoreRelocationError(
+                    f"CO-RE patching changed the size of {f.name!r}", file=spec.file, section=f.section
+                )
+            self.core[f.name] = results
+            self.obj.core_results[f.name] = results
+            if self.obj.verbose:
+                for r in results:
+                    self.obj._log(f"{f.name}: {r}")
+        self._code[f.name] = code
+        return code
+
+    # externs ----------------------------------------------------------------------------
+
+    def ksym(self, name: str) -> KsymResolution:
+        if self._ksyms is None:
+            from pybpf.elf.externs import ExternKind
+            from pybpf.loader.externs import resolve_object_ksyms
+
+            exts = [e for e in self.obj.spec.externs.values() if e.kind is ExternKind.KSYM]
+            self._ksyms = resolve_object_ksyms(self.obj, exts)
+        return self._ksyms[name]
+
+    def module_btf_fd(self, module: str) -> FD:
+        fd = self._module_fds.get(module)
+        if fd is None:
+            fd = self.obj._module_btf_fd(module)
+            self._module_fds[module] = fd
+        return fd
+
+
+def load_programs(obj: Object) -> None:
+    """Link, relocate and load every autoload program of ``obj``."""
+    ctx = _Context(obj)
+    for name, prog in obj.programs.items():
+        if not prog.autoload:
+            continue
+        spec = obj.spec.programs[name]
+        linked = link_program(spec, ctx.functions, ctx.code_of, file=obj.spec.file)
+        fd_array = _apply_fixups(ctx, linked, prog)
+        _load_one(ctx, prog, spec, linked, fd_array)
+
+
+def _data_map_fd(obj: Object, section: str) -> int:
+    return obj._data_map(section).fd
+
+
+def _apply_fixups(ctx: _Context, linked: LinkedProgram, prog: Program) -> list[int]:
+    """Write map fds, data addresses and extern values into ``linked.code``."""
+    from pybpf.elf.relocs import RelocKind
+
+    obj = ctx.obj
+    code = linked.code
+    fd_array: list[int] = []
+    for fx in linked.fixups:
+        r, slot = fx.reloc, fx.slot
+        try:
+            if r.kind is RelocKind.MAP:
+                m = obj.maps[r.target]
+                if not m.created:
+                    raise RelocationError(
+                        f"uses map {r.target!r}, which was not created (autocreate is off)",
+                        file=obj.spec.file,
+                        program=prog.name,
+                    )
+                set_imm64(code, slot, m.fd, src=PSEUDO_MAP_FD)
+                if r.offset:
+                    set_imm64(code, slot, m.fd | (r.offset << 32), src=PSEUDO_MAP_VALUE)
+            elif r.kind is RelocKind.DATA:
+                set_imm64(code, slot, _data_map_fd(obj, r.target) | (r.offset << 32), src=PSEUDO_MAP_VALUE)
+            elif r.kind is RelocKind.KCONFIG:
+                assert r.extern is not None
+                fd = _data_map_fd(obj, ".kconfig")
+                set_imm64(code, slot, fd | ((r.extern.offset + r.offset) << 32), src=PSEUDO_MAP_VALUE)
+            elif r.kind is RelocKind.KSYM:
+                _fix_ksym(ctx, code, slot, r.target)
+            elif r.kind is RelocKind.KFUNC:
+                _fix_kfunc(ctx, code, slot, r.target, fd_array)
+        except KeyError as exc:
+            raise RelocationError(
+                f"relocation against {r.target!r} ({r.kind.value}) at insn {slot}: {exc}",
+                file=obj.spec.file,
+                program=prog.name,
+            ) from None
+    return fd_array
+
+
+def _fix_ksym(ctx: _Context, code: bytearray, slot: int, name: str) -> None:
+    res = ctx.ksym(name)
+    if res.kind == "addr" or not res.found:
+        set_imm64(code, slot, res.address if res.found else 0, src=0)
+        return
+    btf_fd = ctx.module_btf_fd(res.btf_name).fileno() if res.in_module and res.btf_name else 0
+    set_imm64(code, slot, res.btf_id | (btf_fd << 32), src=PSEUDO_BTF_ID)
+
+
+def _fix_kfunc(ctx: _Context, code: bytearray, slot: int, name: str, fd_array: list[int]) -> None:
+    res = ctx.ksym(name)
+    if not res.found:
+        # a missing weak kfunc: an invalid helper id the verifier only rejects if reached
+        set_insn(code, slot, src=0, imm=POISON_KFUNC_BASE, off=0)
+        return
+    index = 0
+    if res.in_module and res.btf_name:
+        fd = ctx.module_btf_fd(res.btf_name).fileno()
+        if not fd_array:
+            fd_array.append(0)  # index 0 means vmlinux
+        if fd not in fd_array[1:]:
+            fd_array.append(fd)
+        index = fd_array.index(fd, 1)
+    set_insn(code, slot, src=PSEUDO_KFUNC_CALL, imm=res.btf_id, off=index)
+
+
+# -- load ------------------------------------------------------------------------------------
+
+_TRACING_PREFIX = {
+    AttachType.TRACE_RAW_TP: ("btf_trace_", "typedef"),
+    AttachType.TRACE_FENTRY: ("", "func"),
+    AttachType.TRACE_FEXIT: ("", "func"),
+    AttachType.MODIFY_RETURN: ("", "func"),
+    AttachType.TRACE_ITER: ("bpf_iter_", "func"),
+    AttachType.LSM_MAC: ("bpf_lsm_", "func"),
+    AttachType.LSM_CGROUP: ("bpf_lsm_", "func"),
+}
+
+
+def _attach_btf_id(ctx: _Context, prog: Program) -> tuple[int, FD | None]:
+    """The kernel BTF id (and module BTF fd) a tracing/LSM/iter program attaches to."""
+    from pybpf.btf import Kind
+
+    eat = prog.expected_attach_type
+    if prog.attach_btf_id or eat not in _TRACING_PREFIX or not prog.attach_target:
+        return prog.attach_btf_id, None
+    if prog.prog_type not in (ProgType.TRACING, ProgType.LSM):
+        return 0, None
+    prefix, what = _TRACING_PREFIX[AttachType(eat)]
+    name = prefix + prog.attach_target
+    kind = Kind.TYPEDEF if what == "typedef" else Kind.FUNC
+    from pybpf.ksyms import KernelBTFs
+
+    found = KernelBTFs(ctx.obj.kernel_btf, lambda: ctx.obj.module_btfs()).find(name, kind)
+    if found is None:
+        raise RelocationError(
+            f"attach target {prog.attach_target!r} not found in kernel BTF (looked for {name!r})",
+            file=ctx.obj.spec.file,
+            section=prog.section,
+            program=prog.name,
+        )
+    btf_name, _, type_id = found
+    if btf_name == "vmlinux":
+        return type_id, None
+    return type_id, ctx.obj._module_btf_fd(btf_name)
+
+
+def _kern_version(obj: Object, prog: Program) -> int:
+    if obj.spec.kern_version:
+        return obj.spec.kern_version
+    if prog.prog_type == ProgType.KPROBE:
+        from pybpf.kconfig import kernel_version
+
+        return kernel_version()
+    return 0
+
+
+def _load_one(
+    ctx: _Context, prog: Program, spec: ProgramSpec, linked: LinkedProgram, fd_array: list[int]
+) -> None:
+    from pybpf.btf.ext import encode_func_info, encode_line_info
+    from pybpf.sys.progs import prog_load_log
+
+    obj = ctx.obj
+    flags = prog.flags
+    if spec.sec is not None:
+        if spec.sec.sleepable:
+            flags |= ProgFlags.SLEEPABLE
+        if getattr(spec.sec, "xdp_frags", False):
+            flags |= ProgFlags.XDP_HAS_FRAGS
+    btf_fd = obj._btf_fd
+    func_info = line_info = b""
+    if btf_fd is not None and obj.spec.btf is not None and linked.func_info:
+        if len(linked.func_info) == len(linked.starts):
+            func_info = encode_func_info(linked.func_info)  # type: ignore[arg-type]
+            line_info = encode_line_info(linked.line_info, obj.spec.btf)  # type: ignore[arg-type]
+    attach_btf_id, attach_obj_fd = _attach_btf_id(ctx, prog)
+    if attach_obj_fd is not None:
+        prog.attach_btf_obj_fd = attach_obj_fd
+    eat = prog.expected_attach_type
+    try:
+        fd, log = prog_load_log(
+            prog.prog_type,
+            bytes(linked.code),
+            license=obj.spec.license or "",
+            name=prog.name,
+            log_level=prog.log_level or obj.log_level,
+            kern_version=_kern_version(obj, prog),
+            flags=flags,
+            expected_attach_type=int(eat) if eat is not None else 0,
+            btf_fd=btf_fd if func_info else None,
+            func_info=func_info,
+            func_info_rec_size=8 if func_info else 0,
+            line_info=line_info,
+            line_info_rec_size=16 if line_info else 0,
+            attach_btf_id=attach_btf_id,
+            attach_btf_obj_fd=attach_obj_fd,
+            fd_array=fd_array or None,
+        )
+    except VerifierError as exc:
+        raise _explain_verifier(ctx, prog, linked, exc) from None
+    except ProgramLoadError as exc:
+        raise _explain_load(prog, exc) from None
+    prog.verifier_log = log
+    prog._attach_fd(fd)
+    obj._log(f"loaded program {prog.name!r} ({len(linked.code) // INSN} insns) fd={fd.fileno()}")
+
+
+def _line_lookup(ctx: _Context, linked: LinkedProgram) -> Any:
+    infos = sorted(linked.line_info, key=lambda li: li.insn_off)  # type: ignore[attr-defined]
+
+    def lookup(insn: int) -> tuple[str, int, str] | None:
+        best = None
+        for li in infos:
+            if li.insn_off // INSN <= insn:  # type: ignore[attr-defined]
+                best = li
+            else:
+                break
+        if best is None:
+            return None
+        return best.file_name, best.line, best.line_text  # type: ignore[attr-defined]
+
+    return lookup
+
+
+def _explain_verifier(
+    ctx: _Context, prog: Program, linked: LinkedProgram, exc: VerifierError
+) -> Exception:
+    """A VerifierError with a summary and C source line, or the failed CO-RE relocation."""
+    from pybpf.btf.core import failed_relocation_at
+
+    summary = summarize_log(exc.log, _line_lookup(ctx, linked))
+    if summary.insn_index is not None:
+        where = linked.function_at(summary.insn_index)
+        if where is not None:
+            func, local = where
+            failed = failed_relocation_at(ctx.core.get(func, []), local)
+            if failed is not None:
+                err = CoreRelocationError(
+                    failed.failure_message(prog.name, summary.location),
+                    file=ctx.obj.spec.file,
+                    section=prog.section,
+                    program=None,
+                )
+                err.__cause__ = exc
+                err.log = exc.log  # type: ignore[attr-defined]
+                return err
+    if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUPP):
+        return _trampoline(prog, exc.errno)
+    return VerifierError(
+        prog.name,
+        exc.errno or 0,
+        exc.log,
+        summary=str(summary),
+        source=summary.location,
+        truncated=exc.truncated,
+    )
+
+
+def _is_trampoline(prog: Program) -> bool:
+    return prog.prog_type in (ProgType.TRACING, ProgType.LSM, ProgType.EXT) and (
+        prog.expected_attach_type
+        in (
+            AttachType.TRACE_FENTRY,
+            AttachType.TRACE_FEXIT,
+            AttachType.MODIFY_RETURN,
+            AttachType.LSM_MAC,
+            AttachType.LSM_CGROUP,
+            None,
+            0,
+        )
+    )
+
+
+def _trampoline(prog: Program, err: int) -> Exception:
+    from pybpf.link.tracing import explain_trampoline_error
+
+    kind = prog.sec.name.split("/")[0] if prog.sec is not None else "fentry"
+    return explain_trampoline_error(err, kind=kind, program=prog.name, target=prog.attach_target or "")
+
+
+def _explain_load(prog: Program, exc: ProgramLoadError) -> Exception:
+    if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUPP, 524):
+        return _trampoline(prog, exc.errno or 0)
+    return exc

@@ -1,0 +1,481 @@
+"""``Map``: a live BPF map as a Python mapping, with keys and values typed from BTF.
+
+``m[key]``, ``m[key] = v``, ``del m[key]``, ``key in m`` and iteration work on
+every keyed map; per-CPU maps give one value per possible CPU; queues and stacks
+have ``push``/``pop``/``peek``; map-in-map slots take a :class:`Map` or an fd.
+Batch operations fall back to one element at a time where the kernel lacks them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pybpf.codec import BytesCodec, Codec, codec_for
+from pybpf.errors import MapError
+from pybpf.sys import maps as sysmaps
+from pybpf.sys.fd import FD
+from pybpf.uapi.enums import MapType, UpdateFlags
+
+if TYPE_CHECKING:
+    from pybpf.btf import BTF
+
+__all__ = ["Map"]
+
+PERCPU_TYPES = frozenset(
+    {
+        MapType.PERCPU_HASH,
+        MapType.PERCPU_ARRAY,
+        MapType.LRU_PERCPU_HASH,
+        MapType.PERCPU_CGROUP_STORAGE,
+    }
+)
+ARRAY_TYPES = frozenset(
+    {
+        MapType.ARRAY,
+        MapType.PERCPU_ARRAY,
+        MapType.PROG_ARRAY,
+        MapType.PERF_EVENT_ARRAY,
+        MapType.CGROUP_ARRAY,
+        MapType.ARRAY_OF_MAPS,
+        MapType.DEVMAP,
+        MapType.CPUMAP,
+        MapType.XSKMAP,
+    }
+)
+KEYLESS_TYPES = frozenset({MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER})
+FD_VALUE_TYPES = frozenset(
+    {
+        MapType.PROG_ARRAY,
+        MapType.PERF_EVENT_ARRAY,
+        MapType.CGROUP_ARRAY,
+        MapType.ARRAY_OF_MAPS,
+        MapType.HASH_OF_MAPS,
+        MapType.SOCKMAP,
+        MapType.SOCKHASH,
+        MapType.REUSEPORT_SOCKARRAY,
+        MapType.XSKMAP,
+    }
+)
+_BATCH = 4096
+
+
+def possible_cpus() -> int:
+    """Number of possible CPUs (per-CPU values come in this many slots)."""
+    from pybpf.sys.cpus import possible_cpus as cpus
+
+    return len(cpus())
+
+
+class _NotCreated:
+    """Stands in for the fd of a map that is not created yet: any use says so."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _fail(self) -> int:
+        from pybpf.errors import BPFError
+
+        raise BPFError(f"map {self.name!r} is not in the kernel yet: call obj.load() first")
+
+    fileno = __int__ = __index__ = _fail
+    closed = True
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class Map(MutableMapping[Any, Any]):
+    """A BPF map in the kernel, owned through its fd.
+
+    Maps of an opened object exist before load too: their shape (``max_entries``,
+    ``value_size``, ...) can be changed until ``obj.load()`` creates them.
+    """
+
+    def __init__(
+        self,
+        fd: FD | None,
+        *,
+        name: str,
+        type: MapType | int,
+        key_size: int,
+        value_size: int,
+        max_entries: int,
+        flags: int = 0,
+        btf: BTF | None = None,
+        key_type_id: int = 0,
+        value_type_id: int = 0,
+    ) -> None:
+        self._fd: FD | _NotCreated = fd if fd is not None else _NotCreated(name)
+        self.name = name
+        try:
+            self.type: MapType | int = MapType(type)
+        except ValueError:
+            self.type = int(type)
+        self.key_size = key_size
+        self.value_size = value_size
+        self.max_entries = max_entries
+        self.flags = flags
+        self.btf = btf
+        self.key_type_id = key_type_id
+        self.value_type_id = value_type_id
+        self._batch_ok = True
+        self._shape_changed()
+
+    def _shape_changed(self) -> None:
+        """Recompute codecs and strides after the key/value sizes are known or changed."""
+        self.percpu = self.type in PERCPU_TYPES
+        self._ncpus = possible_cpus() if self.percpu else 1
+        self._stride = (self.value_size + 7) & ~7 if self.percpu else self.value_size
+        btf = self.btf
+        self.key_codec: Codec = codec_for(btf, self.key_type_id, self.key_size, "key")
+        self.value_codec: Codec = codec_for(btf, self.value_type_id, self.value_size, "value")
+        if self.type in FD_VALUE_TYPES:
+            self.value_codec = BytesCodec(self.value_size)
+
+    def _attach_fd(self, fd: FD) -> None:
+        """Take ownership of the fd of this map once the loader has created it."""
+        self._fd = fd
+
+    @property
+    def created(self) -> bool:
+        """Whether the map exists in the kernel (and this handle is open)."""
+        return isinstance(self._fd, FD) and not self._fd.closed
+
+    # -- construction from the kernel ------------------------------------------------------
+
+    @classmethod
+    def from_fd(cls, fd: FD | int, *, btf: BTF | None = None) -> Map:
+        """Wrap an existing map fd (taking ownership), reading its shape from the kernel."""
+        from pybpf.sys.info import map_info
+
+        owned = fd if isinstance(fd, FD) else FD(fd, "map")
+        info = map_info(owned)
+        return cls(
+            owned,
+            name=info.name,
+            type=info.type,
+            key_size=info.key_size,
+            value_size=info.value_size,
+            max_entries=info.max_entries,
+            flags=info.map_flags,
+            btf=btf,
+            key_type_id=info.btf_key_type_id if btf else 0,
+            value_type_id=info.btf_value_type_id if btf else 0,
+        )
+
+    @classmethod
+    def from_pin(cls, path: str | os.PathLike[str]) -> Map:
+        """Open a map pinned on bpffs."""
+        from pybpf.sys.objects import obj_get
+
+        return cls.from_fd(obj_get(os.fspath(path)))
+
+    @classmethod
+    def from_id(cls, map_id: int) -> Map:
+        """Open a map by its kernel id."""
+        from pybpf.sys.objects import get_fd_by_id
+
+        return cls.from_fd(get_fd_by_id("map", map_id))
+
+    # -- fd ownership --------------------------------------------------------------------
+
+    @property
+    def fd(self) -> int:
+        """The map's file descriptor number."""
+        return self._fd.fileno()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the fd has been closed (or was never created)."""
+        return bool(self._fd.closed)
+
+    def close(self) -> None:
+        """Close this handle (the kernel frees the map once nothing else holds it)."""
+        self._fd.close()
+
+    def __enter__(self) -> Map:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        kind = self.type.name if isinstance(self.type, MapType) else str(self.type)
+        state = "closed" if self.closed else f"fd={self.fd}"
+        return f"<Map {self.name!r} {kind} max_entries={self.max_entries} {state}>"
+
+    # -- codecs --------------------------------------------------------------------------
+
+    def _key(self, key: Any) -> bytes:
+        if self.type in ARRAY_TYPES and isinstance(key, int) and not 0 <= key < self.max_entries:
+            raise KeyError(key)
+        return self.key_codec.encode(key)
+
+    def _value(self, value: Any) -> bytes:
+        if isinstance(value, Map):
+            value = value.fd
+        if self.type in FD_VALUE_TYPES and hasattr(value, "fd") and not isinstance(value, int):
+            value = value.fd
+        if not self.percpu:
+            return self.value_codec.encode(value)
+        if isinstance(value, bytes | bytearray | memoryview) and len(value) == self._stride * self._ncpus:
+            return bytes(value)
+        if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+            value = [value] * self._ncpus
+        if len(value) != self._ncpus:
+            raise ValueError(
+                f"map {self.name!r}: a per-CPU value needs {self._ncpus} items, got {len(value)}"
+            )
+        pad = self._stride - self.value_size
+        return b"".join(self.value_codec.encode(v) + bytes(pad) for v in value)
+
+    def _decode_value(self, raw: bytes) -> Any:
+        if not self.percpu:
+            return self.value_codec.decode(raw)
+        s, n = self._stride, self.value_size
+        view = memoryview(raw)
+        return [self.value_codec.decode(view[i * s : i * s + n]) for i in range(self._ncpus)]
+
+    @property
+    def _raw_value_size(self) -> int:
+        return self._stride * self._ncpus
+
+    # -- element access ------------------------------------------------------------------
+
+    def lookup(self, key: Any, *, flags: int = 0, raw: bool = False) -> Any:
+        """The value under ``key`` or None; ``raw=True`` gives the bytes."""
+        data = sysmaps.map_lookup_elem(self._fd, self._key(key), self._raw_value_size, flags)
+        if data is None or raw:
+            return data
+        return self._decode_value(data)
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self.lookup(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def update(self, key: Any = None, value: Any = None, /, flags: int = UpdateFlags.ANY, **kw: Any) -> None:  # type: ignore[override]
+        """Store ``value`` under ``key`` with ``flags`` (``BPF_NOEXIST``, ``BPF_EXIST``...).
+
+        Called with a mapping or pairs instead, updates every item (as ``dict.update``).
+        """
+        if value is None and key is not None and not kw and (
+            hasattr(key, "items") or (isinstance(key, Iterable) and not isinstance(key, str | bytes | int))
+        ):
+            items = key.items() if hasattr(key, "items") else key
+            for k, v in items:
+                self.update(k, v, flags=flags)
+            return
+        if kw:
+            raise TypeError("Map.update takes no keyword items")
+        sysmaps.map_update_elem(self._fd, self._key(key), self._value(value), flags)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        sysmaps.map_update_elem(self._fd, self._key(key), self._value(value), UpdateFlags.ANY)
+
+    def __delitem__(self, key: Any) -> None:
+        if not sysmaps.map_delete_elem(self._fd, self._key(key)):
+            raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            return self.lookup(key) is not None
+        except (KeyError, TypeError, ValueError):
+            return False
+
+    def lookup_and_delete(self, key: Any) -> Any:
+        """Remove ``key`` and return its value (None if absent)."""
+        data = sysmaps.map_lookup_and_delete_elem(self._fd, self._key(key), self._raw_value_size)
+        return None if data is None else self._decode_value(data)
+
+    # -- queue / stack / bloom filter ----------------------------------------------------
+
+    def push(self, value: Any, *, flags: int = UpdateFlags.ANY) -> None:
+        """Push onto a queue or stack (``BPF_EXIST`` overwrites the oldest when full); add to a bloom filter."""
+        sysmaps.map_update_elem(self._fd, b"", self._value(value), flags)
+
+    def pop(self, *args: Any) -> Any:  # type: ignore[override]
+        """Pop from a queue/stack (None when empty); with a key, ``dict.pop`` semantics."""
+        if self.type not in KEYLESS_TYPES:
+            return super().pop(*args)
+        data = sysmaps.map_lookup_and_delete_elem(self._fd, b"", self._raw_value_size)
+        return None if data is None else self._decode_value(data)
+
+    def peek(self) -> Any:
+        """The next value a pop would return, without removing it (None when empty)."""
+        data = sysmaps.map_lookup_elem(self._fd, b"", self._raw_value_size)
+        return None if data is None else self._decode_value(data)
+
+    def contains_value(self, value: Any) -> bool:
+        """Bloom filter membership: False means certainly absent, True probably present."""
+        from pybpf.sys._ffi import addr, c_buffer
+        from pybpf.uapi.enums import Cmd
+
+        buf = c_buffer(self._value(value))
+        try:
+            sysmaps._elem(Cmd.MAP_LOOKUP_ELEM, self._fd, 0, addr(buf), 0, "look up bloom filter")
+        except MapError as exc:
+            if exc.errno == errno.ENOENT:
+                return False
+            raise
+        return True
+
+    # -- iteration -----------------------------------------------------------------------
+
+    def keys_raw(self) -> Iterator[bytes]:
+        """Every key as bytes (BPF_MAP_GET_NEXT_KEY walk)."""
+        key: bytes | None = None
+        while True:
+            nxt = sysmaps.map_get_next_key(self._fd, key, self.key_size)
+            if nxt is None:
+                return
+            yield nxt
+            key = nxt
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.type in KEYLESS_TYPES:
+            raise TypeError(f"map {self.name!r} ({self.type}) has no keys; use pop()/peek()")
+        for raw in self.keys_raw():
+            yield self.key_codec.decode(raw)
+
+    def __len__(self) -> int:
+        """Element count: max_entries for arrays, a key walk otherwise."""
+        if self.type in ARRAY_TYPES:
+            return self.max_entries
+        return sum(1 for _ in self.keys_raw())
+
+    def items_raw(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every (key, value) as bytes, by batches where the kernel allows."""
+        if self._batch_ok and self.type not in FD_VALUE_TYPES:
+            try:
+                yield from self._items_batched()
+                return
+            except _NoBatch:
+                self._batch_ok = False
+        for key in self.keys_raw():
+            value = sysmaps.map_lookup_elem(self._fd, key, self._raw_value_size)
+            if value is not None:
+                yield key, value
+
+    def _items_batched(self) -> Iterator[tuple[bytes, bytes]]:
+        cursor: bytes | None = None
+        first = True
+        while True:
+            try:
+                res = sysmaps.map_lookup_batch(
+                    self._fd, self.key_size, self._raw_value_size, _BATCH, cursor
+                )
+            except MapError as exc:
+                if first and exc.errno in (errno.EINVAL, errno.ENOTSUPP, errno.EOPNOTSUPP, 524):
+                    raise _NoBatch from None
+                raise
+            first = False
+            yield from zip(res.keys, res.values, strict=True)
+            if res.cursor is None:
+                return
+            cursor = res.cursor
+
+    def items(self) -> Iterator[tuple[Any, Any]]:  # type: ignore[override]
+        """Every (key, value), decoded."""
+        kd = self.key_codec.decode
+        for k, v in self.items_raw():
+            yield kd(k), self._decode_value(v)
+
+    def values(self) -> Iterator[Any]:  # type: ignore[override]
+        """Every value, decoded."""
+        for _, v in self.items_raw():
+            yield self._decode_value(v)
+
+    # -- batches -------------------------------------------------------------------------
+
+    def update_batch(self, items: Iterable[tuple[Any, Any]], *, flags: int = 0) -> int:
+        """Store many items at once (one syscall per 4096 where supported)."""
+        pairs = [(self._key(k), self._value(v)) for k, v in items]
+        done = 0
+        for i in range(0, len(pairs), _BATCH):
+            chunk = pairs[i : i + _BATCH]
+            keys = [k for k, _ in chunk]
+            vals = [v for _, v in chunk]
+            if self._batch_ok:
+                try:
+                    done += sysmaps.map_update_batch(self._fd, keys, vals, elem_flags=flags)
+                    continue
+                except MapError as exc:
+                    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524) or getattr(exc, "processed", 0):
+                        raise
+                    self._batch_ok = False
+            for k, v in chunk:
+                sysmaps.map_update_elem(self._fd, k, v, flags)
+                done += 1
+        return done
+
+    def delete_batch(self, keys: Iterable[Any]) -> int:
+        """Delete many keys at once; returns how many were deleted."""
+        raw = [self._key(k) for k in keys]
+        done = 0
+        for i in range(0, len(raw), _BATCH):
+            chunk = raw[i : i + _BATCH]
+            if self._batch_ok:
+                try:
+                    done += sysmaps.map_delete_batch(self._fd, chunk)
+                    continue
+                except MapError as exc:
+                    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524) or getattr(exc, "processed", 0):
+                        raise
+                    self._batch_ok = False
+            for k in chunk:
+                done += int(sysmaps.map_delete_elem(self._fd, k))
+        return done
+
+    def clear(self) -> None:
+        """Delete every element (arrays cannot be cleared: their slots always exist)."""
+        if self.type in ARRAY_TYPES and self.type not in FD_VALUE_TYPES:
+            raise TypeError(f"array map {self.name!r} cannot be cleared")
+        self.delete_batch([self.key_codec.decode(k) for k in list(self.keys_raw())])
+
+    # -- map-in-map ----------------------------------------------------------------------
+
+    def get_inner(self, key: Any) -> Map | None:
+        """Open the inner map stored under ``key`` of a map-in-map (None if empty)."""
+        raw = sysmaps.map_lookup_elem(self._fd, self._key(key), 4)
+        if raw is None:
+            return None
+        return Map.from_id(int.from_bytes(raw[:4], "little"))
+
+    # -- kernel object management ----------------------------------------------------------
+
+    def freeze(self) -> None:
+        """Make the map read-only for user space (BPF_MAP_FREEZE)."""
+        sysmaps.map_freeze(self._fd)
+
+    def pin(self, path: str | os.PathLike[str]) -> None:
+        """Pin the map on bpffs at ``path`` (mounting bpffs if needed)."""
+        from pybpf.sys.fs import ensure_bpffs
+        from pybpf.sys.objects import obj_pin
+
+        ensure_bpffs()
+        obj_pin(self._fd, os.fspath(path))
+
+    @staticmethod
+    def unpin(path: str | os.PathLike[str]) -> None:
+        """Remove a pin (the map lives on while other references exist)."""
+        os.unlink(path)
+
+    def info(self) -> Any:
+        """The kernel's view of this map (``bpf_map_info``)."""
+        from pybpf.sys.info import map_info
+
+        return map_info(self._fd)
+
+    @property
+    def id(self) -> int:
+        """The map's kernel id."""
+        return int(self.info().id)
+
+
+class _NoBatch(Exception):
+    """The kernel has no batch operations for this map type."""

@@ -1,0 +1,413 @@
+"""``Object``: a BPF object file opened from its spec, loaded into the kernel.
+
+``pybpf.open(path)`` reads the object (nothing in the kernel yet); settings and
+``.rodata`` values can then be changed; ``obj.load()`` creates maps, relocates and
+loads programs; ``obj.attach()`` attaches what the section names describe;
+``obj.close()`` (or leaving ``with``) releases everything. A failed load leaves
+nothing behind: every fd, map, program and pin it created is released.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pybpf.errors import BPFError
+from pybpf.variables import Globals
+from pybpf.map import Map
+from pybpf.program import Program
+
+if TYPE_CHECKING:
+    from pybpf.btf import BTF
+    from pybpf.elf.spec import ObjectSpec
+    from pybpf.events.perfbuf import PerfBuffer
+    from pybpf.events.ringbuf import RingBuffer
+    from pybpf.link.base import Link
+    from pybpf.sys.fd import FD
+
+__all__ = ["Object", "load", "open"]
+
+T = TypeVar("T")
+
+
+class Collection(Mapping[str, T]):
+    """A read-only mapping by C name that says what exists when a name is wrong."""
+
+    def __init__(self, what: str, items: dict[str, T]) -> None:
+        self._what = what
+        self._items = items
+
+    def __getitem__(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            known = ", ".join(self._items) or "none"
+            raise KeyError(f"no {self._what} {name!r} (known: {known})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"<{self._what}s: {', '.join(self._items)}>"
+
+
+def _is_data(ms: Any) -> bool:
+    """Whether a map spec holds global data (an image Python can read and write)."""
+    from pybpf.elf.maps import MapKind
+
+    return ms.kind in (MapKind.DATA, MapKind.RODATA, MapKind.BSS, MapKind.KCONFIG)
+
+
+def _is_readonly(ms: Any) -> bool:
+    """Whether a global-data map is frozen at load (``.rodata*``, ``.kconfig``)."""
+    from pybpf.elf.maps import MapKind
+
+    return ms.kind in (MapKind.RODATA, MapKind.KCONFIG)
+
+
+def _obj_name(spec: ObjectSpec, name: str | None) -> str:
+    if name:
+        return name
+    base = Path(str(spec.file or "object")).name
+    for suffix in (".bpf.o", ".o"):
+        if base.endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+class Object:
+    """An opened (and, after :meth:`load`, loaded) BPF object."""
+
+    def __init__(
+        self,
+        spec: ObjectSpec,
+        *,
+        name: str | None = None,
+        btf_custom_path: str | os.PathLike[str] | None = None,
+        pin_root: str | os.PathLike[str] = "/sys/fs/bpf",
+        kconfig: Mapping[str, Any] | None = None,
+        log_level: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.spec = spec
+        self.name = _obj_name(spec, name)
+        self.btf_custom_path = btf_custom_path
+        self.pin_root = Path(pin_root)
+        self.kconfig_overrides = dict(kconfig or {})
+        self.log_level = log_level
+        self.verbose = verbose
+        self.loaded = False
+        self._closed = False
+        self._btf_fd: FD | None = None
+        self._extra_fds: list[FD] = []
+        self._links: list[Link] = []
+        self._pinned_by_us: list[str] = []
+        self._mmaps: dict[str, mmap.mmap] = {}
+        self._images: dict[str, bytearray] = {}
+        self._kernel_btf: BTF | None = None
+        self._module_btfs: list[tuple[str, BTF]] | None = None
+        self.attach_skipped: dict[str, str] = {}
+        self.core_results: dict[str, list[Any]] = {}
+
+        maps: dict[str, Map] = {}
+        for mname, ms in spec.maps.items():
+            m = Map(
+                None,
+                name=mname,
+                type=ms.type,
+                key_size=ms.key_size,
+                value_size=ms.value_size,
+                max_entries=ms.max_entries,
+                flags=ms.flags,
+                btf=spec.btf,
+                key_type_id=ms.key_type_id,
+                value_type_id=ms.value_type_id,
+            )
+            m.autocreate = True  # type: ignore[attr-defined]
+            m.pin_path = None  # type: ignore[attr-defined]
+            maps[mname] = m
+            if _is_data(ms):
+                self._images[ms.section] = bytearray(ms.data)
+        self.maps: Collection[Map] = Collection("map", maps)
+
+        progs: dict[str, Program] = {}
+        for pname, ps in spec.programs.items():
+            p = Program(
+                pname,
+                ps.prog_type,
+                section=ps.section,
+                sec=ps.sec,
+                expected_attach_type=ps.expected_attach_type,
+                attach_target=ps.attach_target,
+            )
+            progs[pname] = p
+        self.programs: Collection[Program] = Collection("program", progs)
+        self.globals = Globals(self)
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def load(self) -> Object:
+        """Create the maps, relocate and load every autoload program."""
+        if self._closed:
+            raise BPFError(f"object {self.name!r} is closed")
+        if self.loaded:
+            raise BPFError(f"object {self.name!r} is already loaded")
+        from pybpf.loader.load import load_object
+
+        try:
+            load_object(self)
+        except BaseException:
+            self._release(unpin=True)
+            raise
+        self.loaded = True
+        return self
+
+    def attach(self) -> list[Link]:
+        """Attach every program whose section names its target (like a skeleton's attach).
+
+        Programs that cannot be auto-attached are skipped and reported in
+        ``obj.attach_skipped`` (name → reason).
+        """
+        from pybpf.attach import auto_attach
+
+        if not self.loaded:
+            self.load()
+        links, skipped = auto_attach(self)
+        self._links.extend(links)
+        self.attach_skipped = skipped
+        return links
+
+    def detach(self) -> None:
+        """Detach every link made by :meth:`attach`."""
+        while self._links:
+            self._links.pop().close()
+
+    def close(self) -> None:
+        """Detach, unmap and close everything this object holds (pins stay pinned)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._release(unpin=False)
+
+    def _release(self, *, unpin: bool) -> None:
+        errors: list[BaseException] = []
+        while self._links:
+            try:
+                self._links.pop().close()
+            except Exception as exc:
+                errors.append(exc)
+        for mm in self._mmaps.values():
+            try:
+                mm.close()
+            except BufferError:
+                pass  # a live memoryview still points into it; GC will unmap it
+        self._mmaps.clear()
+        for p in self.programs.values():
+            p.close()
+        for m in self.maps.values():
+            m.close()
+        for fd in self._extra_fds:
+            fd.close()
+        self._extra_fds.clear()
+        if self._btf_fd is not None:
+            self._btf_fd.close()
+            self._btf_fd = None
+        if unpin:
+            for path in self._pinned_by_us:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+        self._pinned_by_us.clear()
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> Object:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if not self._closed:
+                self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("loaded" if self.loaded else "opened")
+        return f"<Object {self.name!r} {state}: {len(self.programs)} programs, {len(self.maps)} maps>"
+
+    # -- global data -----------------------------------------------------------------------
+
+    def _section_buffer(self, section: str, *, write: bool = False) -> Any:
+        """The bytes of a data section: the initial image before load, the mmap after."""
+        if self.loaded:
+            mm = self._mmaps.get(section)
+            if mm is not None:
+                if write and self._is_frozen(section):
+                    raise BPFError(
+                        f"{section} is read-only after load: set const volatile variables "
+                        "before obj.load()"
+                    )
+                return mm
+            if write:
+                raise BPFError(f"{section} cannot be written after load (no mmap)")
+            m = self._data_map(section)
+            return bytearray(m.lookup(0, raw=True) or b"")
+        try:
+            return self._images[section]
+        except KeyError:
+            raise BPFError(f"no data section {section!r} in {self.name!r}") from None
+
+    def _section_written(self, section: str) -> None:
+        """Hook after a write (nothing to do: images and mmaps are written in place)."""
+
+    def _is_frozen(self, section: str) -> bool:
+        ms = self._data_map_spec(section)
+        return _is_readonly(ms)
+
+    def _data_map_spec(self, section: str) -> Any:
+        for ms in self.spec.maps.values():
+            if ms.section == section and _is_data(ms):
+                return ms
+        raise BPFError(f"no data section {section!r} in {self.name!r}")
+
+    def _data_map(self, section: str) -> Map:
+        return self.maps[self._data_map_spec(section).name]
+
+    # -- kernel BTF ------------------------------------------------------------------------
+
+    @property
+    def kernel_btf(self) -> BTF:
+        """The running kernel's BTF (or ``btf_custom_path``), loaded once."""
+        if self._kernel_btf is None:
+            from pybpf.btf import BTF
+
+            if self.btf_custom_path is not None:
+                self._kernel_btf = BTF.from_file(os.fspath(self.btf_custom_path))
+            else:
+                self._kernel_btf = BTF.load_vmlinux()
+        return self._kernel_btf
+
+    def module_btfs(self) -> list[tuple[str, BTF]]:
+        """Kernel module BTFs (split on vmlinux), loaded once on first need."""
+        if self._module_btfs is None:
+            from pybpf.btf import BTF
+            from pybpf.errors import BTFError
+
+            mods: list[tuple[str, BTF]] = []
+            if self.btf_custom_path is None:
+                root = Path("/sys/kernel/btf")
+                for p in sorted(root.iterdir()) if root.is_dir() else []:
+                    if p.name == "vmlinux":
+                        continue
+                    try:
+                        mods.append((p.name, BTF.load_module(p.name, self.kernel_btf)))
+                    except (BTFError, OSError):
+                        continue
+            self._module_btfs = mods
+        return self._module_btfs
+
+    def _module_btf_fd(self, module: str) -> FD:
+        """An fd of the kernel's BTF object for ``module`` (kept until close)."""
+        from pybpf.sys.info import btf_info
+        from pybpf.sys.objects import get_fd_by_id, ids
+
+        for btf_id in ids("btf"):
+            try:
+                fd = get_fd_by_id("btf", btf_id)
+            except OSError:
+                continue
+            if btf_info(fd).name == module:
+                self._extra_fds.append(fd)
+                return fd
+            fd.close()
+        raise BPFError(f"kernel BTF object of module {module!r} not found")
+
+    def _log(self, msg: str) -> None:
+        """Loader debug output (``verbose=True``), on stderr."""
+        if self.verbose:
+            import sys
+
+            print(f"pybpf: {self.name}: {msg}", file=sys.stderr)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _event_decoder(self, event_type: str | int | None) -> Any:
+        if event_type is None:
+            return None
+        from pybpf.btf import Kind
+        from pybpf.btf.layout import Layout
+
+        btf = self.spec.btf
+        if btf is None:
+            raise BPFError(f"object {self.name!r} has no BTF: cannot decode {event_type!r}")
+        if isinstance(event_type, int):
+            type_id = event_type
+        else:
+            name = event_type.removeprefix("struct ").strip()
+            ids = btf.find(name, Kind.STRUCT) or btf.find(name, Kind.UNION) or btf.find(name)
+            if not ids:
+                raise BPFError(f"no type {event_type!r} in the BTF of {self.name!r}")
+            type_id = ids[0]
+        return Layout.for_type(btf, type_id).decode
+
+    def ringbuf(
+        self, name: str, callback: Any = None, *, event_type: str | int | None = None
+    ) -> RingBuffer:
+        """A reader of ring buffer map ``name``, decoding records as BTF ``event_type``."""
+        from pybpf.events.ringbuf import RingBuffer
+
+        return RingBuffer(self.maps[name].fd, callback, decoder=self._event_decoder(event_type))
+
+    def perfbuf(
+        self,
+        name: str,
+        callback: Any = None,
+        *,
+        event_type: str | int | None = None,
+        lost_callback: Any = None,
+        page_cnt: int = 8,
+    ) -> PerfBuffer:
+        """A reader of perf event array ``name``, decoding samples as BTF ``event_type``."""
+        from pybpf.events.perfbuf import PerfBuffer
+
+        return PerfBuffer(
+            self.maps[name].fd,
+            callback,
+            lost_callback,
+            page_cnt=page_cnt,
+            decoder=self._event_decoder(event_type),
+        )
+
+
+def open(
+    src: str | os.PathLike[str] | bytes | bytearray | memoryview,
+    **options: Any,
+) -> Object:
+    """Open a BPF object file (or its bytes): read it, put nothing in the kernel yet."""
+    from pybpf.elf.spec import ObjectSpec
+
+    if isinstance(src, bytes | bytearray | memoryview):
+        spec = ObjectSpec.from_bytes(bytes(src), name=options.get("name"))
+    else:
+        spec = ObjectSpec.from_file(src)
+    return Object(spec, **options)
+
+
+def load(src: str | os.PathLike[str] | bytes | bytearray | memoryview, **options: Any) -> Object:
+    """Open and load a BPF object; use as ``with pybpf.load(path) as obj:``."""
+    obj = open(src, **options)
+    try:
+        return obj.load()
+    except BaseException:
+        obj.close()
+        raise

@@ -1,0 +1,195 @@
+"""``Program``: one BPF program of an object, before and after it is loaded.
+
+Before load its type, expected attach type, attach target and ``autoload`` can be
+changed; after load it owns its fd and can be test-run, pinned, introspected and
+attached (``attach()`` picks the hook from the section name, or use the
+``attach_*`` methods with explicit targets).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from pybpf.errors import BPFError
+from pybpf.sys.fd import FD
+from pybpf.uapi.enums import AttachType, ProgType
+
+if TYPE_CHECKING:
+    from pybpf.elf.sections import SectionInfo
+    from pybpf.link.base import Link
+    from pybpf.sys.progs import RunResult
+
+__all__ = ["Program"]
+
+
+class Program:
+    """A BPF program; ``fd`` exists once the owning object is loaded."""
+
+    def __init__(
+        self,
+        name: str,
+        prog_type: ProgType | int,
+        *,
+        section: str = "",
+        sec: SectionInfo | None = None,
+        expected_attach_type: AttachType | int | None = None,
+        attach_target: str | None = None,
+        fd: FD | None = None,
+    ) -> None:
+        self.name = name
+        self.section = section
+        self.sec = sec
+        self.prog_type: ProgType | int = prog_type
+        self.expected_attach_type = expected_attach_type
+        self.attach_target = attach_target
+        self.autoload = True
+        self.log_level = 0
+        self.flags = 0
+        self.verifier_log = ""
+        self.attach_btf_id = 0
+        self.attach_btf_obj_fd: FD | None = None
+        self._fd = fd
+
+    # -- construction from the kernel ------------------------------------------------------
+
+    @classmethod
+    def from_fd(cls, fd: FD | int) -> Program:
+        """Wrap a loaded program's fd (taking ownership)."""
+        from pybpf.sys.info import prog_info
+
+        owned = fd if isinstance(fd, FD) else FD(fd, "prog")
+        info = prog_info(owned)
+        return cls(info.name, info.type, fd=owned)
+
+    @classmethod
+    def from_id(cls, prog_id: int) -> Program:
+        """Open a loaded program by kernel id."""
+        from pybpf.sys.objects import get_fd_by_id
+
+        return cls.from_fd(get_fd_by_id("prog", prog_id))
+
+    @classmethod
+    def from_pin(cls, path: str | os.PathLike[str]) -> Program:
+        """Open a program pinned on bpffs."""
+        from pybpf.sys.objects import obj_get
+
+        return cls.from_fd(obj_get(os.fspath(path)))
+
+    # -- fd --------------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the program is in the kernel and this handle is open."""
+        return self._fd is not None and not self._fd.closed
+
+    @property
+    def fd(self) -> int:
+        """The program's fd number (raises if not loaded)."""
+        if self._fd is None:
+            reason = "autoload is off" if not self.autoload else "call obj.load() first"
+            raise BPFError(f"program {self.name!r} is not loaded: {reason}")
+        return self._fd.fileno()
+
+    def _attach_fd(self, fd: FD) -> None:
+        self._fd = fd
+
+    def close(self) -> None:
+        """Close this handle; the kernel unloads the program once nothing holds it."""
+        if self._fd is not None:
+            self._fd.close()
+        if self.attach_btf_obj_fd is not None:
+            self.attach_btf_obj_fd.close()
+
+    def __enter__(self) -> Program:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        kind = self.prog_type.name if isinstance(self.prog_type, ProgType) else self.prog_type
+        state = f"fd={self._fd.fileno()}" if self.loaded and self._fd else "not loaded"
+        return f"<Program {self.name!r} {kind} section={self.section!r} {state}>"
+
+    # -- running and introspection ---------------------------------------------------------
+
+    def test_run(
+        self,
+        data_in: bytes = b"",
+        ctx: bytes | None = None,
+        *,
+        repeat: int = 0,
+        data_size_out: int | None = None,
+        ctx_size_out: int | None = None,
+        flags: int = 0,
+        cpu: int = 0,
+    ) -> RunResult:
+        """Run the program in the kernel on ``data_in``/``ctx`` (BPF_PROG_TEST_RUN).
+
+        ``repeat`` 0 means once (syscall programs accept nothing else).
+        """
+        from pybpf.sys.progs import prog_test_run
+
+        return prog_test_run(
+            self.fd,
+            data_in=data_in,
+            ctx_in=ctx or b"",
+            repeat=repeat,
+            data_out_size=data_size_out,
+            ctx_out_size=ctx_size_out,
+            flags=flags,
+            cpu=cpu,
+        )
+
+    def info(self) -> Any:
+        """The kernel's ``bpf_prog_info`` for this program."""
+        from pybpf.sys.info import prog_info
+
+        return prog_info(self.fd)
+
+    @property
+    def id(self) -> int:
+        """Kernel id."""
+        return int(self.info().id)
+
+    @property
+    def tag(self) -> str:
+        """The program tag (hash of its instructions) as hex."""
+        return str(self.info().tag)
+
+    def xlated(self) -> bytes:
+        """The instructions as the kernel rewrote them (``bpftool prog dump xlated``)."""
+        from pybpf.sys.info import prog_xlated_insns
+
+        return prog_xlated_insns(self.fd)
+
+    def jited(self) -> bytes:
+        """The JIT-compiled machine code."""
+        from pybpf.sys.info import prog_jited_insns
+
+        return prog_jited_insns(self.fd)
+
+    def pin(self, path: str | os.PathLike[str]) -> None:
+        """Pin the program on bpffs (mounting bpffs if needed)."""
+        from pybpf.sys.fs import ensure_bpffs
+        from pybpf.sys.objects import obj_pin
+
+        ensure_bpffs()
+        obj_pin(self.fd, os.fspath(path))
+
+    @staticmethod
+    def unpin(path: str | os.PathLike[str]) -> None:
+        """Remove a pin."""
+        os.unlink(path)
+
+    # -- attaching -------------------------------------------------------------------------
+
+    def attach(self, *args: Any, **kwargs: Any) -> Link:
+        """Attach where the section name says (``tp/sched/sched_process_exec`` ...).
+
+        Extra arguments go to the hook-specific attach (e.g. an interface for XDP).
+        """
+        from pybpf.attach import attach_program
+
+        return attach_program(self, *args, **kwargs)

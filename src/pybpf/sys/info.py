@@ -1,0 +1,444 @@
+"""BPF_OBJ_GET_INFO_BY_FD, decoded into dataclasses for programs, maps, links and BTF."""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from pybpf.sys import syscall
+from pybpf.sys._ffi import addr
+from pybpf.sys.attrs import InfoAttr
+from pybpf.sys.maps import FdLike, fdnum
+from pybpf.uapi.enums import Cmd, LinkType, MapType, PerfEventLinkType, ProgType
+
+__all__ = [
+    "BtfInfo",
+    "LinkInfo",
+    "MapInfo",
+    "ProgInfo",
+    "btf_info",
+    "btf_raw",
+    "btf_raw_by_id",
+    "link_info",
+    "map_info",
+    "prog_func_info",
+    "prog_info",
+    "prog_jited_insns",
+    "prog_line_info",
+    "prog_xlated_insns",
+]
+
+u8, u16, u32, s32, u64 = (
+    ctypes.c_uint8,
+    ctypes.c_uint16,
+    ctypes.c_uint32,
+    ctypes.c_int32,
+    ctypes.c_uint64,
+)
+
+
+class _ProgInfo(ctypes.Structure):
+    _fields_ = (
+        ("type", u32),
+        ("id", u32),
+        ("tag", u8 * 8),
+        ("jited_prog_len", u32),
+        ("xlated_prog_len", u32),
+        ("jited_prog_insns", u64),
+        ("xlated_prog_insns", u64),
+        ("load_time", u64),
+        ("created_by_uid", u32),
+        ("nr_map_ids", u32),
+        ("map_ids", u64),
+        ("name", ctypes.c_char * 16),
+        ("ifindex", u32),
+        ("gpl_compatible", u32, 1),
+        ("_bits", u32, 31),
+        ("netns_dev", u64),
+        ("netns_ino", u64),
+        ("nr_jited_ksyms", u32),
+        ("nr_jited_func_lens", u32),
+        ("jited_ksyms", u64),
+        ("jited_func_lens", u64),
+        ("btf_id", u32),
+        ("func_info_rec_size", u32),
+        ("func_info", u64),
+        ("nr_func_info", u32),
+        ("nr_line_info", u32),
+        ("line_info", u64),
+        ("jited_line_info", u64),
+        ("nr_jited_line_info", u32),
+        ("line_info_rec_size", u32),
+        ("jited_line_info_rec_size", u32),
+        ("nr_prog_tags", u32),
+        ("prog_tags", u64),
+        ("run_time_ns", u64),
+        ("run_cnt", u64),
+        ("recursion_misses", u64),
+        ("verified_insns", u32),
+        ("attach_btf_obj_id", u32),
+        ("attach_btf_id", u32),
+    )
+
+
+class _MapInfo(ctypes.Structure):
+    _fields_ = (
+        ("type", u32),
+        ("id", u32),
+        ("key_size", u32),
+        ("value_size", u32),
+        ("max_entries", u32),
+        ("map_flags", u32),
+        ("name", ctypes.c_char * 16),
+        ("ifindex", u32),
+        ("btf_vmlinux_value_type_id", u32),
+        ("netns_dev", u64),
+        ("netns_ino", u64),
+        ("btf_id", u32),
+        ("btf_key_type_id", u32),
+        ("btf_value_type_id", u32),
+        ("btf_vmlinux_id", u32),
+        ("map_extra", u64),
+        ("hash", u64),
+        ("hash_size", u32),
+    )
+
+
+class _BtfInfo(ctypes.Structure):
+    _fields_ = (
+        ("btf", u64),
+        ("btf_size", u32),
+        ("id", u32),
+        ("name", u64),
+        ("name_len", u32),
+        ("kernel_btf", u32),
+    )
+
+
+class _LinkInfo(ctypes.Structure):
+    _fields_ = (
+        ("type", u32),
+        ("id", u32),
+        ("prog_id", u32),
+        ("_pad", u32),
+        ("data", u8 * 48),  # the per-type union, decoded by offset
+    )
+
+
+def _get_info(fd: FdLike, info: ctypes.Structure, what: str) -> None:
+    attr = InfoAttr(bpf_fd=fdnum(fd), info_len=ctypes.sizeof(info), info=addr(info))
+    syscall.bpf(Cmd.OBJ_GET_INFO_BY_FD, attr, op=f"get {what} info")
+
+
+def _enum(cls: Any, value: int) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        return value
+
+
+# ---- programs -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgInfo:
+    """What the kernel says about a loaded program."""
+
+    type: ProgType | int
+    id: int
+    name: str
+    tag: str  # hex, as bpftool prints it
+    jited_prog_len: int
+    xlated_prog_len: int
+    load_time: int  # ns since boot
+    created_by_uid: int
+    map_ids: list[int]
+    ifindex: int
+    gpl_compatible: bool
+    netns_dev: int
+    netns_ino: int
+    btf_id: int
+    nr_func_info: int
+    func_info_rec_size: int
+    nr_line_info: int
+    line_info_rec_size: int
+    nr_jited_ksyms: int
+    run_time_ns: int
+    run_cnt: int
+    recursion_misses: int
+    verified_insns: int
+    attach_btf_obj_id: int
+    attach_btf_id: int
+
+
+def prog_info(fd: FdLike) -> ProgInfo:
+    """Info of the program behind ``fd``, with its map ids."""
+    raw = _ProgInfo()
+    _get_info(fd, raw, "program")
+    map_ids: list[int] = []
+    if raw.nr_map_ids:
+        n = int(raw.nr_map_ids)
+        arr = (u32 * n)()
+        again = _ProgInfo(nr_map_ids=n, map_ids=addr(arr))
+        _get_info(fd, again, "program")
+        map_ids = list(arr[: min(n, again.nr_map_ids)])
+    return ProgInfo(
+        type=_enum(ProgType, raw.type),
+        id=raw.id,
+        name=raw.name.decode(errors="replace"),
+        tag=bytes(raw.tag).hex(),
+        jited_prog_len=raw.jited_prog_len,
+        xlated_prog_len=raw.xlated_prog_len,
+        load_time=raw.load_time,
+        created_by_uid=raw.created_by_uid,
+        map_ids=map_ids,
+        ifindex=raw.ifindex,
+        gpl_compatible=bool(raw.gpl_compatible),
+        netns_dev=raw.netns_dev,
+        netns_ino=raw.netns_ino,
+        btf_id=raw.btf_id,
+        nr_func_info=raw.nr_func_info,
+        func_info_rec_size=raw.func_info_rec_size,
+        nr_line_info=raw.nr_line_info,
+        line_info_rec_size=raw.line_info_rec_size,
+        nr_jited_ksyms=raw.nr_jited_ksyms,
+        run_time_ns=raw.run_time_ns,
+        run_cnt=raw.run_cnt,
+        recursion_misses=raw.recursion_misses,
+        verified_insns=raw.verified_insns,
+        attach_btf_obj_id=raw.attach_btf_obj_id,
+        attach_btf_id=raw.attach_btf_id,
+    )
+
+
+def _prog_array(fd: FdLike, len_field: str, ptr_field: str, rec_field: str = "") -> bytes:
+    """Fetch one variable-size array of a program's info: its size first, then contents.
+
+    ``len_field`` counts bytes, or records of ``rec_field`` bytes when that is given.
+    """
+    raw = _ProgInfo()
+    _get_info(fd, raw, "program")
+    n = int(getattr(raw, len_field))
+    rec = int(getattr(raw, rec_field)) if rec_field else 1
+    if not n or not rec:
+        return b""
+    buf = ctypes.create_string_buffer(n * rec)
+    again = _ProgInfo()
+    setattr(again, len_field, n)
+    setattr(again, ptr_field, addr(buf))
+    if rec_field:
+        setattr(again, rec_field, rec)
+    _get_info(fd, again, "program")
+    return buf.raw[: n * rec]
+
+
+def prog_xlated_insns(fd: FdLike) -> bytes:
+    """The program as the verifier rewrote it (needs CAP_SYS_ADMIN; pointers may be hidden)."""
+    return _prog_array(fd, "xlated_prog_len", "xlated_prog_insns")
+
+
+def prog_jited_insns(fd: FdLike) -> bytes:
+    """The JIT-compiled machine code of the program."""
+    return _prog_array(fd, "jited_prog_len", "jited_prog_insns")
+
+
+def prog_func_info(fd: FdLike) -> bytes:
+    """The kernel's copy of the program's bpf_func_info records."""
+    return _prog_array(fd, "nr_func_info", "func_info", "func_info_rec_size")
+
+
+def prog_line_info(fd: FdLike) -> bytes:
+    """The kernel's copy of the program's bpf_line_info records."""
+    return _prog_array(fd, "nr_line_info", "line_info", "line_info_rec_size")
+
+
+# ---- maps -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapInfo:
+    """What the kernel says about a map."""
+
+    type: MapType | int
+    id: int
+    name: str
+    key_size: int
+    value_size: int
+    max_entries: int
+    map_flags: int
+    ifindex: int
+    btf_id: int
+    btf_key_type_id: int
+    btf_value_type_id: int
+    btf_vmlinux_value_type_id: int
+    btf_vmlinux_id: int
+    map_extra: int
+    netns_dev: int
+    netns_ino: int
+
+
+def map_info(fd: FdLike) -> MapInfo:
+    """Info of the map behind ``fd``."""
+    raw = _MapInfo()
+    _get_info(fd, raw, "map")
+    return MapInfo(
+        type=_enum(MapType, raw.type),
+        id=raw.id,
+        name=raw.name.decode(errors="replace"),
+        key_size=raw.key_size,
+        value_size=raw.value_size,
+        max_entries=raw.max_entries,
+        map_flags=raw.map_flags,
+        ifindex=raw.ifindex,
+        btf_id=raw.btf_id,
+        btf_key_type_id=raw.btf_key_type_id,
+        btf_value_type_id=raw.btf_value_type_id,
+        btf_vmlinux_value_type_id=raw.btf_vmlinux_value_type_id,
+        btf_vmlinux_id=raw.btf_vmlinux_id,
+        map_extra=raw.map_extra,
+        netns_dev=raw.netns_dev,
+        netns_ino=raw.netns_ino,
+    )
+
+
+# ---- BTF ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BtfInfo:
+    """What the kernel says about a BTF object (``vmlinux``, a module's, or a program's)."""
+
+    id: int
+    name: str
+    size: int
+    kernel_btf: bool
+
+
+def btf_info(fd: FdLike) -> BtfInfo:
+    """Info of the BTF object behind ``fd``, with its name."""
+    name = ctypes.create_string_buffer(256)
+    raw = _BtfInfo(name=addr(name), name_len=len(name))
+    _get_info(fd, raw, "BTF")
+    return BtfInfo(
+        id=raw.id,
+        name=name.value.decode(errors="replace"),
+        size=raw.btf_size,
+        kernel_btf=bool(raw.kernel_btf),
+    )
+
+
+def btf_raw(fd: FdLike) -> bytes:
+    """The raw BTF bytes (header, types, strings) of the BTF object behind ``fd``."""
+    raw = _BtfInfo()
+    _get_info(fd, raw, "BTF")
+    buf = ctypes.create_string_buffer(max(int(raw.btf_size), 1))
+    again = _BtfInfo(btf=addr(buf), btf_size=raw.btf_size)
+    _get_info(fd, again, "BTF")
+    return buf.raw[: raw.btf_size]
+
+
+def btf_raw_by_id(btf_id: int) -> bytes:
+    """The raw BTF bytes of the kernel BTF object with id ``btf_id``."""
+    from pybpf.sys.objects import get_fd_by_id
+
+    with get_fd_by_id("btf", btf_id) as fd:
+        return btf_raw(fd)
+
+
+# ---- links ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """What the kernel says about a link; ``details`` holds the per-type fields."""
+
+    type: LinkType | int
+    id: int
+    prog_id: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        details = self.__dict__.get("details", {})
+        if name in details:
+            return details[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+
+def _cstring_at(buf: ctypes.Array[ctypes.c_char]) -> str:
+    return buf.value.decode(errors="replace")
+
+
+def link_info(fd: FdLike) -> LinkInfo:
+    """Info of the link behind ``fd``, decoding the per-type union where it is simple."""
+    raw = _LinkInfo()
+    _get_info(fd, raw, "link")
+    lt = _enum(LinkType, raw.type)
+    data = bytes(raw.data)
+    d: dict[str, Any] = {}
+    name_buf = ctypes.create_string_buffer(4096)
+
+    def refetch(ptr_off: int, len_off: int) -> bytes:
+        again = _LinkInfo()
+        struct.pack_into("<Q", again.data, ptr_off, addr(name_buf))
+        struct.pack_into("<I", again.data, len_off, len(name_buf))
+        _get_info(fd, again, "link")
+        return bytes(again.data)
+
+    if lt == LinkType.RAW_TRACEPOINT:
+        data = refetch(0, 8)
+        d["tp_name"] = _cstring_at(name_buf)
+        d["cookie"] = struct.unpack_from("<Q", data, 16)[0]
+    elif lt == LinkType.TRACING:
+        d["attach_type"], d["target_obj_id"], d["target_btf_id"] = struct.unpack_from("<III", data)
+        d["cookie"] = struct.unpack_from("<Q", data, 16)[0]
+    elif lt == LinkType.CGROUP:
+        d["cgroup_id"], d["attach_type"] = struct.unpack_from("<QI", data)
+    elif lt == LinkType.ITER:
+        data = refetch(0, 8)
+        d["target_name"] = _cstring_at(name_buf)
+        d["map_id"] = struct.unpack_from("<I", data, 12)[0]
+    elif lt in (LinkType.NETNS, LinkType.TCX, LinkType.NETKIT):
+        key = "netns_ino" if lt == LinkType.NETNS else "ifindex"
+        d[key], d["attach_type"] = struct.unpack_from("<II", data)
+    elif lt == LinkType.XDP:
+        d["ifindex"] = struct.unpack_from("<I", data)[0]
+    elif lt == LinkType.STRUCT_OPS:
+        d["map_id"] = struct.unpack_from("<I", data)[0]
+    elif lt == LinkType.SOCKMAP:
+        d["map_id"], d["attach_type"] = struct.unpack_from("<II", data)
+    elif lt == LinkType.NETFILTER:
+        d["pf"], d["hooknum"], d["priority"], d["flags"] = struct.unpack_from("<IIiI", data)
+    elif lt == LinkType.KPROBE_MULTI:
+        d["count"], d["flags"] = struct.unpack_from("<II", data, 8)
+        d["missed"] = struct.unpack_from("<Q", data, 16)[0]
+    elif lt == LinkType.UPROBE_MULTI:
+        d["count"], d["flags"], d["pid"] = struct.unpack_from("<III", data, 36)
+    elif lt == LinkType.PERF_EVENT:
+        _perf_event_details(data, refetch, name_buf, d)
+    return LinkInfo(type=lt, id=raw.id, prog_id=raw.prog_id, details=d)
+
+
+def _perf_event_details(
+    raw_data: bytes, refetch: Any, name_buf: ctypes.Array[ctypes.c_char], d: dict[str, Any]
+) -> None:
+    pk = _enum(PerfEventLinkType, struct.unpack_from("<I", raw_data)[0])
+    d["perf_event_type"] = pk
+    if pk in (PerfEventLinkType.UPROBE, PerfEventLinkType.URETPROBE):
+        data = refetch(8, 16)
+        d["file_name"] = _cstring_at(name_buf)
+        d["offset"] = struct.unpack_from("<I", data, 20)[0]
+        d["cookie"], d["ref_ctr_offset"] = struct.unpack_from("<QQ", data, 24)
+    elif pk in (PerfEventLinkType.KPROBE, PerfEventLinkType.KRETPROBE):
+        data = refetch(8, 16)
+        d["func_name"] = _cstring_at(name_buf)
+        d["offset"] = struct.unpack_from("<I", data, 20)[0]
+        d["addr"], d["missed"], d["cookie"] = struct.unpack_from("<QQQ", data, 24)
+    elif pk == PerfEventLinkType.TRACEPOINT:
+        data = refetch(8, 16)
+        d["tp_name"] = _cstring_at(name_buf)
+        d["cookie"] = struct.unpack_from("<Q", data, 24)[0]
+    elif pk == PerfEventLinkType.EVENT:
+        d["config"], d["event_type"] = struct.unpack_from("<QI", raw_data, 8)
+        d["cookie"] = struct.unpack_from("<Q", raw_data, 24)[0]

@@ -1,0 +1,432 @@
+"""Program commands of bpf(2): load (with the verifier-log protocol), test run,
+attach/detach/query to a target fd, bind a map.
+
+Loading tries without a log first (fast path); on failure it loads again with a
+log buffer that grows until the whole log fits, and raises
+:class:`~pybpf.errors.VerifierError` carrying it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pybpf.errors import AttachError, KernelError, ProgramLoadError, VerifierError
+from pybpf.sys import syscall
+from pybpf.sys._ffi import addr, c_buffer, cstr
+from pybpf.sys.attrs import ProgAttachAttr, ProgBindMapAttr, ProgLoadAttr, QueryAttr, TestRunAttr
+from pybpf.sys.fd import FD
+from pybpf.sys.maps import FdLike, fdnum, obj_name
+from pybpf.uapi.enums import LOG_BUF_SIZE_MAX, AttachType, Cmd, ProgType
+
+__all__ = [
+    "DEFAULT_LOG_SIZE",
+    "QueryResult",
+    "RunResult",
+    "prog_attach",
+    "prog_bind_map",
+    "prog_detach",
+    "prog_load",
+    "prog_load_log",
+    "prog_query",
+    "prog_test_run",
+]
+
+DEFAULT_LOG_SIZE = 64 * 1024  # first verifier log buffer; grows as needed
+_MIN_LOG_SIZE = 128  # the kernel refuses smaller log buffers
+_INSN_SIZE = 8
+
+
+def prog_load(
+    prog_type: ProgType | int,
+    insns: bytes,
+    *,
+    license: str = "GPL",
+    name: str = "",
+    log_level: int = 0,
+    log_size: int = DEFAULT_LOG_SIZE,
+    kern_version: int = 0,
+    flags: int = 0,
+    ifindex: int = 0,
+    expected_attach_type: AttachType | int = 0,
+    btf_fd: FdLike | None = None,
+    func_info: bytes = b"",
+    func_info_rec_size: int = 0,
+    line_info: bytes = b"",
+    line_info_rec_size: int = 0,
+    attach_btf_id: int = 0,
+    attach_btf_obj_fd: FdLike | None = None,
+    attach_prog_fd: FdLike | None = None,
+    fd_array: Sequence[int] | None = None,
+    token_fd: FdLike | None = None,
+) -> FD:
+    """BPF_PROG_LOAD: load ``insns`` (raw instruction bytes) and return the program fd.
+
+    On rejection raises :class:`VerifierError` with the complete verifier log (or
+    :class:`ProgramLoadError` when the kernel gave no log). ``log_level`` > 0 asks
+    for the log even on success; use :func:`prog_load_log` to get it back.
+    """
+    fd, _ = prog_load_log(
+        prog_type,
+        insns,
+        license=license,
+        name=name,
+        log_level=log_level,
+        log_size=log_size,
+        kern_version=kern_version,
+        flags=flags,
+        ifindex=ifindex,
+        expected_attach_type=expected_attach_type,
+        btf_fd=btf_fd,
+        func_info=func_info,
+        func_info_rec_size=func_info_rec_size,
+        line_info=line_info,
+        line_info_rec_size=line_info_rec_size,
+        attach_btf_id=attach_btf_id,
+        attach_btf_obj_fd=attach_btf_obj_fd,
+        attach_prog_fd=attach_prog_fd,
+        fd_array=fd_array,
+        token_fd=token_fd,
+    )
+    return fd
+
+
+def prog_load_log(
+    prog_type: ProgType | int,
+    insns: bytes,
+    *,
+    license: str = "GPL",
+    name: str = "",
+    log_level: int = 0,
+    log_size: int = DEFAULT_LOG_SIZE,
+    kern_version: int = 0,
+    flags: int = 0,
+    ifindex: int = 0,
+    expected_attach_type: AttachType | int = 0,
+    btf_fd: FdLike | None = None,
+    func_info: bytes = b"",
+    func_info_rec_size: int = 0,
+    line_info: bytes = b"",
+    line_info_rec_size: int = 0,
+    attach_btf_id: int = 0,
+    attach_btf_obj_fd: FdLike | None = None,
+    attach_prog_fd: FdLike | None = None,
+    fd_array: Sequence[int] | None = None,
+    token_fd: FdLike | None = None,
+) -> tuple[FD, str]:
+    """Like :func:`prog_load`, also returning the verifier log (empty at ``log_level`` 0)."""
+    from pybpf.sys import features
+    from pybpf.sys.memlock import ensure_memlock
+
+    if len(insns) % _INSN_SIZE or not insns:
+        raise ValueError(f"program {name!r}: {len(insns)} bytes is not a whole number of insns")
+    if attach_btf_obj_fd is not None and attach_prog_fd is not None:
+        raise ValueError("attach_btf_obj_fd and attach_prog_fd share a field: give one")
+    ensure_memlock()
+    code = c_buffer(insns)
+    lic = cstr(license)
+    finfo = c_buffer(func_info) if func_info else None
+    linfo = c_buffer(line_info) if line_info else None
+    fds = (ctypes.c_int32 * len(fd_array))(*fd_array) if fd_array else None
+    attr = ProgLoadAttr(
+        prog_type=int(prog_type),
+        insn_cnt=len(insns) // _INSN_SIZE,
+        insns=addr(code),
+        license=addr(lic),
+        kern_version=kern_version,
+        prog_flags=int(flags),
+        prog_ifindex=ifindex,
+        expected_attach_type=int(expected_attach_type),
+        prog_btf_fd=fdnum(btf_fd),
+        func_info_rec_size=func_info_rec_size if func_info else 0,
+        func_info=addr(finfo),
+        func_info_cnt=len(func_info) // func_info_rec_size if func_info else 0,
+        line_info_rec_size=line_info_rec_size if line_info else 0,
+        line_info=addr(linfo),
+        line_info_cnt=len(line_info) // line_info_rec_size if line_info else 0,
+        attach_btf_id=attach_btf_id,
+        attach_prog_fd=fdnum(attach_btf_obj_fd) or fdnum(attach_prog_fd),
+        fd_array=addr(fds),
+        prog_token_fd=fdnum(token_fd),
+    )
+    if name and features.has_prog_name():
+        attr.prog_name = obj_name(name)
+    label = name or _type_name(prog_type)
+    op = f"load program {label!r}"
+
+    first_err = 0
+    if log_level == 0:
+        try:
+            return FD(syscall.bpf(Cmd.PROG_LOAD, attr, op=op), "prog"), ""
+        except KernelError as exc:
+            first_err = exc.errno or 0
+    level = log_level or 1
+    size = max(log_size, _MIN_LOG_SIZE)
+    while True:
+        buf = ctypes.create_string_buffer(size)
+        attr.log_level, attr.log_size, attr.log_buf = level, size, addr(buf)
+        attr.log_true_size = 0
+        try:
+            fd = FD(syscall.bpf(Cmd.PROG_LOAD, attr, op=op), "prog")
+        except KernelError as exc:
+            err = exc.errno or 0
+            log = buf.value.decode(errors="replace")
+            if err == errno.ENOSPC and size < LOG_BUF_SIZE_MAX:
+                size = _grow(size, int(attr.log_true_size))
+                continue
+            raise _load_error(label, err or first_err, log, exc, prog_type) from None
+        return fd, buf.value.decode(errors="replace") if log_level else ""
+
+
+def _grow(size: int, true_size: int) -> int:
+    """Next log buffer size: what the kernel says it needs (>= 6.4), else double."""
+    if true_size > size:
+        return min(true_size + 1, LOG_BUF_SIZE_MAX)
+    return min(size * 4, LOG_BUF_SIZE_MAX)
+
+
+def _summary(log: str) -> str | None:
+    """The verifier's reason: the last log lines before its closing statistics."""
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    while lines and lines[-1].startswith(("processed ", "verification time", "stack depth")):
+        lines.pop()
+    return lines[-1] if lines else None
+
+
+def _type_name(prog_type: ProgType | int) -> str:
+    try:
+        return ProgType(prog_type).name.lower()
+    except ValueError:
+        return f"type {int(prog_type)}"
+
+
+_TRAMPOLINE_TYPES = (ProgType.TRACING, ProgType.LSM, ProgType.EXT)
+
+
+def _load_error(
+    name: str, err: int, log: str, exc: KernelError, prog_type: ProgType | int
+) -> ProgramLoadError:
+    truncated = err == errno.ENOSPC
+    if log.strip() and err in (errno.EACCES, errno.EINVAL, errno.ENOSPC, errno.E2BIG):
+        return VerifierError(name, err, log, summary=_summary(log), truncated=truncated)
+    hint = exc.hint
+    if err in (errno.EPERM, errno.ENOTSUP, syscall.ENOTSUPP) and prog_type in _TRAMPOLINE_TYPES:
+        hint = (
+            "fentry/fexit/fmod_ret/LSM/freplace programs need BPF trampolines, which this "
+            "kernel does not provide (see pybpf.sys.features.has_trampolines()); "
+            "use a kprobe, tracepoint or raw_tp program instead"
+        )
+    return ProgramLoadError(exc.op, err, exc.detail, hint=hint, program=name, log=log)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Outcome of BPF_PROG_TEST_RUN."""
+
+    retval: int
+    duration_ns: int
+    data_out: bytes
+    ctx_out: bytes
+
+
+def prog_test_run(
+    fd: FdLike,
+    *,
+    data_in: bytes = b"",
+    data_out_size: int | None = None,
+    ctx_in: bytes = b"",
+    ctx_out_size: int | None = None,
+    repeat: int = 0,
+    flags: int = 0,
+    cpu: int = 0,
+    batch_size: int = 0,
+) -> RunResult:
+    """BPF_PROG_TEST_RUN: run the program on ``data_in``/``ctx_in`` in the kernel.
+
+    ``data_out_size`` defaults to room for the input plus headroom (XDP may grow it);
+    ``ctx_out_size`` to the size of ``ctx_in``.
+    """
+    if data_out_size is None:
+        data_out_size = len(data_in) + 256 if data_in else 0
+    if ctx_out_size is None:
+        ctx_out_size = len(ctx_in)
+    din = c_buffer(data_in) if data_in else None
+    dout = ctypes.create_string_buffer(data_out_size) if data_out_size else None
+    cin = c_buffer(ctx_in) if ctx_in else None
+    cout = ctypes.create_string_buffer(ctx_out_size) if ctx_out_size else None
+    attr = TestRunAttr(
+        prog_fd=fdnum(fd),
+        data_size_in=len(data_in),
+        data_size_out=data_out_size,
+        data_in=addr(din),
+        data_out=addr(dout),
+        repeat=repeat,
+        ctx_size_in=len(ctx_in),
+        ctx_size_out=ctx_out_size,
+        ctx_in=addr(cin),
+        ctx_out=addr(cout),
+        flags=flags,
+        cpu=cpu,
+        batch_size=batch_size,
+    )
+    syscall.bpf(Cmd.PROG_TEST_RUN, attr, op="test-run program")
+    return RunResult(
+        retval=int(attr.retval),
+        duration_ns=int(attr.duration),
+        data_out=dout.raw[: min(attr.data_size_out, data_out_size)] if dout else b"",
+        ctx_out=cout.raw[: min(attr.ctx_size_out, ctx_out_size)] if cout else b"",
+    )
+
+
+def _attach_attr(
+    target_fd: FdLike,
+    prog_fd: FdLike | None,
+    attach_type: AttachType | int,
+    flags: int,
+    replace_prog_fd: FdLike | None,
+    relative_fd: FdLike | None,
+    relative_id: int,
+    expected_revision: int,
+) -> ProgAttachAttr:
+    if relative_fd is not None and relative_id:
+        raise ValueError("relative_fd and relative_id share a field: give one")
+    return ProgAttachAttr(
+        target_fd=fdnum(target_fd),
+        attach_bpf_fd=fdnum(prog_fd),
+        attach_type=int(attach_type),
+        attach_flags=int(flags),
+        replace_bpf_fd=fdnum(replace_prog_fd),
+        relative_fd=fdnum(relative_fd) or relative_id,
+        expected_revision=expected_revision,
+    )
+
+
+def prog_attach(
+    target_fd: FdLike,
+    prog_fd: FdLike,
+    attach_type: AttachType | int,
+    flags: int = 0,
+    *,
+    replace_prog_fd: FdLike | None = None,
+    relative_fd: FdLike | None = None,
+    relative_id: int = 0,
+    expected_revision: int = 0,
+) -> None:
+    """BPF_PROG_ATTACH: attach to a cgroup, sockmap, netns, tcx device (``target_fd``)."""
+    attr = _attach_attr(
+        target_fd,
+        prog_fd,
+        attach_type,
+        flags,
+        replace_prog_fd,
+        relative_fd,
+        relative_id,
+        expected_revision,
+    )
+    op = f"attach program ({_attach_name(attach_type)})"
+    syscall.bpf(Cmd.PROG_ATTACH, attr, op=op, error=AttachError)
+
+
+def prog_detach(
+    target_fd: FdLike,
+    attach_type: AttachType | int,
+    prog_fd: FdLike | None = None,
+    *,
+    flags: int = 0,
+    relative_fd: FdLike | None = None,
+    relative_id: int = 0,
+    expected_revision: int = 0,
+) -> None:
+    """BPF_PROG_DETACH: detach ``prog_fd`` (or the only program) from ``target_fd``."""
+    attr = _attach_attr(
+        target_fd, prog_fd, attach_type, flags, None, relative_fd, relative_id, expected_revision
+    )
+    op = f"detach program ({_attach_name(attach_type)})"
+    syscall.bpf(Cmd.PROG_DETACH, attr, op=op, error=AttachError)
+
+
+def _attach_name(attach_type: AttachType | int) -> str:
+    try:
+        return AttachType(attach_type).name.lower()
+    except ValueError:
+        return f"attach type {int(attach_type)}"
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Programs (and links) attached at a hook, from BPF_PROG_QUERY."""
+
+    attach_flags: int
+    prog_ids: list[int]
+    prog_attach_flags: list[int]
+    link_ids: list[int]
+    link_attach_flags: list[int]
+    revision: int
+
+
+def prog_query(
+    target_fd: FdLike,
+    attach_type: AttachType | int,
+    *,
+    query_flags: int = 0,
+    capacity: int = 64,
+) -> QueryResult:
+    """BPF_PROG_QUERY: what is attached to ``target_fd`` for ``attach_type``."""
+    while True:
+        ids = (ctypes.c_uint32 * capacity)()
+        pflags = (ctypes.c_uint32 * capacity)()
+        lids = (ctypes.c_uint32 * capacity)()
+        lflags = (ctypes.c_uint32 * capacity)()
+        attr = QueryAttr(
+            target_fd=fdnum(target_fd),
+            attach_type=int(attach_type),
+            query_flags=query_flags,
+            prog_ids=addr(ids),
+            count=capacity,
+            prog_attach_flags=addr(pflags),
+            link_ids=addr(lids),
+            link_attach_flags=addr(lflags),
+        )
+        try:
+            syscall.bpf(Cmd.PROG_QUERY, attr, op=f"query {_attach_name(attach_type)} programs")
+        except KernelError as exc:
+            if exc.errno == errno.ENOSPC and attr.count > capacity:
+                capacity = int(attr.count)
+                continue
+            if exc.errno == errno.E2BIG:
+                # kernels before the link fields (6.6): ask again with only the old ones
+                return _query_old(target_fd, attach_type, query_flags, capacity)
+            raise
+        n = int(attr.count)
+        return QueryResult(
+            attach_flags=int(attr.attach_flags),
+            prog_ids=list(ids[:n]),
+            prog_attach_flags=list(pflags[:n]),
+            link_ids=list(lids[:n]),
+            link_attach_flags=list(lflags[:n]),
+            revision=int(attr.revision),
+        )
+
+
+def _query_old(
+    target_fd: FdLike, attach_type: AttachType | int, query_flags: int, capacity: int
+) -> QueryResult:
+    ids = (ctypes.c_uint32 * capacity)()
+    attr = QueryAttr(
+        target_fd=fdnum(target_fd),
+        attach_type=int(attach_type),
+        query_flags=query_flags,
+        prog_ids=addr(ids),
+        count=capacity,
+    )
+    syscall.bpf(Cmd.PROG_QUERY, attr, QueryAttr.prog_attach_flags.offset, op="query programs")
+    n = int(attr.count)
+    return QueryResult(int(attr.attach_flags), list(ids[:n]), [], [], [], 0)
+
+
+def prog_bind_map(prog_fd: FdLike, map_fd: FdLike) -> None:
+    """BPF_PROG_BIND_MAP: keep ``map_fd`` alive as long as the program (e.g. .rodata)."""
+    attr = ProgBindMapAttr(prog_fd=fdnum(prog_fd), map_fd=fdnum(map_fd))
+    syscall.bpf(Cmd.PROG_BIND_MAP, attr, op="bind map to program")

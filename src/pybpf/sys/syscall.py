@@ -1,0 +1,91 @@
+"""The bpf(2) choke point: every BPF system call of pybpf goes through :func:`bpf`.
+
+Failures become typed :mod:`pybpf.errors` exceptions in one place,
+:func:`kernel_error`, which names the operation and adds a hint for the errnos
+users meet most (EPERM, ENOMEM/memlock, E2BIG, EINVAL, ENOTSUPP).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import os
+
+from pybpf.errors import KernelError
+from pybpf.sys._ffi import NR_BPF, libc
+from pybpf.uapi.enums import Cmd
+
+__all__ = ["ENOTSUPP", "bpf", "kernel_error", "memlock_suspect"]
+
+ENOTSUPP = 524  # kernel-internal "operation not supported", leaks out of some commands
+_PROG_LOAD_ATTEMPTS = 5  # libbpf retries BPF_PROG_LOAD this many times on EAGAIN
+
+# Set by pybpf.sys.memlock once it knows whether the kernel charges memlock.
+memlock_suspect: bool = False
+
+
+def bpf(
+    cmd: Cmd,
+    attr: ctypes.Structure | ctypes.Union,
+    size: int | None = None,
+    *,
+    op: str | None = None,
+    error: type[KernelError] = KernelError,
+) -> int:
+    """Call bpf(2) with ``attr`` and return its non-negative result.
+
+    ``size`` defaults to ``sizeof(attr)``; ``op`` describes the operation for the
+    error message and ``error`` picks the :class:`KernelError` subclass raised.
+    EINTR is retried, and EAGAIN too for ``PROG_LOAD`` (as libbpf does).
+    """
+    nbytes = ctypes.sizeof(attr) if size is None else size
+    ptr = ctypes.byref(attr)
+    attempts = 0
+    while True:
+        ret = int(libc.syscall(NR_BPF, int(cmd), ptr, nbytes))
+        if ret >= 0:
+            return ret
+        err = ctypes.get_errno()
+        attempts += 1
+        if err == _errno.EINTR:
+            continue
+        if err == _errno.EAGAIN and cmd == Cmd.PROG_LOAD and attempts < _PROG_LOAD_ATTEMPTS:
+            continue
+        raise kernel_error(cmd, err, op=op, error=error)
+
+
+def kernel_error(
+    cmd: Cmd,
+    err: int,
+    *,
+    op: str | None = None,
+    error: type[KernelError] = KernelError,
+    detail: str | None = None,
+) -> KernelError:
+    """Turn a failed command's errno into the typed exception, with a hint when useful."""
+    what = op or f"bpf({Cmd(cmd).name})"
+    return error(what, err, detail, hint=_hint(cmd, err))
+
+
+def _hint(cmd: Cmd, err: int) -> str | None:
+    creates = cmd in (Cmd.MAP_CREATE, Cmd.PROG_LOAD, Cmd.BTF_LOAD)
+    if err == _errno.EPERM:
+        hint = "needs root or CAP_BPF (plus CAP_PERFMON/CAP_NET_ADMIN for some types)"
+        if os.geteuid() == 0:
+            hint = "the kernel denied it even to root (lockdown, LSM or a capability missing)"
+        if creates and memlock_suspect:
+            hint += "; or RLIMIT_MEMLOCK is too low: call pybpf.sys.memlock.bump_memlock_rlimit()"
+        return hint
+    if err == _errno.ENOMEM and creates and memlock_suspect:
+        return "RLIMIT_MEMLOCK is too low: call pybpf.sys.memlock.bump_memlock_rlimit()"
+    if err == _errno.E2BIG:
+        if cmd in (Cmd.MAP_UPDATE_ELEM, Cmd.MAP_UPDATE_BATCH):
+            return "the map is full (max_entries reached)"
+        return "the kernel is older than a field set in the request (non-zero unknown attr bytes)"
+    if err == _errno.EINVAL:
+        return "the kernel rejected an argument (type, flags or sizes), or lacks the feature"
+    if err in (ENOTSUPP, _errno.EOPNOTSUPP):
+        return "not supported by this kernel or for this object type"
+    if err == _errno.EBADF:
+        return "a file descriptor passed is not open or not a BPF object of the right kind"
+    return None
