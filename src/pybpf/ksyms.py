@@ -119,8 +119,17 @@ class KernelBTFs:
         self._source = modules
         self._modules: list[tuple[str, BTF]] | None = None
 
+    @classmethod
+    def running(cls) -> KernelBTFs:
+        """The running kernel's vmlinux BTF; module BTFs load on first need."""
+        from pybpf.btf.core import CoreTarget
+
+        target = CoreTarget.kernel()
+        return cls(target.vmlinux, lambda: target.modules)
+
     @property
     def modules(self) -> list[tuple[str, BTF]]:
+        """Module (name, split BTF) pairs, loaded on first use."""
         if self._modules is None:
             src = self._source
             self._modules = list(src() if callable(src) else src)

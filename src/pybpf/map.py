@@ -370,7 +370,7 @@ class Map(MutableMapping[Any, Any]):
                     self._fd, self.key_size, self._raw_value_size, _BATCH, cursor
                 )
             except MapError as exc:
-                if first and exc.errno in (errno.EINVAL, errno.ENOTSUPP, errno.EOPNOTSUPP, 524):
+                if first and exc.errno in (errno.EINVAL, errno.EOPNOTSUPP, 524):
                     raise _NoBatch from None
                 raise
             first = False

@@ -22,6 +22,9 @@ struct {
 	__uint(max_entries, 4096);
 } rb SEC(".maps");
 
+/* Puts struct event into BTF so user space can decode ring buffer records by name. */
+struct event *unused_event_anchor __attribute__((unused));
+
 const volatile u64 multiplier = 1;	/* .rodata: set from Python before load */
 const volatile u32 target_pid = 0;
 volatile u64 data_counter = 7;		/* .data */

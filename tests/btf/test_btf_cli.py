@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from btf_helpers import bpftool
+
 from pybpf.cli.main import main
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from btf_helpers import bpftool
+
 from pybpf.btf import BTF, Datasec, DeclTag, Int, IntEncoding, Kind, Struct, VarSecinfo
 from pybpf.btf.dump import dump_raw
 from pybpf.btf.elfsec import btf_sections

@@ -7,8 +7,8 @@ import struct
 from pathlib import Path
 
 import pytest
-
 from btf_helpers import bpftool
+
 from pybpf.btf import (
     BTF,
     Array,

@@ -51,7 +51,20 @@ def syntax_check(clang: str, header: str, body: str, tmp: Path, *extra: str) -> 
     src = tmp / "check.c"
     src.write_text('#include "hdr.h"\n' + body)
     proc = subprocess.run(
-        [clang, "-target", "bpf", "-O2", "-g", "-Wall", "-Werror", "-fsyntax-only", "-I", str(tmp), *extra, str(src)],
+        [
+            clang,
+            "-target",
+            "bpf",
+            "-O2",
+            "-g",
+            "-Wall",
+            "-Werror",
+            "-fsyntax-only",
+            "-I",
+            str(tmp),
+            *extra,
+            str(src),
+        ],
         capture_output=True,
         text=True,
     )

@@ -43,8 +43,24 @@ def test_vmlinux_header_compiles_and_links_kfuncs(
     src.write_text('#include "vmlinux.h"\n' + USE_KFUNC)
     obj = tmp_path / "kf.bpf.o"
     proc = subprocess.run(
-        [clang, "-target", "bpf", "-O2", "-g", "-Wall", "-Werror", "-D__TARGET_ARCH_x86",
-         "-idirafter", "/usr/include/x86_64-linux-gnu", "-I", str(tmp_path), "-c", str(src), "-o", str(obj)],
+        [
+            clang,
+            "-target",
+            "bpf",
+            "-O2",
+            "-g",
+            "-Wall",
+            "-Werror",
+            "-D__TARGET_ARCH_x86",
+            "-idirafter",
+            "/usr/include/x86_64-linux-gnu",
+            "-I",
+            str(tmp_path),
+            "-c",
+            str(src),
+            "-o",
+            str(obj),
+        ],
         capture_output=True,
         text=True,
     )
@@ -91,7 +107,9 @@ def test_kfunc_block_matches_btf(vmlinux_path: Path) -> None:
     proto = btf.type(func.type)
     assert isinstance(proto, FuncProto) and len(proto.params) == 1
     ret = btf.type(proto.return_type)
-    assert isinstance(ret, Ptr) and btf.type(ret.type) == btf.type(btf.find_one("task_struct", Kind.STRUCT))
+    assert isinstance(ret, Ptr) and btf.type(ret.type) == btf.type(
+        btf.find_one("task_struct", Kind.STRUCT)
+    )
     assert isinstance(btf.type(ret.type), Struct)
     pname = proto.params[0].name
     assert (
@@ -104,7 +122,15 @@ def test_all_test_programs_compile_against_fresh_header(tmp_path: Path) -> None:
     out = tmp_path / "bpf"
     gen = f"{sys.executable} -m pybpf btf dump /sys/kernel/btf/vmlinux --format c"
     proc = subprocess.run(
-        ["make", "-s", "-C", str(ROOT / "tests" / "bpf"), f"OUT={out}", f"VMLINUX_GEN={gen}", "-j4"],
+        [
+            "make",
+            "-s",
+            "-C",
+            str(ROOT / "tests" / "bpf"),
+            f"OUT={out}",
+            f"VMLINUX_GEN={gen}",
+            "-j4",
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
@@ -114,4 +140,6 @@ def test_all_test_programs_compile_against_fresh_header(tmp_path: Path) -> None:
     assert "/* BPF kfuncs */" in header
     sources = sorted((ROOT / "tests" / "bpf").glob("*.bpf.c"))
     built = sorted(out.glob("*.bpf.o"))
-    assert [p.name.removesuffix(".o") for p in built] == [p.name.removesuffix(".c") for p in sources]
+    assert [p.name.removesuffix(".o") for p in built] == [
+        p.name.removesuffix(".c") for p in sources
+    ]

@@ -110,8 +110,9 @@ def test_forward_declaration_breaks_pointer_cycle(
 ) -> None:
     types = [
         *BASE,
-        Struct("a", 8, (_m("b", 7),)),  # 5: struct a { struct b *b; }
-        Struct("b", 16, (_m("a", 5), _m("self", 8, 8))),  # 6: struct b { struct a a; struct b *self; }
+        # struct a { struct b *b; }; struct b { struct a a; struct b *self; };
+        Struct("a", 8, (_m("b", 7),)),  # 5
+        Struct("b", 16, (_m("a", 5), _m("self", 8, 8))),  # 6
         Ptr(6),  # 7
         Ptr(6),  # 8
     ]
@@ -132,7 +133,8 @@ def test_embedding_cycle_is_an_error(tmp_path: Path, bpftool: Bpftool) -> None:
 def test_anonymous_enums(tmp_path: Path, bpftool: Bpftool, clang: str) -> None:
     types = [
         *BASE,
-        Enum("", 4, False, (EnumValue("TOP_A", 1), EnumValue("TOP_B", 0xFFFFFFFF))),  # 5: global constants
+        # 5: unreferenced, so a top-level definition (global constants)
+        Enum("", 4, False, (EnumValue("TOP_A", 1), EnumValue("TOP_B", 0xFFFFFFFF))),
         Enum("", 4, True, (EnumValue("IN_A", -1), EnumValue("IN_B", 2))),  # 6
         Typedef("in_t", 6),  # 7
         Enum("", 4, True, (EnumValue("MEM_A", -2147483648),)),  # 8
@@ -240,7 +242,18 @@ def test_padding_bitfields_and_packing(tmp_path: Path, bpftool: Bpftool, clang: 
         Struct("empty", 0, ()),  # 8
         Union("u", 8, (_m("x", 1), _m("y", 2), _m("b", 4, bits=3))),  # 9
         Struct("tail", 24, (_m("p", 6), _m("q", 3, 13))),  # 10: packed member, tail gap
-        Struct("user", 144, (_m("g", 5), _m("p", 7, 64), _m("e", 8, 80), _m("u", 9, 80), _m("t", 10, 88), _m("z", 1, 140))),
+        Struct(
+            "user",
+            144,
+            (
+                _m("g", 5),
+                _m("p", 7, 64),
+                _m("e", 8, 80),
+                _m("u", 9, 80),
+                _m("t", 10, 88),
+                _m("z", 1, 140),
+            ),
+        ),
     ]
     text = check(types, tmp_path, bpftool)
     assert "} __attribute__((packed));" in text
@@ -249,12 +262,12 @@ def test_padding_bitfields_and_packing(tmp_path: Path, bpftool: Bpftool, clang: 
     syntax_check(
         clang,
         text,
-        "_Static_assert(sizeof(struct gaps) == 64, \"gaps\");\n"
-        "_Static_assert(__builtin_offsetof(struct gaps, e) == 40, \"e\");\n"
-        "_Static_assert(sizeof(struct packed) == 13, \"packed\");\n"
-        "_Static_assert(sizeof(struct tail) == 24, \"tail\");\n"
-        "_Static_assert(sizeof(struct user) == 144, \"user\");\n"
-        "_Static_assert(__builtin_offsetof(struct user, z) == 140, \"z\");\n",
+        '_Static_assert(sizeof(struct gaps) == 64, "gaps");\n'
+        '_Static_assert(__builtin_offsetof(struct gaps, e) == 40, "e");\n'
+        '_Static_assert(sizeof(struct packed) == 13, "packed");\n'
+        '_Static_assert(sizeof(struct tail) == 24, "tail");\n'
+        '_Static_assert(sizeof(struct user) == 144, "user");\n'
+        '_Static_assert(__builtin_offsetof(struct user, z) == 140, "z");\n',
         tmp_path,
     )
 
@@ -326,4 +339,6 @@ def test_kfunc_block_from_decl_tags(tmp_path: Path, clang: str) -> None:
         "extern struct thing *zeta_acquire(struct thing *t, unsigned int flags) __weak __ksym;",
     ]
     assert "not_a_kfunc" not in text
-    syntax_check(clang, text, "int f(struct thing *t) { return zeta_acquire(t, 0) != 0; }\n", tmp_path)
+    syntax_check(
+        clang, text, "int f(struct thing *t) { return zeta_acquire(t, 0) != 0; }\n", tmp_path
+    )

@@ -7,7 +7,13 @@ from core_btf_builder import BTFBuilder
 
 from pybpf.asm.insn import Instruction
 from pybpf.btf import BTF
-from pybpf.btf.core import POISON_IMM, CoreResolver, CoreTarget, failed_relocation_at
+from pybpf.btf.core import (
+    POISON_IMM,
+    CoreResolver,
+    CoreTarget,
+    failed_relocation_at,
+    poisoned_call_in_log,
+)
 from pybpf.btf.core_spec import essential_name, parse_spec
 from pybpf.btf.ext import CoreRelo
 from pybpf.btf.ext import CoreReloKind as K
@@ -478,3 +484,28 @@ def test_bad_access_strings() -> None:
         parse_spec(local, 999, "0", K.TYPE_EXISTS)
     with pytest.raises(CoreRelocationError, match="unknown type id 999"):
         one(local, target, relo(K.TYPE_EXISTS, 999, "0"), mov(1))
+
+
+def test_verifier_log_names_the_failed_relocation() -> None:
+    lb = BTFBuilder()
+    i = lb.int("int", 4)
+    ls = lb.struct("t___future", 4, [("nope", i, 0)])
+    tb = BTFBuilder()
+    tb.struct("t", 4, [("yes", tb.int("int", 4), 0)])
+    insns = [Instruction(0x85, imm=35, slot=0), Instruction(LDX_W, src=0, dst=1, slot=1)]
+    _, res = run(lb.build(), tb.build(), [relo(K.FIELD_BYTE_OFFSET, ls, "0:0", 1)], insns)
+    # The kernel's wording (verified on 6.18) for a reachable poisoned instruction:
+    log = (
+        "0: R1=ctx() R10=fp0\n"
+        "0: (85) call bpf_get_current_task#35          ; R0=scalar()\n"
+        "1: (85) call unknown#195896080\n"
+        "invalid func unknown#195896080\n"
+        "processed 2 insns (limit 1000000)\n"
+    )
+    found = poisoned_call_in_log(log, res)
+    assert found is res[0]
+    assert found.failure_message("prog") == (
+        "CO-RE relocation #0 (t___future.nope) failed: field not found in kernel BTF "
+        "(program 'prog', insn #1)"
+    )
+    assert poisoned_call_in_log("R1 invalid mem access 'scalar'\n", res) is None

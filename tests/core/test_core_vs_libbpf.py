@@ -37,8 +37,12 @@ _POISON = re.compile(
 )
 
 
-def libbpf_relocations(obj: Path) -> dict[tuple[str, int], tuple[str, int, int]]:
-    """(prog, relo #) -> ("patch", insn, new value) or ("poison", insn, 0), from libbpf."""
+def libbpf_relocations(obj: Path) -> dict[tuple[str, int], tuple[str, int, int]] | None:
+    """(prog, relo #) -> ("patch", insn, new value) or ("poison", insn, 0), from libbpf.
+
+    None when libbpf cannot even open the object (libbpf 1.1 rejects, e.g., static
+    entry programs).
+    """
     if not os.path.ismount(BPFFS):
         subprocess.run(["mount", "-t", "bpf", "bpf", str(BPFFS)], check=True)
     pin = BPFFS / f"pybpf_core_diff_{uuid.uuid4().hex[:8]}"
@@ -51,6 +55,8 @@ def libbpf_relocations(obj: Path) -> dict[tuple[str, int], tuple[str, int, int]]
         )
     finally:
         subprocess.run(["rm", "-rf", str(pin)], check=False)
+    if "failed to open object file" in proc.stderr:
+        return None
     out: dict[tuple[str, int], tuple[str, int, int]] = {}
     for line in proc.stderr.splitlines():
         if m := _PATCHED.search(line):
@@ -107,6 +113,8 @@ def test_same_relocations_as_libbpf(
     obj = bpf_obj(name)
     ours, elapsed = pybpf_relocations(obj, kernel_target)
     theirs = libbpf_relocations(obj)
+    if theirs is None:
+        pytest.skip(f"the reference libbpf cannot open {obj.name}")
     assert ours == theirs
     assert elapsed < 0.5, f"CO-RE resolution of {name} took {elapsed:.3f}s"
 

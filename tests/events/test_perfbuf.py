@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from events_helpers import bpf_mappings, open_fds
 
 from pybpf.errors import MapError
 from pybpf.events import PerfBuffer
 from pybpf.sys.cpus import online_cpus
 from pybpf.sys.progs import prog_test_run
-from tests.events.conftest import bpf_mappings, open_fds
 
 RUN_ON_CPU = 1  # BPF_F_TEST_RUN_ON_CPU
 

@@ -9,19 +9,20 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from pybpf.errors import EventError, MapError
-from pybpf.events import RingBuffer, RingBufferPoller
-from tests.events.conftest import (
+from events_helpers import (
     MODE_16,
     MODE_128,
     MODE_VAR,
+    RING_RB,
     RING_RB2,
     RING_SMALL,
     RingProducer,
     bpf_mappings,
     open_fds,
 )
+
+from pybpf.errors import EventError, MapError
+from pybpf.events import RingBuffer, RingBufferPoller
 
 EVENT = struct.Struct("<QII")  # struct event { u64 seq; u32 cpu; u32 tag; }
 EVENT_DTYPE = np.dtype([("seq", "<u8"), ("cpu", "<u4"), ("tag", "<u4")])

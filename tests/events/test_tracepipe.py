@@ -9,10 +9,10 @@ import threading
 from typing import Any
 
 import pytest
+from events_helpers import run_syscall
 
 from pybpf.events import TracePipe
 from pybpf.events.tracepipe import parse_line
-from tests.events.conftest import run_syscall
 
 
 def test_parse_printk_line() -> None:

@@ -6,10 +6,10 @@ import struct
 from typing import Any
 
 import pytest
+from events_helpers import run_syscall
 
 from pybpf.errors import MapError
 from pybpf.events import UserRingBuffer
-from tests.events.conftest import run_syscall
 
 TOTALS = struct.Struct("<QQQq")  # records, sum, bytes, drained
 

@@ -29,7 +29,7 @@ class SourceLine:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class _Sym:
     addr: int
     name: str

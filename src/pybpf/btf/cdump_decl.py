@@ -154,15 +154,15 @@ class DeclWriter:
         indent = "\n" + pfx(lvl)
         out = self.out
         pad_type, pad_bits, new_off = "char", 8, cur
-        for pad_type, pad_bits in pads:
+        for name, bits in pads:
+            pad_type, pad_bits = name, bits
             new_off = -(-cur // pad_bits) * pad_bits
             if new_off <= nxt:
                 break
         if cur < new_off <= nxt:
-            if next_align:
-                natural = -(-cur // (next_align * 8)) * (next_align * 8)
-            else:
-                natural = new_off
+            # (libbpf divides by zero when the next member has no alignment)
+            step = next_align * 8
+            natural = -(-cur // step) * step if step else new_off
             if (
                 in_bitfield
                 or (new_off == nxt and natural != new_off)
@@ -194,10 +194,7 @@ class DeclWriter:
         out.append(" {")
         indent = "\n" + pfx(lvl + 1)
         idents = self.ident_names
-        if isinstance(t, Enum64):
-            suffix = "LL" if t.signed else "ULL"
-        else:
-            suffix = ""
+        suffix = ("LL" if t.signed else "ULL") if isinstance(t, Enum64) else ""
         for v in t.values:
             n = idents.get(v.name, 0) + 1
             idents[v.name] = n

@@ -15,6 +15,7 @@ Typical use::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,6 @@ from pybpf.btf.core_spec import (
 )
 from pybpf.btf.ext import CoreReloKind
 from pybpf.btf.reader import BTF, VMLINUX_PATH
-from pybpf.btf.types import Enum, Enum64
 from pybpf.errors import BTFError, CoreRelocationError
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "CoreResult",
     "CoreTarget",
     "failed_relocation_at",
+    "poisoned_call_in_log",
     "resolve_relocations",
 ]
 
@@ -125,6 +126,29 @@ def failed_relocation_at(results: Sequence[CoreResult], insn_index: int) -> Core
         if r.insn_index == insn_index or (r.slots == 2 and insn_index == r.insn_index + 1):
             return r
     return None
+
+
+_POISON_CALL = re.compile(rf"^\s*(\d+):.*\(85\) call unknown#{POISON_IMM}\b", re.M)
+_POISON_REJECT = f"invalid func unknown#{POISON_IMM}"
+
+
+def poisoned_call_in_log(log: str, results: Sequence[CoreResult]) -> CoreResult | None:
+    """The failed relocation a verifier log rejected (``invalid func unknown#195896080``).
+
+    The loader turns the answer's :meth:`CoreResult.failure_message` into the error
+    it raises instead of the verifier's cryptic line. None if the log is about
+    something else.
+    """
+    if _POISON_REJECT not in log:
+        return None
+    end = log.index(_POISON_REJECT)
+    found = None
+    for m in _POISON_CALL.finditer(log, 0, end):
+        found = int(m[1])
+    if found is not None:
+        return failed_relocation_at(results, found)
+    poisoned = [r for r in results if r.poisoned]
+    return poisoned[0] if len(poisoned) == 1 else None
 
 
 _ModuleSource = Sequence[tuple[str, BTF]] | Callable[[], Sequence[tuple[str, BTF]]]
@@ -363,9 +387,7 @@ def _short_access(spec: CoreSpec) -> str:
         return f"{name}{access_path(spec)}"
     if is_enumval_based(spec.relo_kind):
         return f"{name}::{spec.spec[0].name}"
-    t = btf.type(btf.resolve(spec.root_type_id)) if spec.root_type_id else None
-    prefix = kind_str(t.kind) if t is not None and isinstance(t, Enum | Enum64) else None
-    return f"{prefix or kind_str(btf.kind_of(spec.root_type_id))} {name}"
+    return f"{kind_str(btf.kind_of(spec.root_type_id))} {name}"
 
 
 def _reason(kind: int, res: _Resolved, change: str) -> str:

@@ -16,6 +16,7 @@ import errno
 import mmap
 import select
 import struct
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
@@ -127,6 +128,7 @@ class PerfBuffer(Generic[T]):
         self.wrapped = 0
         """Records that ran past the end of their ring and were reassembled."""
         self._rings: dict[int, _CpuRing] = {}
+        self._pending: deque[tuple[int, Any]] = deque()  # taken, not yet handed out
         self._epoll = select.epoll()
         try:
             self._open_rings(cpus, info.max_entries, wakeup_events)
@@ -235,6 +237,11 @@ class PerfBuffer(Generic[T]):
 
     def _all(self, cb: SampleCallback, limit: int = -1) -> int:
         n = 0
+        pend = self._pending
+        while pend:
+            n += 1
+            if cb(*pend.popleft()) or n == limit:
+                return n
         for ring in self._rings.values():
             n += self._process(ring, cb, limit - n if limit >= 0 else -1)
             if n == limit:
@@ -282,14 +289,28 @@ class PerfBuffer(Generic[T]):
                 break
         return out
 
+    def _take(self, limit: int) -> int:
+        """Move up to ``limit`` samples from the rings into the pending queue."""
+        pend = self._pending
+        n = 0
+        for ring in self._rings.values():
+            n += self._process(ring, lambda cpu, rec: pend.append((cpu, rec)), limit - n)
+            if n == limit:
+                break
+        return n
+
     def __iter__(self) -> Iterator[T]:
-        """Yield samples forever, blocking while every ring is empty."""
+        """Yield samples forever, blocking while every ring is empty.
+
+        Samples not yet yielded when the loop is left are kept and handed out first
+        by the next read of any kind.
+        """
+        pend = self._pending
         while True:
-            batch = self.drain(4096)
-            if batch:
-                yield from batch
-            else:
+            if not pend and not self._take(4096):
                 self.wait(-1)
+                continue
+            yield pend.popleft()[1]
 
     # -- asyncio -----------------------------------------------------------------
 
@@ -303,13 +324,13 @@ class PerfBuffer(Generic[T]):
         fd = self.fileno()
         ready = asyncio.Event()
         loop.add_reader(fd, ready.set)
+        pend = self._pending
         try:
             while True:
                 ready.clear()
-                records = self.drain(chunk)
-                if records:
-                    for rec in records:
-                        yield rec
+                if pend or self._take(chunk):
+                    while pend:
+                        yield pend.popleft()[1]
                     continue
                 await ready.wait()
         finally:

@@ -200,7 +200,7 @@ def _create_map(obj: Object, ms: MapSpec, m: Map) -> FD:
         try:
             return sysmaps.map_create(**params, inner_map_fd=inner_fd, **btf)
         except MapError as exc:
-            if not btf or exc.errno not in (errno.EINVAL, errno.ENOTSUPP, 524, errno.EOPNOTSUPP):
+            if not btf or exc.errno not in (errno.EINVAL, 524, errno.EOPNOTSUPP):
                 raise _explain_map_error(obj, ms, exc) from None
             if _needs_btf_type(ms):
                 raise _explain_map_error(obj, ms, exc) from None

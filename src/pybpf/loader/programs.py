@@ -321,7 +321,7 @@ def _explain_verifier(
                 err.__cause__ = exc
                 err.log = exc.log  # type: ignore[attr-defined]
                 return err
-    if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUPP):
+    if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, 524):
         return _trampoline(prog, exc.errno)
     return VerifierError(
         prog.name,
@@ -356,6 +356,6 @@ def _trampoline(prog: Program, err: int) -> Exception:
 
 
 def _explain_load(prog: Program, exc: ProgramLoadError) -> Exception:
-    if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUPP, 524):
+    if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, 524):
         return _trampoline(prog, exc.errno or 0)
     return exc

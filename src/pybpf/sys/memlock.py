@@ -68,6 +68,11 @@ def ensure_memlock() -> None:
     _ensured = True
     if memcg_accounting():
         return
-    # if not permitted, creation errors will carry the memlock hint
-    with contextlib.suppress(KernelError):
+    try:
         bump_memlock_rlimit()
+    except KernelError:
+        # not permitted to go past the hard limit: at least go up to it; if that is still
+        # too little, creation errors carry the memlock hint
+        _soft, hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+        with contextlib.suppress(KernelError):
+            bump_memlock_rlimit(hard)

@@ -1,0 +1,226 @@
+"""Attach a loaded program where its section says, and auto-attach a whole object.
+
+``attach_program(prog, ...)`` dispatches on the section's attach kind to the
+``pybpf.link`` family that implements it; explicit arguments (an interface, a
+cgroup, a binary...) are passed through. ``auto_attach(obj)`` attaches every
+program whose section names its target and reports the others with a reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from pybpf.errors import BPFError, NotSupportedError
+
+if TYPE_CHECKING:
+    from pybpf.link.base import Link
+    from pybpf.object import Object
+    from pybpf.program import Program
+
+__all__ = ["attach_program", "auto_attach"]
+
+
+def _target(prog: Program) -> Any:
+    return prog.sec.target if prog.sec is not None else None
+
+
+def _tracepoint(prog: Program, *args: Any, **kw: Any) -> Link:
+    from pybpf.link.tracepoint import attach_tracepoint
+
+    if args:
+        return attach_tracepoint(prog.fd, *args, prog_name=prog.name, **kw)
+    t = _target(prog)
+    if t is None:
+        raise BPFError(f"program {prog.name!r}: give the tracepoint as attach('category', 'name')")
+    return attach_tracepoint(prog.fd, t.category, t.name, prog_name=prog.name, **kw)
+
+
+def _raw_tracepoint(prog: Program, *args: Any, **kw: Any) -> Link:
+    from pybpf.link.tracepoint import attach_raw_tracepoint
+
+    name = args[0] if args else getattr(_target(prog), "name", None)
+    if not name:
+        raise BPFError(f"program {prog.name!r}: give the raw tracepoint as attach('name')")
+    return attach_raw_tracepoint(prog.fd, name, prog_name=prog.name, **kw)
+
+
+def _tracing(prog: Program, *args: Any, **kw: Any) -> Link:
+    from pybpf.link.tracing import attach_tracing
+
+    kind = prog.sec.name.split("/")[0] if prog.sec is not None else "tracing"
+    return attach_tracing(
+        prog.fd, prog_name=prog.name, kind=kind, target=prog.attach_target or "", **kw
+    )
+
+
+def _kprobe(prog: Program, *args: Any, **kw: Any) -> Link:
+    from pybpf.link.kprobe import attach_kprobe
+
+    t = _target(prog)
+    retprobe = bool(prog.sec and prog.sec.retprobe)
+    kw.setdefault("retprobe", retprobe)
+    if args:
+        return attach_kprobe(prog.fd, *args, prog_name=prog.name, **kw)
+    if t is None:
+        raise BPFError(f"program {prog.name!r}: give the kernel function as attach('func')")
+    return attach_kprobe(prog.fd, t.function, offset=t.offset, prog_name=prog.name, **kw)
+
+
+def _ksyscall(prog: Program, *args: Any, **kw: Any) -> Link:
+    from pybpf.link.kprobe import attach_ksyscall
+
+    t = _target(prog)
+    kw.setdefault("retprobe", bool(prog.sec and prog.sec.retprobe))
+    name = args[0] if args else getattr(t, "syscall", None)
+    if not name:
+        raise BPFError(f"program {prog.name!r}: give the syscall as attach('name')")
+    return attach_ksyscall(prog.fd, name, prog_name=prog.name, **kw)
+
+
+def _kprobe_multi(prog: Program, *args: Any, **kw: Any) -> Link:
+    from pybpf.link.kprobe import attach_kprobe_multi
+
+    kw.setdefault("retprobe", bool(prog.sec and prog.sec.retprobe))
+    pattern = args[0] if args else getattr(_target(prog), "pattern", None)
+    return attach_kprobe_multi(prog.fd, pattern, prog_name=prog.name, **kw)
+
+
+def _uprobe(prog: Program, *args: Any, **kw: Any) -> Link:
+    from pybpf.link.uprobe import attach_uprobe
+
+    kw.setdefault("retprobe", bool(prog.sec and prog.sec.retprobe))
+    if args:
+        return attach_uprobe(prog.fd, *args, prog_name=prog.name, **kw)
+    t = _target(prog)
+    if t is None:
+        raise BPFError(
+            f"program {prog.name!r}: give the target as attach(binary, symbol, offset, pid=...)"
+        )
+    return attach_uprobe(
+        prog.fd, t.binary, t.function, t.offset, prog_name=prog.name, **kw
+    )
+
+
+def _uprobe_multi(prog: Program, *args: Any, **kw: Any) -> Link:
+    from pybpf.link.uprobe import attach_uprobe_multi
+
+    kw.setdefault("retprobe", bool(prog.sec and prog.sec.retprobe))
+    if args:
+        return attach_uprobe_multi(prog.fd, *args, prog_name=prog.name, **kw)
+    t = _target(prog)
+    return attach_uprobe_multi(prog.fd, t.binary, t.pattern, prog_name=prog.name, **kw)
+
+
+def _usdt(prog: Program, *args: Any, **kw: Any) -> Link:
+    from pybpf.link.uprobe import attach_usdt
+
+    t = _target(prog)
+    if args:
+        return attach_usdt(prog.fd, *args, prog_name=prog.name, **kw)
+    return attach_usdt(prog.fd, t.binary, t.provider, t.name, prog_name=prog.name, **kw)
+
+
+def _iter(prog: Program, *args: Any, **kw: Any) -> Link:
+    from pybpf.link.iter import attach_iter
+
+    return attach_iter(prog.fd, prog_name=prog.name, target=prog.attach_target or "", **kw)
+
+
+def _perf_event(prog: Program, *args: Any, **kw: Any) -> Link:
+    from pybpf.link.perf_event import attach_perf_event
+
+    return attach_perf_event(prog.fd, *args, prog_name=prog.name, **kw)
+
+
+def _network(module: str, func: str) -> Any:
+    def attach(prog: Program, *args: Any, **kw: Any) -> Link:
+        try:
+            mod = importlib.import_module(f"pybpf.link.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"pybpf.link.{module}":
+                raise
+            raise NotSupportedError(
+                f"attaching {prog.sec.kind.value if prog.sec else module} programs from pybpf"
+            ) from None
+        fn = getattr(mod, func)
+        return fn(prog.fd, *args, prog_name=prog.name, **_net_defaults(prog, kw))  # type: ignore[no-any-return]
+
+    return attach
+
+
+def _net_defaults(prog: Program, kw: dict[str, Any]) -> dict[str, Any]:
+    if prog.expected_attach_type is not None:
+        kw.setdefault("attach_type", prog.expected_attach_type)
+    return kw
+
+
+_DISPATCH: dict[str, Any] = {
+    "tracepoint": _tracepoint,
+    "raw_tracepoint": _raw_tracepoint,
+    "tracing": _tracing,
+    "lsm": _tracing,
+    "kprobe": _kprobe,
+    "ksyscall": _ksyscall,
+    "kprobe_multi": _kprobe_multi,
+    "kprobe_session": _kprobe_multi,
+    "uprobe": _uprobe,
+    "uprobe_multi": _uprobe_multi,
+    "usdt": _usdt,
+    "iter": _iter,
+    "perf_event": _perf_event,
+    "xdp": _network("xdp", "attach_xdp"),
+    "tc": _network("tc", "attach_tc"),
+    "tcx": _network("tc", "attach_tcx"),
+    "netkit": _network("tc", "attach_netkit"),
+    "cgroup": _network("cgroup", "attach_cgroup"),
+    "lsm_cgroup": _network("cgroup", "attach_cgroup"),
+    "sockmap": _network("sockmap", "attach_sockmap"),
+    "sk_lookup": _network("netns", "attach_sk_lookup"),
+    "flow_dissector": _network("netns", "attach_flow_dissector"),
+    "netfilter": _network("netfilter", "attach_netfilter"),
+    "socket": _network("socket", "attach_socket"),
+    "sk_reuseport": _network("socket", "attach_reuseport"),
+    "lwt": _network("lwt", "attach_lwt"),
+}
+
+
+def attach_program(prog: Program, *args: Any, **kwargs: Any) -> Link:
+    """Attach ``prog`` as its section describes; arguments go to the hook's attach."""
+    if prog.sec is None:
+        raise BPFError(f"program {prog.name!r} has no section type; use an explicit attach_* call")
+    kind = prog.sec.kind.value
+    fn = _DISPATCH.get(kind)
+    if fn is None:
+        raise NotSupportedError(f"attaching {kind} programs ({prog.sec.name}) from pybpf")
+    link: Link = fn(prog, *args, **kwargs)
+    return link
+
+
+def auto_attach(obj: Object) -> tuple[list[Link], dict[str, str]]:
+    """Attach every loaded program whose section names its target; say why others were skipped."""
+    links: list[Link] = []
+    skipped: dict[str, str] = {}
+    try:
+        for name, prog in obj.programs.items():
+            if not prog.loaded:
+                skipped[name] = "not loaded (autoload is off)"
+                continue
+            sec = prog.sec
+            if sec is None or not sec.auto_attach:
+                why = "its section names no attach target"
+                if sec is not None and sec.target_error:
+                    why = sec.target_error
+                skipped[name] = why
+                continue
+            try:
+                links.append(attach_program(prog))
+            except NotSupportedError as exc:  # e.g. kprobes on a kernel without them
+                skipped[name] = str(exc)
+    except BaseException:
+        for link in links:
+            link.close()
+        raise
+    for name, why in skipped.items():
+        obj._log(f"not auto-attaching {name!r}: {why}")
+    return links, skipped
