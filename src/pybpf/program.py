@@ -45,6 +45,7 @@ class Program:
         self.attach_target = attach_target
         self.autoload = True
         self.log_level = 0
+        self.log_size: int | None = None  # first verifier-log buffer size (grows as needed)
         self.flags = 0
         self.verifier_log = ""
         self.attach_btf_id = 0

@@ -27,6 +27,9 @@ struct loop_ctx {
 	__u64 size;
 };
 
+/* referenced so the record layout is in the object's BTF (typed decoding) */
+const struct event *unused_event __attribute__((unused));
+
 __u64 next_seq = 0;
 __u64 failed = 0;	/* outputs the kernel refused (no room in the CPU's ring) */
 __u64 sent = 0;

@@ -46,6 +46,10 @@ struct {
 	__uint(max_entries, 4096);
 } small SEC(".maps");
 
+/* referenced so the record layouts are in the object's BTF (typed decoding) */
+const struct event *unused_event __attribute__((unused));
+const struct big_event *unused_big_event __attribute__((unused));
+
 __u64 next_seq = 0;	/* sequence number of the next record, across runs */
 __u64 failed_total = 0;	/* reservations that failed, across runs */
 

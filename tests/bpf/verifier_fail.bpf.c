@@ -22,14 +22,18 @@ int null_deref(void *ctx)
 SEC("tp/syscalls/sys_enter_getpid")
 int long_log(void *ctx)
 {
-	u32 key = 0;
-	u64 *value = bpf_map_lookup_elem(&values, &key);
 	u64 acc = bpf_get_prandom_u32();
+	u32 key;
+	u64 *value;
 
 #pragma clang loop unroll(full)
-	for (int i = 0; i < 400; i++)
+	for (int i = 0; i < 400; i++) {
 		acc = acc * 31 + i;
-	return *value + acc; /* LONG LOG FAILURE */
+		asm volatile("" : "+r"(acc));	/* no folding: 400 real steps */
+	}
+	key = (u32)acc;	/* the lookup depends on the loop: it cannot be hoisted */
+	value = bpf_map_lookup_elem(&values, &key);
+	return *value; /* LONG LOG FAILURE */
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -13,9 +13,12 @@ KFUNC_DEFINES_START = "#ifndef __ksym\n"
 KFUNC_BLOCK_START = "\n/* BPF kfuncs */\n#ifndef BPF_NO_KFUNC_PROTOTYPES\n"
 
 
-def raw_btf(types: list[Type]) -> bytes:
-    """A little-endian raw BTF blob holding ``types`` as ids 1..len(types)."""
-    strings = StringTable()
+def raw_btf(types: list[Type], base_strings_len: int = 0) -> bytes:
+    """A little-endian raw BTF blob holding ``types`` as ids 1..len(types).
+
+    With ``base_strings_len`` it is split BTF whose strings follow a base's.
+    """
+    strings = StringTable(b"", base_strings_len) if base_strings_len else StringTable()
     words: list[int] = []
     for t in types:
         words += encode_type(t, strings)

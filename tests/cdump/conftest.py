@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from pybpf.btf import BTF
+from pybpf.btf.cdump import dump_c
+
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
 CLANG = "clang-19"
 
@@ -45,3 +48,15 @@ def vmlinux_path() -> Path:
     if not VMLINUX.exists():
         pytest.skip("no /sys/kernel/btf/vmlinux")
     return VMLINUX
+
+
+@pytest.fixture(scope="session")
+def vmlinux_btf(vmlinux_path: Path) -> BTF:
+    """The kernel's BTF, parsed once for the session."""
+    return BTF.from_file(vmlinux_path)
+
+
+@pytest.fixture(scope="session")
+def vmlinux_header(vmlinux_btf: BTF) -> str:
+    """``dump_c`` of the kernel's BTF with the kfunc block (what vmlinux.h holds)."""
+    return dump_c(vmlinux_btf)

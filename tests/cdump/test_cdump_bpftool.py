@@ -37,12 +37,13 @@ def assert_same(mine: str, ref: str) -> None:
         pytest.fail("C dump differs from bpftool's at " + _first_difference(mine, ref))
 
 
-def test_vmlinux_matches_bpftool(bpftool: Bpftool, vmlinux_path: Path) -> None:
+def test_vmlinux_matches_bpftool(
+    bpftool: Bpftool, vmlinux_path: Path, vmlinux_btf: BTF, vmlinux_header: str
+) -> None:
     ref = bpftool(vmlinux_path)
     assert ref.returncode == 0, ref.stderr
-    btf = BTF.from_file(vmlinux_path)
-    assert_same(dump_c(btf, kfuncs=False), ref.stdout)
-    with_kfuncs, block = strip_kfunc_additions(dump_c(btf))
+    assert_same(dump_c(vmlinux_btf, kfuncs=False), ref.stdout)
+    with_kfuncs, block = strip_kfunc_additions(vmlinux_header)
     assert_same(with_kfuncs, ref.stdout)
     assert block.count("__weak __ksym;") > 0
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from cdump_synth import syntax_check
 
 from pybpf.btf import BTF, Func, FuncProto, Kind, Ptr, Struct
-from pybpf.btf.cdump import dump_c, kfunc_ids
+from pybpf.btf.cdump import kfunc_ids
 from pybpf.btf.elfsec import btf_sections
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,14 +30,10 @@ char LICENSE[] SEC("license") = "GPL";
 """
 
 
-def _vmlinux_header(vmlinux_path: Path, **kw: bool) -> str:
-    return dump_c(BTF.from_file(vmlinux_path), **kw)
-
-
 def test_vmlinux_header_compiles_and_links_kfuncs(
-    vmlinux_path: Path, clang: str, tmp_path: Path
+    vmlinux_header: str, clang: str, tmp_path: Path
 ) -> None:
-    header = _vmlinux_header(vmlinux_path)
+    header = vmlinux_header
     (tmp_path / "vmlinux.h").write_text(header, errors="surrogateescape")
     src = tmp_path / "kf.bpf.c"
     src.write_text('#include "vmlinux.h"\n' + USE_KFUNC)
@@ -74,8 +70,8 @@ def test_vmlinux_header_compiles_and_links_kfuncs(
     assert names == {"bpf_task_acquire", "bpf_task_release"}
 
 
-def test_kfunc_prototypes_can_be_disabled(vmlinux_path: Path, clang: str, tmp_path: Path) -> None:
-    header = _vmlinux_header(vmlinux_path)
+def test_kfunc_prototypes_can_be_disabled(vmlinux_header: str, clang: str, tmp_path: Path) -> None:
+    header = vmlinux_header
     # A conflicting declaration is fine once the header's prototypes are switched off.
     body = "extern int bpf_task_acquire(long x) __weak __ksym;\n"
     syntax_check(clang, header, body, tmp_path, "-DBPF_NO_KFUNC_PROTOTYPES")
@@ -87,9 +83,8 @@ def test_kfunc_prototypes_can_be_disabled(vmlinux_path: Path, clang: str, tmp_pa
     assert proc.returncode != 0 and "conflicting types" in proc.stderr
 
 
-def test_kfunc_block_matches_btf(vmlinux_path: Path) -> None:
-    btf = BTF.from_file(vmlinux_path)
-    header = dump_c(btf)
+def test_kfunc_block_matches_btf(vmlinux_btf: BTF, vmlinux_header: str) -> None:
+    btf, header = vmlinux_btf, vmlinux_header
     block = header[header.index("/* BPF kfuncs */") :].split("#endif\n", 1)[0]
     lines = [ln for ln in block.splitlines() if ln.startswith("extern ")]
     ids = kfunc_ids(btf)

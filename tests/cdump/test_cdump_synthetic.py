@@ -342,3 +342,45 @@ def test_kfunc_block_from_decl_tags(tmp_path: Path, clang: str) -> None:
     syntax_check(
         clang, text, "int f(struct thing *t) { return zeta_acquire(t, 0) != 0; }\n", tmp_path
     )
+
+
+@pytest.mark.parametrize(
+    ("types", "match"),
+    [
+        ([Ptr(99)], r"type \[1\] \(PTR\) refers to type \[99\]"),
+        ([Struct("s", 4, (Member("a", 50, 0),))], r"type \[1\] \(STRUCT\) refers to type \[50\]"),
+        ([FuncProto(77, ())], r"type \[77\]"),
+        ([Typedef("t", 1)], "loop"),
+        ([Const(2), Volatile(1)], "loop"),
+        ([Array(1, 0, 3)], "loop"),
+        ([Ptr(2), FuncProto(1, ())], "loop"),
+        ([INT, Struct("huge", 0xFFFFFFF0, (_m("a", 1),))], "padding gap"),
+    ],
+)
+def test_malformed_btf_raises_btf_error(types: list[Type], match: str) -> None:
+    with pytest.raises(BTFError, match=match):
+        dump_c(BTF.from_bytes(raw_btf(types)))
+
+
+def test_split_btf_matches_bpftool(tmp_path: Path, bpftool: Bpftool) -> None:
+    base_blob = raw_btf([*BASE, Struct("base_s", 8, (_m("l", 2),)), Ptr(5)])
+    base = BTF.from_bytes(base_blob)
+    # Split types continue the ids (7..) and the string offsets of the base.
+    split_types: list[Type] = [
+        Struct("mod_s", 24, (_m("b", 5), _m("p", 6, 8), _m("self", 8, 16))),  # 7
+        Ptr(7),  # 8
+        Typedef("base_s_t", 5),  # 9
+    ]
+    split_blob = raw_btf(split_types, base_strings_len=len(base.strings))
+    (tmp_path / "base.btf").write_bytes(base_blob)
+    (tmp_path / "split.btf").write_bytes(split_blob)
+    ref = subprocess.run(
+        ["bpftool", "-B", str(tmp_path / "base.btf"), "btf", "dump", "file"]
+        + [str(tmp_path / "split.btf"), "format", "c"],
+        capture_output=True,
+        text=True,
+    )
+    assert ref.returncode == 0, ref.stderr
+    text = dump_c(BTF.from_bytes(split_blob, base=base), kfuncs=False)
+    assert text == ref.stdout
+    assert "struct mod_s {" in text and "struct base_s {" in text

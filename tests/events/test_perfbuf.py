@@ -196,3 +196,27 @@ def test_bad_arguments(perfobj: Any) -> None:
         PerfBuffer(perfobj.maps["events"].fd, page_cnt=3)
     with pytest.raises(MapError, match="not PERF_EVENT_ARRAY"):
         PerfBuffer(perfobj.maps["scratch"].fd)
+
+
+def test_typed_decoding_from_btf(perfobj: Any, emit: Emitter) -> None:
+    with perfobj.perfbuf("events", event_type="event") as pb:
+        emit(3, size=128, cpu=0)
+        samples = pb.read(3, timeout_ms=1000)
+    assert len(samples) == 3
+    for s in samples:
+        assert list(s.words) == [s.seq * 31 + j for j in range(15)]
+
+
+def test_callback_true_stops_early_and_keeps_the_rest(perfobj: Any, emit: Emitter) -> None:
+    seqs: list[int] = []
+
+    def stop_at_seven(cpu: int, data: bytes) -> bool:
+        seqs.append(check_words(data, 16))
+        return len(seqs) == 7
+
+    with PerfBuffer(perfobj.maps["events"].fd, stop_at_seven, cpus=[0]) as pb:
+        emit(20, cpu=0)
+        assert pb.consume() == 7
+        pb.sample_cb = lambda cpu, data: seqs.append(check_words(data, 16))
+        assert pb.consume() == 13
+    assert seqs == list(range(seqs[0], seqs[0] + 20))

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the tests import tests.link._progs, also under bare `pytest`
+    sys.path.insert(0, str(ROOT))
 
 BUILD = ROOT / "build" / "link"
 SRC = Path(__file__).resolve().parent / "uprobe_target.c"

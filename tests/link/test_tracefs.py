@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import ROOT
 
 from pybpf import tracefs
 from pybpf.errors import KernelError
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.kernel
 

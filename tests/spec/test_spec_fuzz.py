@@ -42,9 +42,9 @@ def interesting(blobs: dict[str, bytes]) -> dict[str, list[tuple[int, int]]]:
         spec = ObjectSpec.from_bytes(data)
         parts = [(0, 64)]
         for s in spec.sections:
-            if s.index and not s.name.startswith((".debug", ".rel.debug")) and s.size:
-                if not s.is_nobits:
-                    parts.append((s.offset, s.size))
+            debug = s.name.startswith((".debug", ".rel.debug"))
+            if s.index and s.size and not debug and not s.is_nobits:
+                parts.append((s.offset, s.size))
         shoff = int.from_bytes(data[40:48], "little")
         parts.append((shoff, 64 * len(spec.sections)))
         out[name] = parts

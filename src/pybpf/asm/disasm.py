@@ -178,12 +178,13 @@ def disassemble(
     ``name`` is the file name shown in the header; ``sections`` restricts output
     to those sections (like ``-j``); ``source`` maps section names to source lines.
     """
-    out = ["", f"{name or obj.file or '<bytes>'}:\tfile format elf64-bpf", ""]
+    out = ["", f"{name or obj.file or '<bytes>'}:\tfile format elf64-bpf"]
     for sec in obj.sections:
         if not sec.is_exec or sec.is_nobits or not sec.data:
             continue
         if sections is not None and sec.name not in sections:
             continue
+        out.append("")
         out.append(f"Disassembly of section {sec.name}:")
         body = disassemble_section(
             obj,
@@ -193,5 +194,4 @@ def disassemble(
             source=(source or {}).get(sec.name, ()),
         )
         out.extend(body)
-        out.append("")
-    return "\n".join(out)
+    return "\n".join(out) + "\n"

@@ -2,9 +2,11 @@
 
 Each type is first ordered (a depth-first walk that queues named definitions after
 everything they embed) and then emitted, with forward declarations wherever a
-pointer cycle needs one. The rules follow libbpf's btf_dump so the output is
-byte-identical to bpftool's; ``kfuncs=True`` adds the kfunc prototype block that
-bpftool 7.5+ writes.
+pointer cycle needs one. The rules follow libbpf's btf_dump as shipped in Debian's
+bpftool 7.1 (Linux 6.1.y's libbpf: current padding and packed rules, ``(void)`` for
+empty parameter lists, no ``mode(byte)``/``mode(word)`` on odd-sized enums) so the
+output is byte-identical to it; ``kfuncs=True`` adds the kfunc prototypes and the
+``__ksym``/``__weak``/``__bpf_fastcall`` fallbacks that bpftool 7.5+ writes.
 """
 
 from __future__ import annotations
@@ -52,28 +54,40 @@ _MISSING_BASE_TYPES = {
     "__Poly128_t": "unsigned __int128",
 }
 
+_RECURSION_LIMIT = 20000
 _PASS_THROUGH = frozenset((Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG))
 _NEVER_EMITTED = frozenset((Kind.FUNC, Kind.VAR, Kind.DATASEC, Kind.DECL_TAG))
 
 
-def _referenced(types: list[Type]) -> bytearray:
-    """1 for every type id some other type refers to (tells top-level anon enums)."""
-    ref = bytearray(len(types))
-    for t in types:
+def _referenced(types: list[Type], where: str) -> bytearray:
+    """1 for every type id some other type refers to (tells top-level anon enums).
+
+    Also rejects references to ids past the last type, naming the referrer.
+    """
+    n = len(types)
+    ref = bytearray(n)
+    for tid, t in enumerate(types):
         if isinstance(t, Struct | Union):
-            for m in t.members:
-                ref[m.type] = 1
+            ids = [m.type for m in t.members]
         elif isinstance(t, FuncProto):
-            for p in t.params:
-                ref[p.type] = 1
+            ids = [p.type for p in t.params]
+            if t.return_type >= n:
+                ids.append(t.return_type)
         elif isinstance(t, Array):
-            ref[t.index_type] = 1
-            ref[t.type] = 1
+            ids = [t.index_type, t.type]
         elif isinstance(t, Datasec):
-            for v in t.vars:
-                ref[v.type] = 1
+            ids = [v.type for v in t.vars]
         elif hasattr(t, "type"):
-            ref[t.type] = 1
+            ids = [t.type]
+        else:
+            continue
+        for i in ids:
+            if i >= n:
+                raise BTFError(
+                    f"type [{tid}] ({t.kind.name}) refers to type [{i}], past the last type",
+                    section=where,
+                )
+            ref[i] = 1
     return ref
 
 
@@ -86,8 +100,8 @@ class _CDumper:
         self.types: list[Type] = [VOID] + [btf.type(i) for i in range(1, n)]
         self.kinds = [t.kind for t in self.types]
         self.layout = Layout(self.types, pointer_size(self.types) or 8)
-        self.w = DeclWriter(self.types, self.layout)
-        self.referenced = _referenced(self.types)
+        self.w = DeclWriter(self.types, self.layout, btf.name)
+        self.referenced = _referenced(self.types, btf.name)
         self.order_state = bytearray(n)
         self.emit_state = bytearray(n)
         self.fwd_emitted = bytearray(n)
@@ -323,11 +337,18 @@ def dump_c(btf: BTF, *, kfuncs: bool = True, header_guard: str = "__VMLINUX_H__"
     d = _CDumper(btf)
     out = d.w.out
     out.append(_prologue(header_guard, kfuncs))
-    with _recursion_room(20000):
-        for tid in range(1, btf.type_count):
-            d.dump_type(tid)
-        if kfuncs:
-            d.kfunc_block()
+    with _recursion_room(_RECURSION_LIMIT):
+        try:
+            for tid in range(1, btf.type_count):
+                d.dump_type(tid)
+            if kfuncs:
+                d.kfunc_block()
+        except RecursionError:
+            raise BTFError(
+                "type references loop without passing through a struct or union"
+                f" (or nest deeper than {_RECURSION_LIMIT // 2} levels)",
+                section=btf.name,
+            ) from None
     out.append(
         "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n"
         f"#endif /* {header_guard} */\n"

@@ -23,9 +23,13 @@ from pybpf.btf.types import (
     Typedef,
     Union,
 )
+from pybpf.errors import BTFError
 
-__all__ = ["DeclWriter", "pfx"]
+__all__ = ["MAX_GAP_BITS", "DeclWriter", "pfx"]
 
+# Largest hole between members (or before the end) written as padding: real
+# kernels' largest struct is a few hundred KiB; this bounds bogus BTF's output.
+MAX_GAP_BITS = 8 << 24
 _MAX_INDENT = 13
 _TABS = ["\t" * i for i in range(_MAX_INDENT + 1)]
 
@@ -61,8 +65,9 @@ class DeclWriter:
     typedefs and enumerators another.
     """
 
-    def __init__(self, types: Sequence[Type], layout: Layout) -> None:
+    def __init__(self, types: Sequence[Type], layout: Layout, where: str = ".BTF") -> None:
         self.types = types
+        self.where = where
         self.kinds = [t.kind for t in types]
         self.layout = layout
         self.ptr_size = layout.ptr_size
@@ -150,6 +155,11 @@ class DeclWriter:
         """Explicit ``type: N;`` fillers for the gap from bit ``cur`` to ``nxt``."""
         if cur >= nxt:
             return
+        if nxt - cur > MAX_GAP_BITS:
+            raise BTFError(
+                f"implausible padding gap of {(nxt - cur) // 8} bytes in a record",
+                section=self.where,
+            )
         pads = (("long", self.ptr_size * 8), ("int", 32), ("short", 16), ("char", 8))
         indent = "\n" + pfx(lvl)
         out = self.out

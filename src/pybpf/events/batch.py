@@ -203,13 +203,16 @@ def scan_fixed(
     if max_records >= 0:
         n = min(n, max_records)
     hdrs = np.ndarray((n,), hdr_dt, buffer=data, offset=first, strides=(stride,))
-    lens = hdrs & np.uint32(~_DISCARD & 0xFFFFFFFF)  # keeps BUSY: a busy record mismatches
-    bad = lens != rec
-    k = int(bad.argmax()) if n and bad.any() else n
-    arr = np.ndarray((k,), dt, buffer=data, offset=first + 8, strides=(stride,))
+    arr = np.ndarray((n,), dt, buffer=data, offset=first + 8, strides=(stride,))
     discarded = 0
-    if k:
-        dropped = (hdrs[:k] & np.uint32(_DISCARD)) != 0
+    k = n
+    if n and not (hdrs == rec).all():  # one pass in the common case: all committed, kept
+        lens = hdrs & np.uint32(~_DISCARD & 0xFFFFFFFF)  # keeps BUSY: a busy one mismatches
+        bad = lens != rec
+        if bad.any():
+            k = int(bad.argmax())
+            hdrs, arr = hdrs[:k], arr[:k]
+        dropped = (hdrs & np.uint32(_DISCARD)) != 0
         discarded = int(dropped.sum())
         if discarded:
             arr = arr[~dropped]  # a compacted copy; the common case stays zero-copy

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import mmap
 import select
 import struct
@@ -20,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
+from pybpf.errors import KernelError
 from pybpf.events._mapinfo import HasFileno, dup_map_fd
 from pybpf.events.batch import RingBatch, scan_fixed, scan_records
 from pybpf.uapi.enums import MapType
@@ -116,15 +118,18 @@ class RingBuffer(Generic[T]):
     @property
     def consumer_pos(self) -> int:
         """Bytes consumed since the ring was created (the kernel's consumer_pos)."""
+        self._check()
         return int(self._cons[0])
 
     @property
     def producer_pos(self) -> int:
         """Bytes produced (committed or reserved) since the ring was created."""
+        self._check()
         return int(self._prod[0])
 
     def available(self) -> int:
         """Bytes between the consumer and producer positions (headers included)."""
+        self._check()
         return int(self._prod[0] - self._cons[0])
 
     # -- per-record consumption --------------------------------------------------
@@ -146,6 +151,7 @@ class RingBuffer(Generic[T]):
         strided slice and are cut into payloads by ``struct.iter_unpack`` in C; the
         run length adapts (it doubles while runs last and resets when they break).
         """
+        self._check()
         cons_mv, prod_mv, hdr = self._cons, self._prod, self._hdr
         mask, chunk, base = self._mask, self._chunk, _PAGE
         dec = self.decoder
@@ -244,12 +250,13 @@ class RingBuffer(Generic[T]):
         cb = self.callback
         if cb is None:
             raise TypeError("RingBuffer.poll() needs a callback (or iterate instead)")
-        if self._prod[0] == self._cons[0]:
+        if self.available() == 0:
             self.wait(timeout_ms)
         return self._process(cb)
 
     def wait(self, timeout_ms: int = -1) -> bool:
         """Block until the kernel signals data (or the timeout); True if it did."""
+        self._check()
         ep = self._epoll
         if ep is None:
             ep = self._epoll = select.epoll()
@@ -295,6 +302,7 @@ class RingBuffer(Generic[T]):
         exactly ``dtype.itemsize`` bytes and :attr:`RingBatch.array` is a strided
         numpy view of them (no per-record Python work).
         """
+        self._check()
         cons = int(self._cons[0])
         prod = int(self._prod[0])
         start = _PAGE + (cons & self._mask)
@@ -324,6 +332,8 @@ class RingBuffer(Generic[T]):
 
     def _release(self, begin: int, end: int, discarded: int) -> None:
         """Publish ``end`` as the consumer position (called by :class:`RingBatch`)."""
+        if self.closed:
+            return
         if self._cons[0] != begin:
             from pybpf.errors import BPFError
 
@@ -368,6 +378,10 @@ class RingBuffer(Generic[T]):
 
     # -- lifetime ----------------------------------------------------------------
 
+    def _check(self) -> None:
+        if self._fd.closed:
+            raise KernelError(f"use ring buffer {self.name!r}", errno.EBADF, "it was closed")
+
     @property
     def closed(self) -> bool:
         """True once :meth:`close` ran."""
@@ -390,6 +404,8 @@ class RingBuffer(Generic[T]):
             with contextlib.suppress(BufferError):
                 mm.close()
         self._fd.close()
+        # a mapping still viewed by a caller is unmapped once the last view is gone
+        del self._data_mm, self._cons_mm, self._data, self._hdr, self._prod, self._cons
 
     def __enter__(self) -> RingBuffer[T]:
         return self

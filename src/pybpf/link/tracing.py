@@ -79,7 +79,7 @@ def attach_tracing(
             fd = sysx.raw_tracepoint_open(prog_fd, None)
     except KernelError as exc:
         err = exc.errno or 0
-        if kind in TRAMPOLINE_KINDS and err in _TRAMPOLINE_ERRNOS:
+        if kind.split(".")[0] in TRAMPOLINE_KINDS and err in _TRAMPOLINE_ERRNOS:
             raise explain_trampoline_error(
                 err, kind=kind, program=prog_name, target=target
             ) from None

@@ -261,6 +261,7 @@ def _load_one(
             license=obj.spec.license or "",
             name=prog.name,
             log_level=prog.log_level or obj.log_level,
+            **({"log_size": prog.log_size} if prog.log_size else {}),
             kern_version=_kern_version(obj, prog),
             flags=flags,
             expected_attach_type=int(eat) if eat is not None else 0,

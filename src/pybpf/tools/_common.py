@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Protocol
 
 from pybpf.errors import BPFError
 
-__all__ = ["run_tool", "stop_on_signals"]
+__all__ = ["comm_str", "poll_loop", "run_tool", "stop_on_signals"]
 
 
 class _Stop(Exception):
@@ -39,6 +41,26 @@ def run_tool(name: str, body: Callable[[], int]) -> int:
         return 0
     except BPFError as exc:
         print(f"{name}: {exc}", file=sys.stderr)
+        hint = getattr(exc, "hint", None)
+        if hint and hint not in str(exc):
+            print(f"hint: {hint}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
+
+
+class _Pollable(Protocol):
+    def poll(self, timeout_ms: int = ...) -> int: ...
+
+
+def poll_loop(reader: _Pollable, duration: float | None = None) -> int:
+    """Poll ``reader`` (a ring or perf buffer) until a signal, or for ``duration`` seconds."""
+    deadline = None if duration is None else time.monotonic() + duration
+    while deadline is None or time.monotonic() < deadline:
+        reader.poll(100)
+    return 0
+
+
+def comm_str(raw: bytes) -> str:
+    """A task's comm (or any C string) as text."""
+    return raw.split(b"\0", 1)[0].decode(errors="replace")

@@ -41,7 +41,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         epilog="USAGE: pybpf-bootstrap [-d <min-duration-ms>] [-v]",
     )
     p.add_argument(
-        "-d", "--duration", type=int, default=0, metavar="DURATION-MS",
+        "-d",
+        "--duration",
+        type=int,
+        default=0,
+        metavar="DURATION-MS",
         help="minimum process duration (ms) to report; with it, only exits are shown",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="verbose loader debug output")
