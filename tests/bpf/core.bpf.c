@@ -20,6 +20,11 @@ struct task_struct___future {
 	int no_such_field_in_any_kernel;
 } __attribute__((preserve_access_index));
 
+/* A type no kernel has, under any flavor. */
+struct pybpf_no_such_type {
+	int x;
+};
+
 /* Local enum with other values: relocated to the kernel's values. */
 enum pid_type___mine { PIDTYPE_SID___mine = 77, PIDTYPE_TGID___mine = 78 };
 enum perf_callchain_context___mine { PERF_CONTEXT_USER___mine = 5 };
@@ -56,6 +61,7 @@ struct result {
 	u32 task_size;
 	u32 task_kernel_id;
 	u32 missing_type_exists;
+	u32 flavor_type_exists;
 	u32 pid_type_matches;
 	u32 kver;
 	u32 has_cookie;
@@ -105,7 +111,9 @@ int read_task(void *ctx)
 	out.task_exists = bpf_core_type_exists(struct task_struct);
 	out.task_size = bpf_core_type_size(struct task_struct);
 	out.task_kernel_id = bpf_core_type_id_kernel(struct task_struct);
-	out.missing_type_exists = bpf_core_type_exists(struct task_struct___future);
+	/* flavors match by essential name: task_struct___future "exists" as task_struct */
+	out.flavor_type_exists = bpf_core_type_exists(struct task_struct___future);
+	out.missing_type_exists = bpf_core_type_exists(struct pybpf_no_such_type);
 	/* libbpf 1.1's headers predate bpf_core_type_matches(): 2 is BPF_TYPE_MATCHES. */
 	out.pid_type_matches = __builtin_preserve_type_info(*(enum pid_type *)0, 2);
 

@@ -374,9 +374,9 @@ def test_split_btf_matches_bpftool(tmp_path: Path, bpftool: Bpftool) -> None:
     split_blob = raw_btf(split_types, base_strings_len=len(base.strings))
     (tmp_path / "base.btf").write_bytes(base_blob)
     (tmp_path / "split.btf").write_bytes(split_blob)
+    base_path, split_path = str(tmp_path / "base.btf"), str(tmp_path / "split.btf")
     ref = subprocess.run(
-        ["bpftool", "-B", str(tmp_path / "base.btf"), "btf", "dump", "file"]
-        + [str(tmp_path / "split.btf"), "format", "c"],
+        ["bpftool", "-B", base_path, "btf", "dump", "file", split_path, "format", "c"],
         capture_output=True,
         text=True,
     )

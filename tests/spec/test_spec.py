@@ -502,3 +502,56 @@ def test_object_name_and_determinism(spec: Getter, bpf_obj: Callable[[str], Path
 def test_missing_file() -> None:
     with pytest.raises(ObjectError, match="cannot read object"):
         ObjectSpec.from_file("/nonexistent/x.bpf.o")
+
+
+# ------------------------------------------------------------ relocation errors
+
+
+def _first_rel(s: ObjectSpec, code_section: str) -> tuple[int, int, int]:
+    """(file offset of the first REL entry, its r_offset, file offset of the code section)."""
+    rel = s.elf.relocation_section(s.elf.section(code_section).index)  # type: ignore[union-attr]
+    code = s.elf.section(code_section)
+    assert rel is not None and code is not None
+    r_offset = struct.unpack_from("<Q", rel.data, 0)[0]
+    return rel.offset, r_offset, code.offset
+
+
+def test_relocation_on_wrong_instruction(spec: Getter, bpf_obj: Callable[[str], Path]) -> None:
+    s = spec("globals")
+    sec = "tp/syscalls/sys_enter_getpid"
+    _, r_offset, code_off = _first_rel(s, sec)
+    data = bytearray(bpf_obj("globals").read_bytes())
+    assert data[code_off + r_offset] == 0x18  # ld_imm64 of target_pid
+    data[code_off + r_offset] = 0xB7  # mov64 imm: cannot take a relocation
+    with pytest.raises(ObjectError) as exc:
+        ObjectSpec.from_bytes(bytes(data), file="g.o")
+    err = exc.value
+    assert (err.file, err.section, err.offset) == ("g.o", sec, r_offset)
+    assert "target_pid" in str(err) and "cannot take a relocation" in str(err)
+
+
+def test_relocation_against_unsupported_section(
+    spec: Getter, bpf_obj: Callable[[str], Path]
+) -> None:
+    s = spec("globals")
+    sec = "tp/syscalls/sys_enter_getpid"
+    rel_off, r_offset, _ = _first_rel(s, sec)
+    lic = next(y for y in s.elf.symbols if y.name == "LICENSE")
+    data = bytearray(bpf_obj("globals").read_bytes())
+    info = struct.unpack_from("<Q", data, rel_off + 8)[0]
+    struct.pack_into("<Q", data, rel_off + 8, (lic.index << 32) | (info & 0xFFFFFFFF))
+    with pytest.raises(ObjectError) as exc:
+        ObjectSpec.from_bytes(bytes(data))
+    err = exc.value
+    assert (err.section, err.offset) == (sec, r_offset)
+    assert "'LICENSE'" in str(err) and "'license' is not a map, data or code section" in str(err)
+
+
+def test_relocation_with_wrong_type(spec: Getter, bpf_obj: Callable[[str], Path]) -> None:
+    s = spec("globals")
+    rel_off, r_offset, _ = _first_rel(s, "tp/syscalls/sys_enter_getpid")
+    data = bytearray(bpf_obj("globals").read_bytes())
+    info = struct.unpack_from("<Q", data, rel_off + 8)[0]
+    struct.pack_into("<Q", data, rel_off + 8, (info & ~0xFFFFFFFF) | 3)  # R_BPF_64_ABS32
+    with pytest.raises(ObjectError, match="R_BPF_64_ABS32 on a ld_imm64"):
+        ObjectSpec.from_bytes(bytes(data))

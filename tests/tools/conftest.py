@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from netns import VethPair
 from toolproc import ToolProcess
 
 
@@ -21,3 +22,13 @@ def run_tool() -> Iterator[Callable[..., ToolProcess]]:
     yield start
     for tp in started:
         tp.close()
+
+
+@pytest.fixture()
+def veth() -> Iterator[VethPair]:
+    """A fresh namespace + veth pair, removed after the test."""
+    pair = VethPair.create()
+    try:
+        yield pair
+    finally:
+        pair.destroy()

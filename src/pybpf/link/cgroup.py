@@ -44,14 +44,11 @@ def cgroup2_root() -> Path:
     if found:
         return min(found, key=lambda p: len(p.parts))
     for target in (_DEFAULT_MOUNT, _FALLBACK_MOUNT):
-        parent_ok = target.parent.is_dir() and target.parent not in fs.mounts() or target == _FALLBACK_MOUNT
-        if not parent_ok:
-            continue
         try:
             target.mkdir(parents=True, exist_ok=True)
-        except OSError:
+            fs._mount("cgroup2", target)
+        except (OSError, KernelError):
             continue
-        fs._mount("cgroup2", target)
         return target
     raise BPFError("no cgroup v2 hierarchy is mounted and none could be mounted")
 

@@ -34,12 +34,14 @@ def _log(obj: Object, msg: str) -> None:
 def load_object(obj: Object) -> None:
     """Put ``obj`` in the kernel: BTF, maps, programs (see module docstring)."""
     from pybpf.loader.programs import load_programs
+    from pybpf.loader.struct_ops import register_struct_ops
 
     _load_btf(obj)
     _fill_kconfig(obj)
     _create_maps(obj)
     load_programs(obj)
     _init_slots(obj)
+    register_struct_ops(obj)  # struct_ops maps need their programs' fds
     _finish_data_maps(obj)
 
 
@@ -305,14 +307,17 @@ def _pin_new(obj: Object, ms: MapSpec, m: Map) -> None:
 
 
 def _write_initial_data(obj: Object, ms: MapSpec, m: Map) -> None:
-    from pybpf.object import _is_data
+    """Write a data map's initial image; freeze read-only ones right away, as libbpf
+    does, so the verifier can prune branches on ``const volatile`` values."""
+    from pybpf.object import _is_data, _is_readonly
 
     if not _is_data(ms):
         return
     image = obj._images.get(ms.section)
-    if image is None or not any(image):
-        return
-    sysmaps.map_update_elem(m._fd, b"\0\0\0\0", bytes(image))
+    if image is not None and any(image):
+        sysmaps.map_update_elem(m._fd, b"\0\0\0\0", bytes(image))
+    if _is_readonly(ms):
+        sysmaps.map_freeze(m._fd)
 
 
 # -- after programs: slots, freeze, mmap -----------------------------------------------------
@@ -338,7 +343,7 @@ def _init_slots(obj: Object) -> None:
 
 
 def _finish_data_maps(obj: Object) -> None:
-    """Freeze read-only data maps and mmap every mmapable one."""
+    """mmap every mmapable data map (read-only ones were frozen at creation)."""
     from pybpf.object import _is_data, _is_readonly
 
     for name, ms in obj.spec.maps.items():
@@ -347,8 +352,6 @@ def _finish_data_maps(obj: Object) -> None:
         m = obj.maps[name]
         if not m.created:
             continue
-        if _is_readonly(ms):
-            sysmaps.map_freeze(m._fd)
         if m.flags & MapFlags.MMAPABLE and m.value_size:
             size = (m.value_size + _PAGE - 1) // _PAGE * _PAGE
             prot = mmap.PROT_READ if _is_readonly(ms) else mmap.PROT_READ | mmap.PROT_WRITE

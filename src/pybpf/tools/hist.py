@@ -8,6 +8,7 @@ Counts every write() in a log2 slot keyed by pid, uid and comm (via the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -34,10 +35,8 @@ def collect(hist_map: Any, *, clear: bool, skip_pid: int | None) -> dict[Group, 
         groups[(key.pid, key.uid, comm_str(key.comm))][key.slot] = int(count)
     if clear:
         for key in seen:
-            try:
+            with contextlib.suppress(KeyError):
                 del hist_map[key]
-            except KeyError:
-                pass
     return dict(groups)
 
 

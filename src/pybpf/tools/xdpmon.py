@@ -74,8 +74,15 @@ def render(prev: dict[str, Rec], cur: dict[str, Rec], seconds: float) -> list[st
         kind, _, detail = key.partition(":")
         if kind == "redirect":
             n = d.processed if detail == "Success" else d.dropped
-            rows.append(_row("XDP_REDIRECT", "total", n / t if detail == "Success" else 0,
-                             n / t if detail == "Error" else 0, detail))  # fmt: skip
+            rows.append(
+                _row(
+                    "XDP_REDIRECT",
+                    "total",
+                    n / t if detail == "Success" else 0,
+                    n / t if detail == "Error" else 0,
+                    detail,
+                )
+            )
         elif kind == "exception" and d.dropped:
             rows.append(_row("Exception", "total", 0, d.dropped / t, detail))
         elif kind == "cpumap_enqueue" and (d.processed or d.dropped):
@@ -87,7 +94,7 @@ def render(prev: dict[str, Rec], cur: dict[str, Rec], seconds: float) -> list[st
                     d.processed / t,
                     d.dropped / t,
                     f"bulk-average {bulk:.2f}",
-                )  # fmt: skip
+                )
             )
         elif kind == "cpumap_kthread" and (d.processed or d.dropped or d.info):
             rows.append(
@@ -97,7 +104,7 @@ def render(prev: dict[str, Rec], cur: dict[str, Rec], seconds: float) -> list[st
                     d.processed / t,
                     d.dropped / t,
                     f"sched {d.info} pass {d.xdp_pass} drop {d.xdp_drop} redirect {d.xdp_redirect}",
-                )  # fmt: skip
+                )
             )
         elif kind == "devmap_xmit" and (d.processed or d.dropped or d.info):
             bulk = d.processed / d.info if d.info else 0.0
@@ -108,7 +115,7 @@ def render(prev: dict[str, Rec], cur: dict[str, Rec], seconds: float) -> list[st
                     d.processed / t,
                     d.dropped / t,
                     f"bulk-average {bulk:.2f} errors {d.err}",
-                )  # fmt: skip
+                )
             )
     return rows
 
@@ -134,8 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with pybpf.open(args.object or object_path("xdpmon"), verbose=args.verbose) as obj:
             obj.load()
             obj.attach()
-            print(f"Monitoring XDP tracepoints every {args.interval:g}s... Hit Ctrl-C to end.",
-                  flush=True)  # fmt: skip
+            print(
+                f"Monitoring XDP tracepoints every {args.interval:g}s... Hit Ctrl-C to end.",
+                flush=True,
+            )
             prev, then = snapshot(obj), time.monotonic()
             printed = 0
             while not args.count or printed < args.count:
