@@ -55,8 +55,8 @@ def libbpf_relocations(obj: Path) -> dict[tuple[str, int], tuple[str, int, int]]
         )
     finally:
         subprocess.run(["rm", "-rf", str(pin)], check=False)
-    if "failed to open object file" in proc.stderr:
-        return None
+    if "failed to open object file" in proc.stderr or "failed to guess program type" in proc.stderr:
+        return None  # libbpf 1.1 predates this object's features (e.g. tcx/ sections)
     out: dict[tuple[str, int], tuple[str, int, int]] = {}
     for line in proc.stderr.splitlines():
         if m := _PATCHED.search(line):

@@ -7,10 +7,12 @@ import gc
 import itertools
 import os
 import socket
+import sys
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -34,6 +36,7 @@ def our_links() -> list[int]:
     """Kernel link ids whose program belongs to these tests (name starts with nt_)."""
     from pybpf.errors import BPFError
     from pybpf.sys import info, objects
+    from pybpf.uapi.enums import LinkType
 
     out: list[int] = []
     for link_id in objects.ids("link"):
@@ -41,7 +44,8 @@ def our_links() -> list[int]:
             with objects.get_fd_by_id("link", link_id) as fd:
                 li = info.link_info(fd)
             if not li.prog_id:
-                out.append(link_id) if li.type == 9 else None  # struct_ops links carry no prog
+                if li.type == LinkType.STRUCT_OPS:  # no program: count every struct_ops link
+                    out.append(link_id)
                 continue
             with objects.get_fd_by_id("prog", li.prog_id) as pfd:
                 name = info.prog_info(pfd).name
@@ -206,3 +210,36 @@ def veth(kernel: None) -> Iterator[Veth]:
         del_netns(a)
         del_netns(b)
     assert a.name not in netns_list() and b.name not in netns_list()
+
+
+@pytest.fixture()
+def cgroup(kernel: None) -> Iterator[Path]:
+    """A fresh cgroup v2 directory, removed afterwards (its processes must have exited)."""
+    from pybpf.link.cgroup import cgroup2_root
+
+    path = cgroup2_root() / f"pybpf_nt{os.getpid()}_{next(_counter)}"
+    path.mkdir()
+    try:
+        yield path
+    finally:
+        for _ in range(100):  # exited children leave the cgroup asynchronously
+            try:
+                path.rmdir()
+                break
+            except OSError:
+                time.sleep(0.02)
+    assert not path.exists(), f"cgroup {path} left behind"
+
+
+def run_in_cgroup(cg: Path, code: str, timeout: float = 20.0) -> str:
+    """Run ``python -c code`` as a child process inside cgroup ``cg``; its stdout."""
+    procs = cg / "cgroup.procs"
+
+    def enter() -> None:
+        procs.write_text(str(os.getpid()))
+
+    proc = subprocess.run(
+        [sys.executable, "-c", code], preexec_fn=enter, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()

@@ -549,7 +549,7 @@ def test_relocation_against_unsupported_section(
 
 def test_relocation_with_wrong_type(spec: Getter, bpf_obj: Callable[[str], Path]) -> None:
     s = spec("globals")
-    rel_off, r_offset, _ = _first_rel(s, "tp/syscalls/sys_enter_getpid")
+    rel_off, _, _ = _first_rel(s, "tp/syscalls/sys_enter_getpid")
     data = bytearray(bpf_obj("globals").read_bytes())
     info = struct.unpack_from("<Q", data, rel_off + 8)[0]
     struct.pack_into("<Q", data, rel_off + 8, (info & ~0xFFFFFFFF) | 3)  # R_BPF_64_ABS32

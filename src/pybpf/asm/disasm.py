@@ -23,10 +23,16 @@ __all__ = ["SourceLine", "disassemble", "disassemble_section"]
 
 @dataclass(frozen=True, slots=True)
 class SourceLine:
-    """A source line to show before the instruction at byte offset ``insn_off``."""
+    """A source line to show before the instruction at byte offset ``insn_off``.
+
+    Like llvm-objdump, a line is shown only when the previous instruction's line
+    (``file``, ``line``) differs.
+    """
 
     insn_off: int
     text: str
+    line: int = 0
+    file: str = ""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -120,6 +126,7 @@ def disassemble_section(
     relocs: bool = False,
     alu32: bool = False,
     source: Iterable[SourceLine] = (),
+    core: Mapping[int, str] | None = None,
 ) -> list[str]:
     """The lines llvm-objdump prints for one executable section (after its heading)."""
     data = sec.data
@@ -127,9 +134,10 @@ def disassemble_section(
     symbolize = _Symbolizer(syms)
     labels = _labels(syms, len(data))
     rels = sorted(obj.relocations(sec.index), key=lambda r: r.offset) if relocs else []
-    src: dict[int, list[str]] = {}
+    src: dict[int, SourceLine] = {}
     for line in source:
-        src.setdefault(line.insn_off, []).append(line.text)
+        src.setdefault(line.insn_off, line)
+    prev_line: tuple[str, int] | None = None
     lines: list[str] = []
     rel_i = 0
     for n, (start, name) in enumerate(labels):
@@ -146,8 +154,11 @@ def disassemble_section(
                 lines.append("\t\t...")
                 idx += skip
                 continue
-            for text in src.pop(idx, ()):
-                lines.append(f"; {text}")
+            here = src.get(idx)
+            key = (here.file, here.line) if here is not None else None
+            if here is not None and key != prev_line:
+                lines.append(f"; {here.text}")
+            prev_line = key
             size, insn = _decode_at(data, idx)
             text = None
             if insn is not None:
@@ -156,6 +167,8 @@ def disassemble_section(
                     size = 8
             raw = " ".join(f"{b:02x}" for b in data[idx : idx + size])
             lines.append(f"{idx // 8:8d}:\t{raw}\t{text if text is not None else '<unknown>'}")
+            if relocs and core and idx in core:
+                lines.append(f"\t\t{idx:016x}:  CO-RE {core[idx]}")
             while rel_i < len(rels) and rels[rel_i].offset < idx + size:
                 r = rels[rel_i]
                 lines.append(f"\t\t{r.offset:016x}:  {r.type.name}\t{_reloc_symbol(obj, r)}")
@@ -172,11 +185,13 @@ def disassemble(
     relocs: bool = False,
     alu32: bool = False,
     source: Mapping[str, Iterable[SourceLine]] | None = None,
+    core: Mapping[str, Mapping[int, str]] | None = None,
 ) -> str:
     """The full ``llvm-objdump -d`` (``-dr`` with ``relocs``) text of ``obj``.
 
     ``name`` is the file name shown in the header; ``sections`` restricts output
-    to those sections (like ``-j``); ``source`` maps section names to source lines.
+    to those sections (like ``-j``); ``source`` maps section names to source lines
+    and ``core`` to CO-RE relocation texts by instruction offset (shown with ``relocs``).
     """
     out = ["", f"{name or obj.file or '<bytes>'}:\tfile format elf64-bpf"]
     for sec in obj.sections:
@@ -192,6 +207,7 @@ def disassemble(
             relocs=relocs,
             alu32=alu32,
             source=(source or {}).get(sec.name, ()),
+            core=(core or {}).get(sec.name),
         )
         out.extend(body)
     return "\n".join(out) + "\n"

@@ -18,7 +18,7 @@ __all__ = ["format_instruction", "hex_imm"]
 # Registers llvm decodes (r11 is its internal "ax" register and still prints).
 _MAX_REG = 11
 
-_ALU_SYMBOL = {
+_ALU_SYMBOL: dict[int, str] = {
     AluOp.ADD: "+=",
     AluOp.SUB: "-=",
     AluOp.MUL: "*=",
@@ -29,7 +29,7 @@ _ALU_SYMBOL = {
     AluOp.XOR: "^=",
     AluOp.ARSH: "s>>=",
 }
-_DIVMOD = {AluOp.DIV: ("/=", "s/="), AluOp.MOD: ("%=", "s%=")}
+_DIVMOD: dict[int, tuple[str, str]] = {AluOp.DIV: ("/=", "s/="), AluOp.MOD: ("%=", "s%=")}
 _CMP = {
     JmpOp.JEQ: "==",
     JmpOp.JGT: ">",
@@ -110,7 +110,7 @@ def _alu(i: Instruction, is64: bool) -> str | None:
     if op in _DIVMOD:
         if i.off not in (0, 1):
             return None
-        return f"{p}{d} {_DIVMOD[AluOp(op)][i.off]} {rhs}"
+        return f"{p}{d} {_DIVMOD[op][i.off]} {rhs}"
     if op == AluOp.MOV:
         if i.off == 0:
             return f"{p}{d} = {rhs}"

@@ -7,6 +7,7 @@ Counts ``xdp:xdp_redirect*``, ``xdp:xdp_exception``, ``xdp:xdp_cpumap_*`` and
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import pybpf
+from pybpf.errors import KernelError, NotSupportedError
 from pybpf.tools import object_path
 from pybpf.tools._common import run_tool
 
@@ -120,6 +122,41 @@ def render(prev: dict[str, Rec], cur: dict[str, Rec], seconds: float) -> list[st
     return rows
 
 
+def monitor(obj: Any, interval: float, count: int) -> None:
+    """Print the rates every ``interval`` seconds, ``count`` times (0: until stopped)."""
+    prev, then = snapshot(obj), time.monotonic()
+    printed = 0
+    while not count or printed < count:
+        time.sleep(interval)
+        cur, now = snapshot(obj), time.monotonic()
+        print(time.strftime("\n%H:%M:%S"))
+        print("\n".join(render(prev, cur, now - then)), flush=True)
+        prev, then = cur, now
+        printed += 1
+
+
+def attach_present(obj: Any) -> tuple[list[Any], list[str]]:
+    """Attach every program whose tracepoint exists (kernels drop some, such as
+    ``xdp_redirect_map`` in 6.x); returns the links and the missing tracepoints."""
+    links: list[Any] = []
+    missing: list[str] = []
+    try:
+        for prog in obj.programs.values():
+            try:
+                links.append(prog.attach())
+            except KernelError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise
+                missing.append(prog.section.rsplit("/", 1)[-1])
+    except BaseException:
+        for link in links:
+            link.close()
+        raise
+    if not links:
+        raise NotSupportedError("XDP tracepoints on this kernel (none of them exists)")
+    return links, missing
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """xdpmon's options."""
     p = argparse.ArgumentParser(
@@ -140,20 +177,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         with pybpf.open(args.object or object_path("xdpmon"), verbose=args.verbose) as obj:
             obj.load()
-            obj.attach()
+            links, missing = attach_present(obj)
+            if args.verbose and missing:
+                print(f"not on this kernel: {', '.join(missing)}", file=sys.stderr)
             print(
                 f"Monitoring XDP tracepoints every {args.interval:g}s... Hit Ctrl-C to end.",
                 flush=True,
             )
-            prev, then = snapshot(obj), time.monotonic()
-            printed = 0
-            while not args.count or printed < args.count:
-                time.sleep(args.interval)
-                cur, now = snapshot(obj), time.monotonic()
-                print(time.strftime("\n%H:%M:%S"))
-                print("\n".join(render(prev, cur, now - then)), flush=True)
-                prev, then = cur, now
-                printed += 1
+            try:
+                monitor(obj, args.interval, args.count)
+            finally:
+                for link in links:
+                    link.close()
         return 0
 
     return run_tool("pybpf-xdpmon", body)
