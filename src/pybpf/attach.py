@@ -97,9 +97,7 @@ def _uprobe(prog: Program, *args: Any, **kw: Any) -> Link:
         raise BPFError(
             f"program {prog.name!r}: give the target as attach(binary, symbol, offset, pid=...)"
         )
-    return attach_uprobe(
-        prog.fd, t.binary, t.function, t.offset, prog_name=prog.name, **kw
-    )
+    return attach_uprobe(prog.fd, t.binary, t.function, t.offset, prog_name=prog.name, **kw)
 
 
 def _uprobe_multi(prog: Program, *args: Any, **kw: Any) -> Link:

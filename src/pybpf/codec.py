@@ -45,7 +45,9 @@ class BytesCodec:
             if self.size not in (1, 2, 4, 8):
                 raise TypeError(f"an int cannot encode a {self.size}-byte {self.what}; pass bytes")
             return int(value).to_bytes(self.size, "little", signed=int(value) < 0)
-        raise TypeError(f"{self.what} must be bytes or int for a map without BTF, not {type(value).__name__}")
+        raise TypeError(
+            f"{self.what} must be bytes or int for a map without BTF, not {type(value).__name__}"
+        )
 
     def decode(self, data: bytes | memoryview) -> bytes:
         """The bytes themselves."""

@@ -70,9 +70,7 @@ class ObjectError(BPFError, ValueError):
         if file is None or self.file is not None:
             return self
         err = type(self).__new__(type(self))
-        ObjectError.__init__(
-            err, self.message, file=file, section=self.section, offset=self.offset
-        )
+        ObjectError.__init__(err, self.message, file=file, section=self.section, offset=self.offset)
         return err
 
 
@@ -182,9 +180,7 @@ class VerifierError(ProgramLoadError):
         detail = self.summary
         if source:
             detail = f"{source}: {detail}"
-        super().__init__(
-            f"load program {program!r}", err, detail, program=program, log=log
-        )
+        super().__init__(f"load program {program!r}", err, detail, program=program, log=log)
 
 
 def _last_log_lines(log: str, n: int = 2) -> str:

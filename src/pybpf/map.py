@@ -69,22 +69,21 @@ def possible_cpus() -> int:
     return len(cpus())
 
 
-class _NotCreated:
-    """Stands in for the fd of a map that is not created yet: any use says so."""
+class _NotCreated(FD):
+    """The fd slot of a map that is not created yet: any use says so clearly."""
 
-    def __init__(self, name: str) -> None:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:  # no kernel fd behind it
+        self._fd = -1
+        self.kind = "map"
         self.name = name
 
-    def _fail(self) -> int:
+    def fileno(self) -> int:
+        """Raise: there is no fd before ``obj.load()``."""
         from pybpf.errors import BPFError
 
         raise BPFError(f"map {self.name!r} is not in the kernel yet: call obj.load() first")
-
-    fileno = __int__ = __index__ = _fail
-    closed = True
-
-    def close(self) -> None:
-        """Nothing to close."""
 
 
 class Map(MutableMapping[Any, Any]):
@@ -108,7 +107,7 @@ class Map(MutableMapping[Any, Any]):
         key_type_id: int = 0,
         value_type_id: int = 0,
     ) -> None:
-        self._fd: FD | _NotCreated = fd if fd is not None else _NotCreated(name)
+        self._fd: FD = fd if fd is not None else _NotCreated(name)
         self.name = name
         try:
             self.type: MapType | int = MapType(type)
@@ -142,7 +141,7 @@ class Map(MutableMapping[Any, Any]):
     @property
     def created(self) -> bool:
         """Whether the map exists in the kernel (and this handle is open)."""
-        return isinstance(self._fd, FD) and not self._fd.closed
+        return not self._fd.closed
 
     # -- construction from the kernel ------------------------------------------------------
 
@@ -190,7 +189,7 @@ class Map(MutableMapping[Any, Any]):
     @property
     def closed(self) -> bool:
         """Whether the fd has been closed (or was never created)."""
-        return bool(self._fd.closed)
+        return self._fd.closed
 
     def close(self) -> None:
         """Close this handle (the kernel frees the map once nothing else holds it)."""
@@ -221,7 +220,10 @@ class Map(MutableMapping[Any, Any]):
             value = value.fd
         if not self.percpu:
             return self.value_codec.encode(value)
-        if isinstance(value, bytes | bytearray | memoryview) and len(value) == self._stride * self._ncpus:
+        if (
+            isinstance(value, bytes | bytearray | memoryview)
+            and len(value) == self._stride * self._ncpus
+        ):
             return bytes(value)
         if not isinstance(value, Sequence) or isinstance(value, str | bytes):
             value = [value] * self._ncpus
@@ -258,13 +260,21 @@ class Map(MutableMapping[Any, Any]):
             raise KeyError(key)
         return value
 
-    def update(self, key: Any = None, value: Any = None, /, flags: int = UpdateFlags.ANY, **kw: Any) -> None:  # type: ignore[override]
+    def update(
+        self, key: Any = None, value: Any = None, /, flags: int = UpdateFlags.ANY, **kw: Any
+    ) -> None:
         """Store ``value`` under ``key`` with ``flags`` (``BPF_NOEXIST``, ``BPF_EXIST``...).
 
         Called with a mapping or pairs instead, updates every item (as ``dict.update``).
         """
-        if value is None and key is not None and not kw and (
-            hasattr(key, "items") or (isinstance(key, Iterable) and not isinstance(key, str | bytes | int))
+        if (
+            value is None
+            and key is not None
+            and not kw
+            and (
+                hasattr(key, "items")
+                or (isinstance(key, Iterable) and not isinstance(key, str | bytes | int))
+            )
         ):
             items = key.items() if hasattr(key, "items") else key
             for k, v in items:
@@ -298,7 +308,7 @@ class Map(MutableMapping[Any, Any]):
         """Push onto a queue or stack (``BPF_EXIST`` overwrites the oldest when full); add to a bloom filter."""
         sysmaps.map_update_elem(self._fd, b"", self._value(value), flags)
 
-    def pop(self, *args: Any) -> Any:  # type: ignore[override]
+    def pop(self, *args: Any) -> Any:
         """Pop from a queue/stack (None when empty); with a key, ``dict.pop`` semantics."""
         if self.type not in KEYLESS_TYPES:
             return super().pop(*args)
@@ -405,7 +415,7 @@ class Map(MutableMapping[Any, Any]):
                     done += sysmaps.map_update_batch(self._fd, keys, vals, elem_flags=flags)
                     continue
                 except MapError as exc:
-                    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524) or getattr(exc, "processed", 0):
+                    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524) or _processed(exc):
                         raise
                     self._batch_ok = False
             for k, v in chunk:
@@ -424,7 +434,7 @@ class Map(MutableMapping[Any, Any]):
                     done += sysmaps.map_delete_batch(self._fd, chunk)
                     continue
                 except MapError as exc:
-                    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524) or getattr(exc, "processed", 0):
+                    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524) or _processed(exc):
                         raise
                     self._batch_ok = False
             for k in chunk:
@@ -475,6 +485,11 @@ class Map(MutableMapping[Any, Any]):
     def id(self) -> int:
         """The map's kernel id."""
         return int(self.info().id)
+
+
+def _processed(exc: MapError) -> bool:
+    """Whether a failed batch had already handled some elements (no fallback then)."""
+    return bool(getattr(exc, "processed", 0))
 
 
 class _NoBatch(Exception):

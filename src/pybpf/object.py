@@ -9,6 +9,7 @@ nothing behind: every fd, map, program and pin it created is released.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 from collections.abc import Iterator, Mapping
@@ -16,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pybpf.errors import BPFError
-from pybpf.variables import Globals
 from pybpf.map import Map
 from pybpf.program import Program
+from pybpf.variables import Globals
 
 if TYPE_CHECKING:
     from pybpf.btf import BTF
@@ -203,10 +204,9 @@ class Object:
             except Exception as exc:
                 errors.append(exc)
         for mm in self._mmaps.values():
-            try:
+            # a live memoryview may still point into it: then GC unmaps it later
+            with contextlib.suppress(BufferError):
                 mm.close()
-            except BufferError:
-                pass  # a live memoryview still points into it; GC will unmap it
         self._mmaps.clear()
         for p in self.programs.values():
             p.close()
@@ -220,10 +220,8 @@ class Object:
             self._btf_fd = None
         if unpin:
             for path in self._pinned_by_us:
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
-                except FileNotFoundError:
-                    pass
         self._pinned_by_us.clear()
         if errors:
             raise errors[0]
@@ -243,7 +241,9 @@ class Object:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("loaded" if self.loaded else "opened")
-        return f"<Object {self.name!r} {state}: {len(self.programs)} programs, {len(self.maps)} maps>"
+        return (
+            f"<Object {self.name!r} {state}: {len(self.programs)} programs, {len(self.maps)} maps>"
+        )
 
     # -- global data -----------------------------------------------------------------------
 
@@ -362,7 +362,7 @@ class Object:
 
     def ringbuf(
         self, name: str, callback: Any = None, *, event_type: str | int | None = None
-    ) -> RingBuffer:
+    ) -> RingBuffer[Any]:
         """A reader of ring buffer map ``name``, decoding records as BTF ``event_type``."""
         from pybpf.events.ringbuf import RingBuffer
 
@@ -376,7 +376,7 @@ class Object:
         event_type: str | int | None = None,
         lost_callback: Any = None,
         page_cnt: int = 8,
-    ) -> PerfBuffer:
+    ) -> PerfBuffer[Any]:
         """A reader of perf event array ``name``, decoding samples as BTF ``event_type``."""
         from pybpf.events.perfbuf import PerfBuffer
 
@@ -399,7 +399,7 @@ def open(
     if isinstance(src, bytes | bytearray | memoryview):
         spec = ObjectSpec.from_bytes(bytes(src), name=options.get("name"))
     else:
-        spec = ObjectSpec.from_file(src)
+        spec = ObjectSpec.from_file(os.fspath(src))
     return Object(spec, **options)
 
 

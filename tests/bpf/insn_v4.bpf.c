@@ -41,14 +41,16 @@ static __noinline long signed_ops(struct insn_args *args)
 	long a = args->a, b = args->b;
 	int c = args->c, d = args->d;
 
-	if (b != 0) {
+	/* Different divisors for div and mod, so clang emits smod rather than
+	 * deriving the remainder from the quotient. */
+	if (b != 0)
 		sdiv_res = a / b;
-		smod_res = a % b;
-	}
-	if (d != 0) {
+	if (b != 1)
+		smod_res = a % (b - 1);
+	if (d != 0)
 		sdiv32_res = c / d;
-		smod32_res = c % d;
-	}
+	if (d != 1)
+		smod32_res = c % (d - 1);
 	movsx8_res = (long)(signed char)a;
 	movsx16_res = (long)(short)a;
 	movsx32_res = (long)(int)a;

@@ -157,7 +157,9 @@ def test_relocated_code_equals_libbpf(bpf_obj, name: str) -> None:  # type: igno
             for pname, prog in obj.programs.items():
                 ref = pybpf.Program.from_pin(PINS / pname)
                 try:
-                    assert _normalised_xlated(prog.xlated()) == _normalised_xlated(ref.xlated()), pname
+                    assert _normalised_xlated(prog.xlated()) == _normalised_xlated(ref.xlated()), (
+                        pname
+                    )
                 finally:
                     ref.close()
     finally:

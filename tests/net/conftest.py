@@ -7,8 +7,8 @@ import gc
 import itertools
 import os
 import socket
-import sys
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -74,7 +74,11 @@ def our_progs() -> list[int]:
 
 def netns_list() -> list[str]:
     """Names of the `ip netns` namespaces made by these tests."""
-    return sorted(n for n in os.listdir("/var/run/netns") if n.startswith("pybpf_nt")) if os.path.isdir("/var/run/netns") else []
+    return (
+        sorted(n for n in os.listdir("/var/run/netns") if n.startswith("pybpf_nt"))
+        if os.path.isdir("/var/run/netns")
+        else []
+    )
 
 
 @pytest.fixture()
@@ -86,7 +90,12 @@ def no_leaks(kernel: None) -> Iterator[None]:
     gc.collect()
     deadline = time.monotonic() + 2.0
     while True:  # programs are freed by the kernel after an RCU grace period
-        after = (our_links(), our_progs(), netns_list(), sorted(os.listdir("/proc/self/fd"), key=int))
+        after = (
+            our_links(),
+            our_progs(),
+            netns_list(),
+            sorted(os.listdir("/proc/self/fd"), key=int),
+        )
         if after == before or time.monotonic() > deadline:
             break
         time.sleep(0.05)
@@ -239,7 +248,11 @@ def run_in_cgroup(cg: Path, code: str, timeout: float = 20.0) -> str:
         procs.write_text(str(os.getpid()))
 
     proc = subprocess.run(
-        [sys.executable, "-c", code], preexec_fn=enter, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-c", code],
+        preexec_fn=enter,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.net.conftest import receive_all, run_in_cgroup
 
 import pybpf
 from pybpf.link.cgroup import attach_cgroup, cgroup2_root, cgroup_query
 from pybpf.uapi.enums import AttachType, LinkType
-from tests.net.conftest import receive_all, run_in_cgroup
 
 PORT = 5303
 

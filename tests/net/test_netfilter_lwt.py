@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from tests.net.conftest import IP_B, NetNS, Veth, receive_all, wait_for
 
 import pybpf
 from pybpf.link.lwt import attach_lwt
 from pybpf.link.netfilter import attach_netfilter
 from pybpf.uapi.enums import LinkType
-from tests.net.conftest import IP_B, NetNS, Veth, receive_all, wait_for
 
 PORT = 5306
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import socket
 
 import pytest
+from tests.net.conftest import NetNS
 
 import pybpf
 from pybpf.link.netns import attach_flow_dissector, attach_sk_lookup
 from pybpf.sys import progs as sysprogs
 from pybpf.uapi.enums import AttachType, LinkType
-from tests.net.conftest import NetNS
 
 LISTEN, STEERED = 5304, 5305
 
@@ -93,6 +93,8 @@ def test_flow_dissector_test_run(bpf_obj, kernel: None) -> None:
 
 
 def test_netns_errors(bpf_obj, kernel: None) -> None:
-    with pybpf.load(bpf_obj("net_sockmap")) as obj:
-        with pytest.raises(pybpf.errors.KernelError, match="network namespace"):
-            attach_sk_lookup(obj.programs["nt_sk_lookup"].fd, "pybpf_no_such_netns")
+    with (
+        pybpf.load(bpf_obj("net_sockmap")) as obj,
+        pytest.raises(pybpf.errors.KernelError, match="network namespace"),
+    ):
+        attach_sk_lookup(obj.programs["nt_sk_lookup"].fd, "pybpf_no_such_netns")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import socket
 
 import pytest
+from tests.net.conftest import receive_all
 
 import pybpf
 from pybpf.link.socket import attach_reuseport, attach_socket
-from tests.net.conftest import receive_all
 
 
 def _udp() -> socket.socket:
@@ -46,9 +46,12 @@ def test_socket_filter_by_fd_and_closed_socket(bpf_obj, no_leaks: None) -> None:
 
 
 def test_socket_filter_on_non_socket(bpf_obj, kernel: None) -> None:
-    with pybpf.load(bpf_obj("net_socket")) as obj:
-        with open("/dev/null") as f, pytest.raises(pybpf.errors.AttachError):
-            attach_socket(obj.programs["nt_sock_filter"].fd, f.fileno())
+    with (
+        pybpf.load(bpf_obj("net_socket")) as obj,
+        open("/dev/null") as f,
+        pytest.raises(pybpf.errors.AttachError),
+    ):
+        attach_socket(obj.programs["nt_sock_filter"].fd, f.fileno())
 
 
 def test_reuseport_selects_socket(bpf_obj, no_leaks: None) -> None:

@@ -6,11 +6,11 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from tests.net.conftest import wait_for
 
 import pybpf
 from pybpf.link.sockmap import attach_sockmap
 from pybpf.uapi.enums import AttachType
-from tests.net.conftest import wait_for
 
 
 @pytest.fixture()

@@ -82,9 +82,11 @@ def test_struct_ops_link_closes_on_detach(bpf_obj, no_leaks: None) -> None:
 
 
 def test_unknown_struct_ops_member_is_an_error(bpf_obj, kernel: None) -> None:
-    with pytest.raises(pybpf.errors.BPFError, match="not registered"):
-        with pybpf.load(bpf_obj("net_xdp")) as obj:
-            struct_ops_link(obj, "nt_cc")
+    with (
+        pytest.raises(pybpf.errors.BPFError, match="not registered"),
+        pybpf.load(bpf_obj("net_xdp")) as obj,
+    ):
+        struct_ops_link(obj, "nt_cc")
 
 
 def test_missing_mandatory_member(bpf_obj, kernel: None) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from tests.net.conftest import Veth, receive_all, wait_for
 
 import pybpf
-from pybpf.uapi.enums import LinkType
 from pybpf.link.tc import attach_tc, attach_tcx, tc_filters, tc_qdiscs, tcx_query
-from tests.net.conftest import Veth, receive_all, wait_for
+from pybpf.uapi.enums import LinkType
 
 PORT = 5302
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import struct
 
 import pytest
+from tests.net.conftest import Veth, receive_all, wait_for
 
 import pybpf
 from pybpf.errors import AttachError
 from pybpf.link.xdp import attach_xdp, xdp_query
-from tests.net.conftest import Veth, receive_all, wait_for
 
 PORT = 5301
 
@@ -69,9 +69,11 @@ def test_xdp_link_update_program(veth: Veth, bpf_obj, no_leaks: None) -> None:
 
 
 def test_xdp_unknown_interface(bpf_obj, kernel: None) -> None:
-    with pybpf.load(bpf_obj("net_xdp")) as obj:
-        with pytest.raises(pybpf.errors.KernelError, match="nonexistent0"):
-            obj.programs["nt_xdp_count"].attach("nonexistent0")
+    with (
+        pybpf.load(bpf_obj("net_xdp")) as obj,
+        pytest.raises(pybpf.errors.KernelError, match="nonexistent0"),
+    ):
+        obj.programs["nt_xdp_count"].attach("nonexistent0")
     with pytest.raises(ValueError, match="XDP mode"):
         attach_xdp(0, 1, mode="turbo")
 
@@ -94,7 +96,9 @@ def test_xdp_test_run(bpf_obj, kernel: None) -> None:
         obj.maps["xdp_config"][0] = PORT
         drop = obj.programs["nt_xdp_drop"]
         assert drop.test_run(pkt).retval == 1  # XDP_DROP
-        other = _frame(dst, src, b"x")[:36] + struct.pack(">H", PORT + 1) + _frame(dst, src, b"x")[38:]
+        other = (
+            _frame(dst, src, b"x")[:36] + struct.pack(">H", PORT + 1) + _frame(dst, src, b"x")[38:]
+        )
         assert drop.test_run(other).retval == 2  # XDP_PASS
         assert drop.test_run(pkt, repeat=10).retval == 1
         assert obj.maps["xdp_counts"][1] == 11

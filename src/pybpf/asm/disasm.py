@@ -76,6 +76,7 @@ class _Symbolizer:
         self.syms = syms
 
     def __call__(self, target: int) -> str:
+        target &= (1 << 64) - 1  # llvm computes targets in unsigned 64-bit
         i = bisect.bisect_right(self.addrs, target) - 1
         if i < 0:
             return ""

@@ -19,6 +19,13 @@ COMMANDS = (
     "inspect",
     "disasm",
     "btf",
+    "run",
+    "prog",
+    "map",
+    "link",
+    "gen",
+    "build",
+    "tracepoint",
 )
 
 

@@ -47,6 +47,8 @@ _SHDR_SIZE = 64
 _SYM_SIZE = 24
 _REL_SIZE = 16
 _RELA_SIZE = 24
+_REL = struct.Struct("<QQ")  # Elf64_Rel
+_RELA = struct.Struct("<QQq")  # Elf64_Rela
 
 
 class SectionType(enum.IntEnum):
@@ -578,40 +580,52 @@ class _Parser:
                 section=rel.name,
                 offset=rel.offset,
             )
+        if len(rel.data) != rel.size:
+            raise self.err(
+                f"relocation section holds {len(rel.data):#x} bytes, header says {rel.size:#x}",
+                section=rel.name,
+                offset=rel.offset,
+            )
         out: list[Relocation] = []
-        for i in range(rel.size // size):
+        # Elf64_Rel{a}: r_offset, r_info (sym << 32 | type)[, r_addend], decoded in C
+        # by struct (per-entry pyelftools parsing dominated opening objects with -g)
+        entries = (_RELA if rela else _REL).iter_unpack(rel.data)
+        types: dict[int, RelocType] = {}
+        for i, ent in enumerate(entries):
             off = i * size
-            raw = rel.data[off : off + size]
-            r = self.s.rela(raw) if rela else self.s.rel(raw)
-            try:
-                rtype = RelocType(r.r_info_type)
-            except ValueError:
+            r_offset, r_info = ent[0], ent[1]
+            r_sym, r_type = r_info >> 32, r_info & 0xFFFFFFFF
+            rtype = types.get(r_type)
+            if rtype is None:
+                try:
+                    rtype = types[r_type] = RelocType(r_type)
+                except ValueError:
+                    raise self.err(
+                        f"relocation {i}: unknown relocation type {r_type}",
+                        section=rel.name,
+                        offset=off,
+                    ) from None
+            if not 0 <= r_sym < nsyms:
                 raise self.err(
-                    f"relocation {i}: unknown relocation type {r.r_info_type}",
-                    section=rel.name,
-                    offset=off,
-                ) from None
-            if not 0 <= r.r_info_sym < nsyms:
-                raise self.err(
-                    f"relocation {i}: symbol index {r.r_info_sym} out of range "
+                    f"relocation {i}: symbol index {r_sym} out of range "
                     f"(symbol table has {nsyms} entries)",
                     section=rel.name,
                     offset=off,
                 )
             width = _RELOC_PATCH_SIZE[rtype]
-            if r.r_offset + width > target.size:
+            if r_offset + width > target.size:
                 raise self.err(
-                    f"relocation {i} ({rtype.name}) patches {width} bytes at {r.r_offset:#x}, "
+                    f"relocation {i} ({rtype.name}) patches {width} bytes at {r_offset:#x}, "
                     f"outside target section {target.name!r} ({target.size:#x} bytes)",
                     section=rel.name,
                     offset=off,
                 )
             out.append(
                 Relocation(
-                    offset=r.r_offset,
-                    symbol=r.r_info_sym,
+                    offset=r_offset,
+                    symbol=r_sym,
                     type=rtype,
-                    addend=r.r_addend if rela else 0,
+                    addend=ent[2] if rela else 0,
                 )
             )
         return tuple(out)

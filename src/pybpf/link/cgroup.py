@@ -63,7 +63,9 @@ def _open_cgroup(cgroup: Any) -> tuple[FD, str]:
     if isinstance(cgroup, (str, os.PathLike)):
         path = cgroup_path(cgroup)
         try:
-            return FD(os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), "cgroup"), str(path)
+            return FD(os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), "cgroup"), str(
+                path
+            )
         except OSError as exc:
             raise AttachError(
                 f"open cgroup {path}",
@@ -110,7 +112,9 @@ def attach_cgroup(
             except AttachError as exc:
                 if method == "link" or exc.errno not in (errno.EINVAL, 524, errno.EOPNOTSUPP):
                     raise
-        return _attach_legacy(fd, cg, at, BPF_F_ALLOW_MULTI if flags is None else flags, prog_name, where)
+        return _attach_legacy(
+            fd, cg, at, BPF_F_ALLOW_MULTI if flags is None else flags, prog_name, where
+        )
     finally:
         cg.close()
 

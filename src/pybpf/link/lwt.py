@@ -45,7 +45,11 @@ _RTA4 = Policy(
         "encap": (22, _LWT_BPF),
     },
 )
-_HOOK_OF = {ProgType.LWT_IN: "in", ProgType.LWT_OUT: "out", ProgType.LWT_XMIT: "xmit"}
+_HOOK_OF: dict[int, str] = {
+    ProgType.LWT_IN: "in",
+    ProgType.LWT_OUT: "out",
+    ProgType.LWT_XMIT: "xmit",
+}
 
 
 def attach_lwt(
@@ -65,10 +69,11 @@ def attach_lwt(
     fd = fd_of(prog_fd, "lwt program")
     if hook is None:
         ptype = prog_info(fd).type
-        hook = _HOOK_OF.get(ptype)  # type: ignore[call-overload]
+        hook = _HOOK_OF.get(int(ptype))
         if hook is None:
             raise AttachError(
-                f"attach lwt program {prog_name!r}", errno.EINVAL,
+                f"attach lwt program {prog_name!r}",
+                errno.EINVAL,
                 f"a {ptype!r} program is not lwt_in/lwt_out/lwt_xmit; give hook=",
             )
     if hook not in ("in", "out", "xmit"):
@@ -98,7 +103,10 @@ def attach_lwt(
     try:
         nl.request(
             Message(
-                RTM.NEWROUTE, RTMSG, header, _RTA4,
+                RTM.NEWROUTE,
+                RTMSG,
+                header,
+                _RTA4,
                 {**base, "encap_type": LWTUNNEL_ENCAP_BPF, "encap": encap},
                 NLM_F.CREATE | NLM_F.EXCL,
             ),

@@ -51,7 +51,7 @@ NLM_F_ACK_TLVS = 0x200
 _NLMSGHDR = struct.Struct("=IHHII")
 
 
-class NLM_F:  # noqa: N801 - the kernel's name
+class NLM_F:
     """nlmsghdr flags."""
 
     REQUEST = 0x1

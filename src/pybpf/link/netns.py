@@ -25,7 +25,11 @@ NetnsLike = str | os.PathLike[str] | int | None
 
 
 def _target(netns: NetnsLike) -> str:
-    return "this netns" if netns is None else f"netns {os.fspath(netns) if not isinstance(netns, int) else f'fd {netns}'}"
+    return (
+        "this netns"
+        if netns is None
+        else f"netns {os.fspath(netns) if not isinstance(netns, int) else f'fd {netns}'}"
+    )
 
 
 def attach_sk_lookup(

@@ -36,9 +36,7 @@ def _socket(sock: Any) -> tuple[socket.socket, bool]:
         raise AttachError(f"use fd {fd} as a socket", exc.errno or errno.ENOTSOCK) from None
 
 
-def _attach(
-    prog_fd: Any, sock: Any, opt: int, undo_opt: int, kind: str, prog_name: str
-) -> Link:
+def _attach(prog_fd: Any, sock: Any, opt: int, undo_opt: int, kind: str, prog_name: str) -> Link:
     fd = fd_of(prog_fd, f"{kind} program")
     s, owned = _socket(sock)
     where = f"socket fd {s.fileno()}"

@@ -167,7 +167,11 @@ def attach_netkit(
     """Attach a program to a netkit device's ``primary`` or ``peer`` side (a BPF link)."""
     fd = fd_of(prog_fd, "netkit program")
     if side is None:
-        side = "peer" if attach_type in (AttachType.NETKIT_PEER, int(AttachType.NETKIT_PEER)) else "primary"
+        side = (
+            "peer"
+            if attach_type in (AttachType.NETKIT_PEER, int(AttachType.NETKIT_PEER))
+            else "primary"
+        )
     if side not in _NETKIT:
         raise ValueError(f"netkit side {side!r}: use 'primary' or 'peer'")
     ifindex = ifindex_of(ifindex_or_name)
@@ -175,12 +179,18 @@ def attach_netkit(
     flags, rel = _relative(before, after, expected_revision)
     try:
         lfd = syslinks.link_create(
-            fd, ifindex, _NETKIT[side], flags=flags, relative=rel,
+            fd,
+            ifindex,
+            _NETKIT[side],
+            flags=flags,
+            relative=rel,
             op=f"attach netkit program {prog_name!r} to {target}",
         )
     except AttachError as exc:
         if exc.errno == errno.ENXIO:
-            raise AttachError(exc.op, exc.errno, f"{ifname_of(ifindex)} is not a netkit device") from None
+            raise AttachError(
+                exc.op, exc.errno, f"{ifname_of(ifindex)} is not a netkit device"
+            ) from None
         if exc.errno in (errno.EINVAL, 524, errno.EOPNOTSUPP) and not os.path.exists(
             "/sys/module/netkit"
         ):
@@ -369,7 +379,9 @@ def _filters(nl: NetlinkSocket, ifindex: int, d: str) -> list[TcFilter]:
         RTM.GETTFILTER, TCMSG, {"ifindex": ifindex, "parent": _PARENT[d]}, TCA, {}, NLM_F.DUMP
     )
     try:
-        replies = nl.request(msg, op=f"list tc filters of {ifname_of(ifindex)} {d}", reply=(TCMSG, TCA))
+        replies = nl.request(
+            msg, op=f"list tc filters of {ifname_of(ifindex)} {d}", reply=(TCMSG, TCA)
+        )
     except KernelError as exc:
         if exc.errno in (errno.EINVAL, errno.ENOENT):
             return []  # no clsact qdisc
@@ -405,5 +417,7 @@ def tc_qdiscs(ifindex_or_name: int | str) -> list[str]:
     ifindex = ifindex_of(ifindex_or_name)
     msg = Message(RTM.GETQDISC, TCMSG, {"ifindex": ifindex}, TCA_QDISC, {}, NLM_F.DUMP)
     with NetlinkSocket() as nl:
-        replies = nl.request(msg, op=f"list qdiscs of {ifname_of(ifindex)}", reply=(TCMSG, TCA_QDISC))
+        replies = nl.request(
+            msg, op=f"list qdiscs of {ifname_of(ifindex)}", reply=(TCMSG, TCA_QDISC)
+        )
     return [str(r.attrs.get("kind", "")) for r in replies if r.header["ifindex"] == ifindex]

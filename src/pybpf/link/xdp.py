@@ -22,7 +22,7 @@ from pybpf.uapi.enums import AttachType
 __all__ = ["XDP_FLAGS", "XdpState", "attach_xdp", "xdp_query"]
 
 
-class XDP_FLAGS:  # noqa: N801 - the kernel's name
+class XDP_FLAGS:
     """``XDP_FLAGS_*`` of if_link.h."""
 
     UPDATE_IF_NOEXIST = 1 << 0

@@ -42,7 +42,10 @@ __all__ = ["sanitize_btf", "sanitize_overrides"]
 def sanitize_overrides(btf: BTF, kinds: Mapping[str, bool]) -> dict[int, Type]:
     """Replacement types (by id) making ``btf`` acceptable to a kernel with ``kinds``."""
     out: dict[int, Type] = {}
-    ok = {k: kinds.get(k, True) for k in ("func", "func_global", "datasec", "float", "decl_tag", "type_tag", "enum64")}
+    ok = {
+        k: kinds.get(k, True)
+        for k in ("func", "func_global", "datasec", "float", "decl_tag", "type_tag", "enum64")
+    }
     if all(ok.values()):
         return out
     for tid, t in btf:
@@ -66,7 +69,9 @@ def sanitize_overrides(btf: BTF, kinds: Mapping[str, bool]) -> dict[int, Type]:
         elif isinstance(t, Func) and not ok["func"]:
             new = Typedef(t.name, t.type)
         elif isinstance(t, FuncProto) and not ok["func"]:
-            values = tuple(EnumValue(p.name or f"__pybpf_arg{i}", 0) for i, p in enumerate(t.params))
+            values = tuple(
+                EnumValue(p.name or f"__pybpf_arg{i}", 0) for i, p in enumerate(t.params)
+            )
             new = Enum("", 4, False, values)
         elif isinstance(t, Func) and not ok["func_global"] and t.linkage == Linkage.GLOBAL:
             new = Func(t.name, t.type, Linkage.STATIC)

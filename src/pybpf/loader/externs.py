@@ -20,7 +20,9 @@ def _has_syscall_wrapper() -> bool:
     from pybpf.ksyms import read_kallsyms
 
     try:
-        return bool(read_kallsyms().lookup("__x64_sys_bpf") or read_kallsyms().lookup("__arm64_sys_bpf"))
+        return bool(
+            read_kallsyms().lookup("__x64_sys_bpf") or read_kallsyms().lookup("__arm64_sys_bpf")
+        )
     except OSError:
         return False
 

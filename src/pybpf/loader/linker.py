@@ -14,6 +14,7 @@ import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from pybpf.btf.ext import FuncInfo, LineInfo
 from pybpf.elf.programs import ProgramSpec
 from pybpf.elf.relocs import ProgRelocation, RelocKind
 from pybpf.errors import RelocationError
@@ -46,8 +47,13 @@ class LinkedProgram:
     starts: dict[str, int] = field(default_factory=dict)  # function → first slot
     sizes: dict[str, int] = field(default_factory=dict)  # function → slot count
     fixups: list[Fixup] = field(default_factory=list)
-    func_info: list[object] = field(default_factory=list)  # FuncInfo, insn_off in bytes
-    line_info: list[object] = field(default_factory=list)  # LineInfo, insn_off in bytes
+    func_info: list[FuncInfo] = field(default_factory=list)  # insn_off in bytes
+    line_info: list[LineInfo] = field(default_factory=list)  # insn_off in bytes
+
+    @property
+    def has_full_func_info(self) -> bool:
+        """Whether every linked function has its FUNC record (the kernel wants all or none)."""
+        return bool(self.func_info) and len(self.func_info) == len(self.starts)
 
     def function_at(self, slot: int) -> tuple[str, int] | None:
         """(function, slot within it) for a slot of the linked program."""
@@ -57,8 +63,14 @@ class LinkedProgram:
         return None
 
 
-def set_insn(code: bytearray, slot: int, *, src: int | None = None, imm: int | None = None,
-             off: int | None = None) -> None:
+def set_insn(
+    code: bytearray,
+    slot: int,
+    *,
+    src: int | None = None,
+    imm: int | None = None,
+    off: int | None = None,
+) -> None:
     """Patch fields of the instruction at ``slot`` in place."""
     op, regs, o, i = _SLOT.unpack_from(code, slot * INSN)
     if src is not None:
@@ -129,7 +141,7 @@ def link_program(
             if r.kind in (RelocKind.CALL, RelocKind.FUNC):
                 callee = (
                     functions[r.function]
-                    if r.function in functions
+                    if r.function is not None and r.function in functions
                     else target_of(f, r.target, r.offset, r.insn_index)
                 )
                 dist = add(callee) - (slot + 1)

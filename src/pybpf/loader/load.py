@@ -129,9 +129,8 @@ def _create_maps(obj: Object) -> None:
 
             create_struct_ops_map(obj, ms, m)
             continue
-        if ms.pinning:
-            if _reuse_pinned(obj, ms, m):
-                continue
+        if ms.pinning and _reuse_pinned(obj, ms, m):
+            continue
         fd = _create_map(obj, ms, m)
         m._attach_fd(fd)
         if ms.pinning:

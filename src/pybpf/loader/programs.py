@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import (
@@ -61,7 +62,8 @@ class _Context:
             if self._resolver is None:
                 from pybpf.btf.core import CoreResolver, CoreTarget
 
-                target = CoreTarget.kernel(self.obj.btf_custom_path)
+                custom = self.obj.btf_custom_path
+                target = CoreTarget.kernel(None if custom is None else os.fspath(custom))
                 self._resolver = CoreResolver(spec.btf, target)
             insns, results = self._resolver.relocate(
                 f.core_relos, decode(code, section=f.section), program=f.name, section=f.section
@@ -69,7 +71,9 @@ class _Context:
             code = encode(insns)
             if len(code) != len(f.insns):
                 raise CoreRelocationError(
-                    f"CO-RE patching changed the size of {f.name!r}", file=spec.file, section=f.section
+                    f"CO-RE patching changed the size of {f.name!r}",
+                    file=spec.file,
+                    section=f.section,
                 )
             self.core[f.name] = results
             self.obj.core_results[f.name] = results
@@ -136,11 +140,15 @@ def _apply_fixups(ctx: _Context, linked: LinkedProgram, prog: Program) -> list[i
                 if r.offset:
                     set_imm64(code, slot, m.fd | (r.offset << 32), src=PSEUDO_MAP_VALUE)
             elif r.kind is RelocKind.DATA:
-                set_imm64(code, slot, _data_map_fd(obj, r.target) | (r.offset << 32), src=PSEUDO_MAP_VALUE)
+                set_imm64(
+                    code, slot, _data_map_fd(obj, r.target) | (r.offset << 32), src=PSEUDO_MAP_VALUE
+                )
             elif r.kind is RelocKind.KCONFIG:
                 assert r.extern is not None
                 fd = _data_map_fd(obj, ".kconfig")
-                set_imm64(code, slot, fd | ((r.extern.offset + r.offset) << 32), src=PSEUDO_MAP_VALUE)
+                set_imm64(
+                    code, slot, fd | ((r.extern.offset + r.offset) << 32), src=PSEUDO_MAP_VALUE
+                )
             elif r.kind is RelocKind.KSYM:
                 _fix_ksym(ctx, code, slot, r.target)
             elif r.kind is RelocKind.KFUNC:
@@ -246,10 +254,10 @@ def _load_one(
             flags |= ProgFlags.XDP_HAS_FRAGS
     btf_fd = obj._btf_fd
     func_info = line_info = b""
-    if btf_fd is not None and obj.spec.btf is not None and linked.func_info:
-        if len(linked.func_info) == len(linked.starts):
-            func_info = encode_func_info(linked.func_info)  # type: ignore[arg-type]
-            line_info = encode_line_info(linked.line_info, obj.spec.btf)  # type: ignore[arg-type]
+    # func/line info only when every linked function has its FUNC record
+    if btf_fd is not None and obj.spec.btf is not None and linked.has_full_func_info:
+        func_info = encode_func_info(linked.func_info)
+        line_info = encode_line_info(linked.line_info, obj.spec.btf)
     attach_btf_id, attach_obj_fd = _attach_btf_id(ctx, prog)
     if attach_obj_fd is not None:
         prog.attach_btf_obj_fd = attach_obj_fd
@@ -284,18 +292,18 @@ def _load_one(
 
 
 def _line_lookup(ctx: _Context, linked: LinkedProgram) -> Any:
-    infos = sorted(linked.line_info, key=lambda li: li.insn_off)  # type: ignore[attr-defined]
+    infos = sorted(linked.line_info, key=lambda li: li.insn_off)
 
     def lookup(insn: int) -> tuple[str, int, str] | None:
         best = None
         for li in infos:
-            if li.insn_off // INSN <= insn:  # type: ignore[attr-defined]
+            if li.insn_off // INSN <= insn:
                 best = li
             else:
                 break
         if best is None:
             return None
-        return best.file_name, best.line, best.line_text  # type: ignore[attr-defined]
+        return best.file_name, best.line, best.line_text
 
     return lookup
 
@@ -353,7 +361,9 @@ def _trampoline(prog: Program, err: int) -> Exception:
     from pybpf.link.tracing import explain_trampoline_error
 
     kind = prog.sec.name.split("/")[0] if prog.sec is not None else "fentry"
-    return explain_trampoline_error(err, kind=kind, program=prog.name, target=prog.attach_target or "")
+    return explain_trampoline_error(
+        err, kind=kind, program=prog.name, target=prog.attach_target or ""
+    )
 
 
 def _explain_load(prog: Program, exc: ProgramLoadError) -> Exception:

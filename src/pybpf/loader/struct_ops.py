@@ -13,6 +13,7 @@ plain ``.struct_ops`` map) and, for ``.struct_ops.link`` maps, creates the link.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import weakref
 from collections.abc import Callable
@@ -64,23 +65,29 @@ class _KernelType:
     data_offset: int  # byte offset of .data in the wrapper
 
 
+def _find_in(obj: Object, btf_name: str, btf: BTF, want: str) -> _KernelType | None:
+    for wid in btf.find(want, Kind.STRUCT):
+        if btf_name != "vmlinux" and wid < len(obj.kernel_btf):
+            continue  # a base type seen through the module's split BTF
+        wrapper = btf.type(wid)
+        if not isinstance(wrapper, Struct):
+            continue
+        data = next((mb for mb in wrapper.members if mb.name == "data"), None)
+        if data is not None:
+            return _KernelType(btf, btf_name, wid, btf.resolve(data.type), data.bit_offset // 8)
+    return None
+
+
 def _find_kernel_type(obj: Object, ms: MapSpec) -> _KernelType:
     want = _PREFIX + ms.struct_ops_type
-    candidates: list[tuple[str, BTF]] = [("vmlinux", obj.kernel_btf)]
-    try:
-        candidates += obj.module_btfs()
-    except BPFError:
-        pass
-    for btf_name, btf in candidates:
-        for wid in btf.find(want, Kind.STRUCT):
-            if btf_name != "vmlinux" and wid < len(obj.kernel_btf):
-                continue  # a base type seen through the module's split BTF
-            wrapper = btf.type(wid)
-            assert isinstance(wrapper, Struct)
-            data = next((mb for mb in wrapper.members if mb.name == "data"), None)
-            if data is None:
-                continue
-            return _KernelType(btf, btf_name, wid, btf.resolve(data.type), data.bit_offset // 8)
+    found = _find_in(obj, "vmlinux", obj.kernel_btf, want)
+    if found is not None:
+        return found
+    with contextlib.suppress(BPFError):  # module BTF only when vmlinux lacks the type
+        for btf_name, btf in obj.module_btfs():
+            found = _find_in(obj, btf_name, btf, want)
+            if found is not None:
+                return found
     raise NotSupportedError(
         f"struct_ops type {ms.struct_ops_type!r} (map {ms.name!r})",
         f"the kernel BTF has no {want}; this kernel does not let BPF implement it",
@@ -91,7 +98,9 @@ def create_struct_ops_map(obj: Object, ms: MapSpec, m: Map) -> None:
     """Create the STRUCT_OPS map for ``ms`` and bind its member programs (before they load)."""
     spec_btf = obj.spec.btf
     if spec_btf is None:
-        raise ObjectError("struct_ops maps need the object's BTF", file=obj.spec.file, section=ms.section)
+        raise ObjectError(
+            "struct_ops maps need the object's BTF", file=obj.spec.file, section=ms.section
+        )
     kt = _find_kernel_type(obj, ms)
     kbtf = kt.btf
     kstruct = kbtf.type(kt.type_id)
@@ -169,9 +178,14 @@ def _bind_program(obj: Object, ms: MapSpec, prog_name: str, kt: _KernelType, ind
         prog = obj.programs[prog_name]
     except (KeyError, BPFError):
         raise ObjectError(
-            f"struct_ops {ms.name!r}: no program {prog_name!r}", file=obj.spec.file, section=ms.section
+            f"struct_ops {ms.name!r}: no program {prog_name!r}",
+            file=obj.spec.file,
+            section=ms.section,
         ) from None
-    if prog.attach_btf_id and (prog.attach_btf_id, prog.expected_attach_type) != (kt.type_id, index):
+    if prog.attach_btf_id and (prog.attach_btf_id, prog.expected_attach_type) != (
+        kt.type_id,
+        index,
+    ):
         raise ObjectError(
             f"struct_ops {ms.name!r}: program {prog_name!r} is already bound to another "
             "struct_ops member; use one program per member slot type",

@@ -66,7 +66,9 @@ def summarize_log(log: str, line_for_insn: LineLookup | None = None) -> LogSumma
             break
         reason_at = i
         break
-    reason = lines[reason_at].strip() if reason_at is not None else "the verifier rejected the program"
+    reason = (
+        lines[reason_at].strip() if reason_at is not None else "the verifier rejected the program"
+    )
     # extend a multi-line reason upwards (e.g. "R1 type=... expected=..." pairs)
     end = reason_at if reason_at is not None else len(lines)
     insn_index = insn_text = None

@@ -1,0 +1,133 @@
+"""``pybpf prog list|show ID|dump xlated ID|dump jited ID``: loaded programs, as bpftool
+shows them (xlated code disassembled with pybpf.asm)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pybpf.cli._output import emit_json, emit_table
+
+__all__ = ["prog_record", "register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``prog`` subcommands."""
+    p = subparsers.add_parser("prog", help="list, show and dump loaded programs")
+    sub = p.add_subparsers(dest="prog_cmd", metavar="CMD", required=True)
+    ls = sub.add_parser("list", help="every loaded program")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=_list)
+    show = sub.add_parser("show", help="one program by id")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_show)
+    dump = sub.add_parser("dump", help="a program's code")
+    dsub = dump.add_subparsers(dest="what", metavar="xlated|jited", required=True)
+    for what in ("xlated", "jited"):
+        d = dsub.add_parser(what, help=f"the {what} instructions")
+        d.add_argument("id", type=int)
+        d.add_argument("--json", action="store_true")
+        d.set_defaults(func=_dump, what=what)
+
+
+def _type_name(t: Any) -> str:
+    return t.name.lower() if hasattr(t, "name") else str(t)
+
+
+def prog_record(info: Any) -> dict[str, Any]:
+    """A program's info with bpftool's JSON keys."""
+    return {
+        "id": info.id,
+        "type": _type_name(info.type),
+        "name": info.name,
+        "tag": info.tag,
+        "gpl_compatible": info.gpl_compatible,
+        "run_time_ns": info.run_time_ns,
+        "run_cnt": info.run_cnt,
+        "bytes_xlated": info.xlated_prog_len,
+        "jited": info.jited_prog_len > 0,
+        "bytes_jited": info.jited_prog_len,
+        "map_ids": list(info.map_ids),
+        "btf_id": info.btf_id,
+        "verified_insns": info.verified_insns,
+    }
+
+
+def _table(recs: list[dict[str, Any]]) -> None:
+    emit_table(
+        "Programs",
+        ("id", "type", "name", "tag", "gpl", "xlated", "jited", "maps", "btf"),
+        [
+            (
+                r["id"], r["type"], r["name"], r["tag"], "yes" if r["gpl_compatible"] else "no",
+                r["bytes_xlated"], r["bytes_jited"], ",".join(map(str, r["map_ids"])) or "-",
+                r["btf_id"] or "-",
+            )
+            for r in recs
+        ],
+    )  # fmt: skip
+
+
+def _list(args: argparse.Namespace) -> int:
+    from pybpf import introspect
+
+    recs = [prog_record(i) for i in sorted(introspect.programs(), key=lambda i: i.id)]
+    if args.json:
+        emit_json(recs)
+    else:
+        _table(recs)
+    return 0
+
+
+def _info(prog_id: int) -> Any:
+    from pybpf.sys.info import prog_info
+    from pybpf.sys.objects import get_fd_by_id
+
+    with get_fd_by_id("prog", prog_id) as fd:
+        return prog_info(fd)
+
+
+def _show(args: argparse.Namespace) -> int:
+    rec = prog_record(_info(args.id))
+    if args.json:
+        emit_json(rec)
+    else:
+        _table([rec])
+    return 0
+
+
+def xlated_lines(code: bytes) -> list[str]:
+    """The xlated instructions as ``pc: text`` lines."""
+    from pybpf.asm import decode
+    from pybpf.asm.syntax import format_instruction
+
+    out = []
+    for insn in decode(code):
+        text = (
+            format_instruction(insn, pc=insn.byte_offset) or f"<unknown opcode {insn.opcode:#04x}>"
+        )
+        out.append(f"{insn.slot:5d}: {text}")
+    return out
+
+
+def _dump(args: argparse.Namespace) -> int:
+    from pybpf.sys.info import prog_jited_insns, prog_xlated_insns
+    from pybpf.sys.objects import get_fd_by_id
+
+    with get_fd_by_id("prog", args.id) as fd:
+        code = prog_xlated_insns(fd) if args.what == "xlated" else prog_jited_insns(fd)
+    if args.what == "xlated":
+        lines = xlated_lines(code)
+        if args.json:
+            emit_json([{"pc": int(s.split(":")[0]), "insn": s.split(": ", 1)[1]} for s in lines])
+        else:
+            print("\n".join(lines))
+        return 0
+    if args.json:
+        emit_json({"id": args.id, "bytes_jited": len(code), "hex": code.hex()})
+        return 0
+    for off in range(0, len(code), 16):
+        chunk = code[off : off + 16]
+        print(f"{off:6x}:  {' '.join(f'{b:02x}' for b in chunk)}")
+    return 0
