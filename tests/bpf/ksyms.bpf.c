@@ -16,7 +16,8 @@ extern void bpf_task_release(struct task_struct *p) __ksym;
 extern void bpf_pybpf_no_such_kfunc(void) __ksym __weak;
 
 u64 schedule_addr;
-s32 init_pid = -1;
+s32 lookup_pid = 1;
+s32 found_tgid = -1;
 u32 missing_kfunc_exists = 7;
 u32 rq_cpu;
 s32 prog_active = -1;
@@ -27,9 +28,9 @@ int read_ksyms(void *ctx)
 	struct task_struct *t;
 
 	schedule_addr = (u64)&schedule;
-	t = bpf_task_from_pid(1);
+	t = bpf_task_from_pid(lookup_pid);
 	if (t) {
-		init_pid = t->pid;
+		found_tgid = t->tgid;
 		bpf_task_release(t);
 	}
 	missing_kfunc_exists = !!bpf_pybpf_no_such_kfunc;

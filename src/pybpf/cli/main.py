@@ -31,9 +31,7 @@ COMMANDS = (
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="pybpf", description="A pure-Python eBPF toolchain."
-    )
+    parser = argparse.ArgumentParser(prog="pybpf", description="A pure-Python eBPF toolchain.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

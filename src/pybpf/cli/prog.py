@@ -60,13 +60,19 @@ def _table(recs: list[dict[str, Any]]) -> None:
         ("id", "type", "name", "tag", "gpl", "xlated", "jited", "maps", "btf"),
         [
             (
-                r["id"], r["type"], r["name"], r["tag"], "yes" if r["gpl_compatible"] else "no",
-                r["bytes_xlated"], r["bytes_jited"], ",".join(map(str, r["map_ids"])) or "-",
+                r["id"],
+                r["type"],
+                r["name"],
+                r["tag"],
+                "yes" if r["gpl_compatible"] else "no",
+                r["bytes_xlated"],
+                r["bytes_jited"],
+                ",".join(map(str, r["map_ids"])) or "-",
                 r["btf_id"] or "-",
             )
             for r in recs
         ],
-    )  # fmt: skip
+    )
 
 
 def _list(args: argparse.Namespace) -> int:

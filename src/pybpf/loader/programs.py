@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import (
     CoreRelocationError,
+    ExternError,
     ProgramLoadError,
     RelocationError,
     VerifierError,
@@ -366,7 +368,22 @@ def _trampoline(prog: Program, err: int) -> Exception:
     )
 
 
+_KSYM_ADDR = re.compile(r"ldimm64 failed to find the address for kernel symbol '([^']+)'")
+
+
 def _explain_load(prog: Program, exc: ProgramLoadError) -> Exception:
     if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, 524):
         return _trampoline(prog, exc.errno or 0)
+    m = _KSYM_ADDR.search(exc.log or "")
+    if m:
+        err = ExternError(
+            f"typed ksym {m.group(1)!r} has a BTF id but the kernel cannot find its address: "
+            "kallsyms lists no data symbols on this kernel (CONFIG_KALLSYMS_ALL is off); "
+            "per-CPU and other data ksyms cannot be used here",
+            program=prog.name,
+            section=prog.section,
+        )
+        err.errno = exc.errno  # type: ignore[attr-defined]
+        err.log = exc.log  # type: ignore[attr-defined]
+        return err
     return exc

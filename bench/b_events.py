@@ -1,0 +1,189 @@
+"""Ring buffer and perf buffer throughput: pybpf consumers vs libbpf C and BCC.
+
+One producer logic for every side (bench/bpf/ringprod.bpf.c; BCC: bench/bcc/ringprod.c):
+each getppid() of the bench process emits ``per_call`` records. A sample triggers
+enough calls to half-fill the buffer, drains it, and repeats until ``total``
+records: "e2e" is records / total time (syscalls + producer + consumer), "drain"
+is records / time spent in the consumer alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from common import (
+    BCC_PYTHON,
+    BENCH,
+    BenchError,
+    Options,
+    Table,
+    bcc,
+    bpf_object,
+    c_program,
+    log,
+    median,
+    python_worker,
+    run_child,
+    verdict,
+)
+
+RING_BYTES = 1 << 22  # the ring map of ringprod.bpf.c
+PERF_PAGES = 256  # per-CPU perf ring: 1 MiB
+PER_CALL = 256
+
+
+@dataclass
+class Rate:
+    """Median events/s of a consumer: end to end and drain only."""
+
+    e2e: float
+    drain: float
+    lost: int = 0
+
+
+def stride(kind: str, size: int) -> int:
+    """Bytes one record takes in the buffer (header and padding included)."""
+    if kind == "ring":
+        return (size + 8 + 7) & ~7
+    return (size + 4 + 8 + 7) & ~7  # perf_event_header + u32 size + data
+
+
+def job(kind: str, size: int, total: int, reps: int) -> dict[str, Any]:
+    """The parameters every side of one measurement gets."""
+    cap = RING_BYTES if kind == "ring" else PERF_PAGES * 4096
+    per_round = cap // 2 // stride(kind, size)
+    per_call = min(PER_CALL, max(1, per_round // 4))
+    rnd = per_round // per_call * per_call
+    total = max(total // rnd, 1) * rnd
+    return {
+        "kind": kind,
+        "rec_size": size,
+        "per_call": per_call,
+        "round": rnd,
+        "total": total,
+        "reps": reps,
+        "pages": PERF_PAGES,
+        "ring_bytes": RING_BYTES,
+    }
+
+
+def producer(kind: str, size: int) -> str:
+    """Build the producer object for one record size and buffer kind."""
+    defines: dict[str, str | int | None] = {"REC_SIZE": size}
+    if kind == "perf":
+        defines["PERF"] = None
+    return str(bpf_object(BENCH / "bpf" / "ringprod.bpf.c", f"ringprod_{kind}_{size}", defines))
+
+
+def _rate(data: dict[str, Any], want: int) -> Rate:
+    samples = data["samples"]
+    for s in samples:
+        if s["events"] < want:
+            raise BenchError(f"consumer got {s['events']} of {want} records")
+    return Rate(
+        median([s["events"] / s["seconds"] for s in samples]),
+        median([s["events"] / s["consume_seconds"] for s in samples]),
+        int(data.get("lost", 0)),
+    )
+
+
+def measure_c(j: dict[str, Any]) -> Rate:
+    """libbpf C: ring_buffer__consume / perf_buffer__consume."""
+    exe = c_program("ringcons")
+    obj = producer(j["kind"], j["rec_size"])
+    args = [j["kind"], j["per_call"], j["round"], j["total"], j["reps"], j["pages"]]
+    child = run_child([str(exe), obj, *map(str, args)])
+    return _rate(child.data, j["total"])
+
+
+def measure_pybpf(j: dict[str, Any], consumer: str) -> Rate:
+    """pybpf: raw per-event callback, BTF-decoded callback, or numpy batch."""
+    spec = dict(j, consumer=consumer, obj=producer(j["kind"], j["rec_size"]))
+    child = run_child(python_worker("events_pybpf", json.dumps(spec)))
+    return _rate(child.data, j["total"])
+
+
+def measure_bcc(j: dict[str, Any], consumer: str) -> Rate:
+    """BCC: raw callback, or callback decoding with ``table.event`` (ctypes)."""
+    b = bcc()
+    spec = dict(j, consumer=consumer)
+    child = run_child([BCC_PYTHON, str(BENCH / "bcc" / "events_bcc.py"), json.dumps(spec)], env=b.env)
+    return _rate(child.data, j["total"])
+
+
+COLUMNS = [
+    "record",
+    "pybpf consumer",
+    "pybpf e2e ev/s",
+    "pybpf drain ev/s",
+    "reference",
+    "ref e2e ev/s",
+    "ref drain ev/s",
+    "ratio e2e",
+    "ratio drain",
+    "target",
+    "e2e",
+    "drain",
+]
+
+
+def _row(size: int, name: str, mine: Rate, ref_name: str, ref: Rate | None, target: float | None) -> list[Any]:
+    if ref is None:
+        return [f"{size} B", name, mine.e2e, mine.drain, ref_name, None, None, None, None, None, "-", "-"]
+    r_e2e, r_drain = mine.e2e / ref.e2e, mine.drain / ref.drain
+    tgt = f">= {target:.1f}x" if target is not None else "-"
+    v_e2e = verdict(r_e2e >= target) if target is not None else "-"
+    v_drain = verdict(r_drain >= target) if target is not None else "-"
+    return [f"{size} B", name, mine.e2e, mine.drain, ref_name, ref.e2e, ref.drain, r_e2e, r_drain, tgt, v_e2e, v_drain]
+
+
+def run(opts: Options, kind: str) -> list[Table]:
+    """One table for the ring buffer (kind="ring") or the perf buffer (kind="perf")."""
+    label = "Ring buffer" if kind == "ring" else "Perf buffer"
+    sizes = [16] if opts.quick else [16, 128]
+    reps = 1 if opts.quick else 3
+    table = Table(f"{label} throughput (events/s, median of {reps})", COLUMNS)
+    b = bcc() if opts.bcc and not opts.quick else None
+    if b is not None and not b.ok:
+        table.notes.append(f"BCC reference skipped: {b.reason}")
+    elif b is not None:
+        table.notes.append(f"BCC reference: {b.reason}; same logic in bench/bcc/ringprod.c")
+    elif opts.quick:
+        table.notes.append("BCC reference skipped: --quick")
+    for size in sizes:
+        if opts.quick:
+            total = 65536
+        elif kind == "ring":
+            total = 1 << 20 if size <= 16 else 1 << 19
+        else:
+            total = 1 << 18
+        j = job(kind, size, total, reps)
+        log(f"{kind} {size} B: libbpf C")
+        c = measure_c(j)
+        log(f"{kind} {size} B: pybpf")
+        raw = measure_pybpf(j, "raw")
+        dec = measure_pybpf(j, "btf")
+        batch = measure_pybpf(j, "batch") if kind == "ring" else None
+        bcc_raw = bcc_dec = None
+        if b is not None and b.ok:
+            log(f"{kind} {size} B: BCC")
+            bcc_raw = measure_bcc(j, "raw")
+            bcc_dec = measure_bcc(j, "decoded")
+        c_name = "libbpf C ring_buffer__consume" if kind == "ring" else "libbpf C perf_buffer__consume"
+        if batch is not None:
+            table.rows.append(_row(size, "batch (numpy view)", batch, c_name, c, 1.0))
+        table.rows.append(_row(size, "per-event bytes", raw, c_name, c, None))
+        table.rows.append(_row(size, "per-event BTF-decoded", dec, c_name, c, None))
+        if bcc_raw is not None and bcc_dec is not None:
+            table.rows.append(_row(size, "per-event bytes", raw, "BCC per-event (raw callback)", bcc_raw, 2.0))
+            table.rows.append(_row(size, "per-event BTF-decoded", dec, "BCC per-event + table.event()", bcc_dec, 2.0))
+        lost = c.lost + raw.lost + dec.lost + (bcc_raw.lost if bcc_raw else 0) + (bcc_dec.lost if bcc_dec else 0)
+        if lost:
+            table.notes.append(f"{size} B: {lost} samples lost (counted as missing: rates are of records received)")
+    table.notes.append(
+        f"e2e = records / (getppid() calls + in-kernel producer + consumer); drain = records / consumer time. "
+        f"{PER_CALL} records per syscall (fewer for large records), buffer half-filled per round; pinned to CPU 0."
+    )
+    return [table]

@@ -1,0 +1,61 @@
+"""pybpf side of the object-load benchmark, one sample per process.
+
+open + load + attach every program + close of one object. BPF_PROG_LOAD calls are
+timed (pybpf.sys.progs.prog_load_log wrapped) to split pybpf's own time from the
+kernel's verifier time. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+T0 = time.perf_counter()
+
+
+def main() -> None:
+    import pybpf
+    import pybpf.sys.progs as progs
+
+    t_import = time.perf_counter() - T0
+    kernel = 0.0
+    real = progs.prog_load_log
+
+    def timed(*args: Any, **kw: Any) -> Any:
+        nonlocal kernel
+        t = time.perf_counter()
+        try:
+            return real(*args, **kw)
+        finally:
+            kernel += time.perf_counter() - t
+
+    progs.prog_load_log = timed  # type: ignore[assignment]
+    t0 = time.perf_counter()
+    obj = pybpf.open(sys.argv[1])
+    t1 = time.perf_counter()
+    obj.load()
+    t2 = time.perf_counter()
+    links = obj.attach()
+    t3 = time.perf_counter()
+    obj.close()
+    t4 = time.perf_counter()
+    print(
+        json.dumps(
+            {
+                "seconds": t4 - T0,
+                "import_seconds": t_import,
+                "open_seconds": t1 - t0,
+                "load_seconds": t2 - t1,
+                "prog_load_seconds": kernel,
+                "attach_seconds": t3 - t2,
+                "close_seconds": t4 - t3,
+                "programs": len(links),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

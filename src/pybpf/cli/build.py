@@ -1,0 +1,106 @@
+"""``pybpf build SRC.bpf.c [-o OUT]``: compile a CO-RE BPF program with clang and the
+right flags, with a ``vmlinux.h`` made by pybpf's own BTF dumper (cached per kernel)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from pybpf.errors import BPFError, NotSupportedError
+
+__all__ = ["clang_command", "register", "vmlinux_header"]
+
+_ARCH = {
+    "x86_64": "x86",
+    "aarch64": "arm64",
+    "s390x": "s390",
+    "ppc64le": "powerpc",
+    "riscv64": "riscv",
+}
+_MULTIARCH = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu"}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``build`` subcommand."""
+    p = subparsers.add_parser("build", help="compile a .bpf.c into a CO-RE object with clang")
+    p.add_argument("source", metavar="SRC.bpf.c")
+    p.add_argument("-o", "--output", help="output object (default: SRC.bpf.o next to SRC)")
+    p.add_argument("--btf", default="/sys/kernel/btf/vmlinux", help="BTF for vmlinux.h")
+    p.add_argument("--clang", default=None, help="clang binary (default: clang-19 or clang)")
+    p.add_argument("-I", dest="includes", action="append", default=[], help="include directory")
+    p.add_argument("--no-strip", action="store_true", help="keep DWARF debug info")
+    p.set_defaults(func=_run)
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pybpf"
+
+
+def vmlinux_header(btf_path: str) -> Path:
+    """``vmlinux.h`` for the BTF at ``btf_path``, generated once per BTF content."""
+    from pybpf.btf import BTF
+    from pybpf.btf.cdump import dump_c
+
+    data = Path(btf_path).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    out = _cache_dir() / "vmlinux" / digest / "vmlinux.h"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(dump_c(BTF.from_bytes(data, name=btf_path)))
+        tmp.replace(out)
+    return out
+
+
+def _find_clang(explicit: str | None) -> str:
+    for cand in [explicit] if explicit else ["clang-19", "clang"]:
+        path = shutil.which(cand)
+        if path:
+            return path
+    raise NotSupportedError(
+        "building BPF objects needs clang (not found: install clang, e.g. apt install clang-19)"
+    )
+
+
+def clang_command(
+    clang: str, src: Path, out: Path, hdr_dir: Path, includes: list[str]
+) -> list[str]:
+    """The clang command line that builds ``src`` as a CO-RE object."""
+    machine = platform.machine()
+    cmd = [clang, "-g", "-O2", "-target", "bpf", f"-D__TARGET_ARCH_{_ARCH.get(machine, machine)}"]
+    cmd += ["-Wall", f"-I{hdr_dir}", f"-I{src.parent}", *(f"-I{i}" for i in includes)]
+    multi = _MULTIARCH.get(machine)
+    if multi and Path("/usr/include", multi).is_dir():
+        cmd += ["-idirafter", f"/usr/include/{multi}"]
+    return [*cmd, "-c", str(src), "-o", str(out)]
+
+
+def _run(args: argparse.Namespace) -> int:
+    src = Path(args.source)
+    if not src.is_file():
+        raise BPFError(f"{src}: no such source file")
+    name = src.name.removesuffix(".c").removesuffix(".bpf")
+    out = Path(args.output) if args.output else src.with_name(f"{name}.bpf.o")
+    clang = _find_clang(args.clang)
+    hdr = vmlinux_header(args.btf)
+    proc = subprocess.run(
+        clang_command(clang, src, out, hdr.parent, args.includes), capture_output=True, text=True
+    )
+    if proc.stderr:
+        print(proc.stderr, end="", file=sys.stderr)
+    if proc.returncode != 0:
+        raise BPFError(f"{src}: clang failed (exit {proc.returncode}); see its messages above")
+    if not args.no_strip:
+        strip = shutil.which("llvm-strip-19") or shutil.which("llvm-strip")
+        if strip:
+            subprocess.run([strip, "-g", str(out)], check=True)
+    print(f"built {out}")
+    return 0
