@@ -126,7 +126,7 @@ def test_link_list_and_detach(loaded: pybpf.Object) -> None:
     refused = cli("link", "detach", str(links[0]["id"]), check=False)
     assert refused.returncode == 1
     assert refused.stderr.splitlines()[0] == (
-        f"pybpf: error: detach link {links[0]['id']}: Operation not supported (EOPNOTSUPP): "
+        f"pybpf: error: detach link {links[0]['id']}: Operation not supported (ENOTSUP): "
         "perf_event links cannot be detached by id (hint: the link goes away when the "
         "process holding it closes it (or unpin it))"
     )

@@ -59,7 +59,7 @@ def sanitize_overrides(btf: BTF, kinds: Mapping[str, bool]) -> dict[int, Type]:
             )
             new = Struct(t.name.replace(".", "_"), t.size, members)
         elif isinstance(t, Float) and not ok["float"]:
-            new = Struct(t.name, t.size, ())
+            new = Struct("", t.size, ())  # "long double" is no valid struct name
         elif isinstance(t, DeclTag) and not ok["decl_tag"]:
             new = Int("", 1, IntEncoding(0), 8, 0)
         elif isinstance(t, TypeTag) and not ok["type_tag"]:

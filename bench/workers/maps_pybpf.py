@@ -1,0 +1,66 @@
+"""pybpf side of the map benchmark on the u32 -> u64 hash map of bench/bpf/maps.bpf.c.
+
+argv: OBJ N. Per element (m[k] = v, m[k], iterate + m[k]) then batches
+(update_batch, items() = BPF_MAP_LOOKUP_BATCH, delete_batch); prints one JSON line
+of seconds per operation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def main() -> None:
+    os.sched_setaffinity(0, {0})
+    import pybpf
+
+    path, n = sys.argv[1], int(sys.argv[2])
+    obj = pybpf.load(path)
+    m = obj.maps["h"]
+    out: dict[str, float] = {"n": n}
+    keys = range(n)
+
+    t = time.perf_counter()
+    for k in keys:
+        m[k] = k * 3
+    out["fill"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    total = 0
+    for k in keys:
+        total += m[k]
+    out["lookup"] = time.perf_counter() - t
+    out["checksum"] = total
+
+    t = time.perf_counter()
+    got = 0
+    for k in m:
+        m[k]
+        got += 1
+    out["dump"] = time.perf_counter() - t
+    if got != n:
+        raise SystemExit(f"per-element dump saw {got} of {n}")
+    m.delete_batch(keys)
+
+    t = time.perf_counter()
+    m.update_batch(zip(keys, range(0, 3 * n, 3), strict=True))
+    out["fill_batch"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    got = sum(1 for _ in m.items())
+    out["dump_batch"] = time.perf_counter() - t
+    if got != n:
+        raise SystemExit(f"batch dump saw {got} of {n}")
+
+    t = time.perf_counter()
+    m.delete_batch(keys)
+    out["delete_batch"] = time.perf_counter() - t
+    obj.close()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
