@@ -4,6 +4,7 @@ clear error for data ksyms this kernel cannot resolve."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_log_level_2_statistics_on_success(bpf_obj) -> None:  # type: ignore[no-
 
 def test_custom_btf_path_for_core(bpf_obj, tmp_path) -> None:  # type: ignore[no-untyped-def]
     custom = tmp_path / "vmlinux.btf"
-    custom.write_bytes(open("/sys/kernel/btf/vmlinux", "rb").read())
+    custom.write_bytes(Path("/sys/kernel/btf/vmlinux").read_bytes())
     obj = pybpf.open(bpf_obj("core"), btf_custom_path=custom)
     obj.globals["target_tgid"] = os.getpid()
     with obj.load():
