@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pybpf.codec import BytesCodec, Codec, codec_for
+from pybpf.codec import BytesCodec, Codec, LayoutCodec, codec_for
 from pybpf.errors import MapError
 from pybpf.sys import maps as sysmaps
 from pybpf.sys.fd import FD
@@ -391,9 +392,65 @@ class Map(MutableMapping[Any, Any]):
 
     def items(self) -> Iterator[tuple[Any, Any]]:  # type: ignore[override]
         """Every (key, value), decoded."""
+        bulk = self._bulk_formats()
+        if bulk is not None and self._batch_ok:
+            try:
+                yield from self._items_bulk(*bulk)
+                return
+            except _NoBatch:
+                self._batch_ok = False
         kd = self.key_codec.decode
         for k, v in self.items_raw():
             yield kd(k), self._decode_value(v)
+
+    def _bulk_formats(self) -> tuple[str, str] | None:
+        """struct formats of key and value when both are plain BTF scalars (ints, floats)
+        of a hash-like map: batches then encode/decode in one struct call per batch."""
+        if self.percpu or self.type in ARRAY_TYPES or self.type in FD_VALUE_TYPES:
+            return None
+        from pybpf.btf.layout import _Scalar
+
+        fmts = []
+        for codec in (self.key_codec, self.value_codec):
+            if not isinstance(codec, LayoutCodec):
+                return None
+            lay = codec.layout
+            if type(lay) is not _Scalar or lay.conv is not None or lay.size != codec.size:
+                return None
+            fmt = lay.fmt
+            if fmt is None:
+                return None
+            fmts.append(fmt)
+        return fmts[0], fmts[1]
+
+    def _items_bulk(self, kfmt: str, vfmt: str) -> Iterator[tuple[Any, Any]]:
+        cursor: bytes | None = None
+        first = True
+        while True:
+            try:
+                res = sysmaps.map_lookup_batch_raw(
+                    self._fd, self.key_size, self.value_size, _BATCH, cursor
+                )
+            except MapError as exc:
+                if first and exc.errno in (errno.EINVAL, errno.EOPNOTSUPP, 524):
+                    raise _NoBatch from None
+                raise
+            first = False
+            n = res.count
+            keys = struct.unpack(f"={n}{kfmt}", res.keys)
+            vals = struct.unpack(f"={n}{vfmt}", res.values)
+            yield from zip(keys, vals, strict=True)
+            if res.cursor is None:
+                return
+            cursor = res.cursor
+
+    def _pack_bulk(self, fmt: str, size: int, items: Sequence[Any]) -> sysmaps.PackedBatch | None:
+        """``items`` packed in one struct call, or None when some item is not a plain
+        number (bytes, objects): the per-item codec then handles (or rejects) them."""
+        try:
+            return sysmaps.PackedBatch(struct.pack(f"={len(items)}{fmt}", *items), size)
+        except (struct.error, TypeError):
+            return None
 
     def values(self) -> Iterator[Any]:  # type: ignore[override]
         """Every value, decoded."""
@@ -404,7 +461,34 @@ class Map(MutableMapping[Any, Any]):
 
     def update_batch(self, items: Iterable[tuple[Any, Any]], *, flags: int = 0) -> int:
         """Store many items at once (one syscall per 4096 where supported)."""
+        bulk = self._bulk_formats()
+        if bulk is not None and self._batch_ok:
+            items = list(items)
+            ks = self._pack_bulk(bulk[0], self.key_size, [k for k, _ in items])
+            vs = self._pack_bulk(bulk[1], self.value_size, [v for _, v in items])
+            if ks is not None and vs is not None:
+                return self._update_packed(ks, vs, flags)
         pairs = [(self._key(k), self._value(v)) for k, v in items]
+        return self._update_pairs(pairs, flags)
+
+    def _update_packed(self, ks: sysmaps.PackedBatch, vs: sysmaps.PackedBatch, flags: int) -> int:
+        kb, vb, ksz, vsz = ks.blob, vs.blob, ks.size, vs.size
+        done = 0
+        for i in range(0, len(ks), _BATCH):
+            kc = sysmaps.PackedBatch(kb[i * ksz : (i + _BATCH) * ksz], ksz)
+            vc = sysmaps.PackedBatch(vb[i * vsz : (i + _BATCH) * vsz], vsz)
+            if self._batch_ok:
+                try:
+                    done += sysmaps.map_update_batch(self._fd, kc, vc, elem_flags=flags)
+                    continue
+                except MapError as exc:
+                    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524) or _processed(exc):
+                        raise
+                    self._batch_ok = False
+            done += self._update_pairs(list(zip(kc, vc, strict=True)), flags)
+        return done
+
+    def _update_pairs(self, pairs: list[tuple[bytes, bytes]], flags: int) -> int:
         done = 0
         for i in range(0, len(pairs), _BATCH):
             chunk = pairs[i : i + _BATCH]
@@ -425,7 +509,10 @@ class Map(MutableMapping[Any, Any]):
 
     def delete_batch(self, keys: Iterable[Any]) -> int:
         """Delete many keys at once; returns how many were deleted."""
-        raw = [self._key(k) for k in keys]
+        keys = list(keys)
+        bulk = self._bulk_formats()
+        packed = self._pack_bulk(bulk[0], self.key_size, keys) if bulk is not None else None
+        raw: Sequence[bytes] = packed if packed is not None else [self._key(k) for k in keys]
         done = 0
         for i in range(0, len(raw), _BATCH):
             chunk = raw[i : i + _BATCH]

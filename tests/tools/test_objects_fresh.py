@@ -30,9 +30,7 @@ def fingerprint(data: bytes) -> dict[str, Any]:
     btf, ext = spec.btf, spec.btf_ext
     assert btf is not None and ext is not None
     sections = {
-        s.name: bytes(s.data)
-        for s in spec.elf.sections
-        if s.name and s.name not in _BTF_SECTIONS
+        s.name: bytes(s.data) for s in spec.elf.sections if s.name and s.name not in _BTF_SECTIONS
     }
     symbols = sorted((s.name, s.value, s.size) for s in spec.elf.symbols if s.name)
     relos = {

@@ -61,13 +61,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _detach(args: argparse.Namespace) -> int:
-    from pybpf.sys.links import link_detach
-    from pybpf.sys.objects import get_fd_by_id
-
     import errno
 
     from pybpf.errors import KernelError
     from pybpf.sys.info import link_info
+    from pybpf.sys.links import link_detach
+    from pybpf.sys.objects import get_fd_by_id
 
     with get_fd_by_id("link", args.id) as fd:
         try:

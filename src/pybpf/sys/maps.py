@@ -10,6 +10,7 @@ import ctypes
 import errno
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from pybpf.errors import MapError
 from pybpf.sys import syscall
@@ -22,6 +23,8 @@ __all__ = [
     "BatchMapError",
     "BatchResult",
     "FdLike",
+    "PackedBatch",
+    "RawBatch",
     "fdnum",
     "map_create",
     "map_delete_batch",
@@ -31,6 +34,7 @@ __all__ = [
     "map_lookup_and_delete_batch",
     "map_lookup_and_delete_elem",
     "map_lookup_batch",
+    "map_lookup_batch_raw",
     "map_lookup_elem",
     "map_update_batch",
     "map_update_elem",
@@ -207,7 +211,17 @@ def _cursor_size(key_size: int) -> int:
     return max(key_size, 8)
 
 
-def _lookup_batch(
+@dataclass
+class RawBatch:
+    """A lookup batch as two blobs: ``count`` keys and values back to back."""
+
+    keys: bytes
+    values: bytes
+    count: int
+    cursor: bytes | None
+
+
+def _lookup_batch_raw(
     cmd: Cmd,
     fd: FdLike,
     key_size: int,
@@ -216,7 +230,7 @@ def _lookup_batch(
     cursor: bytes | None,
     elem_flags: int,
     flags: int,
-) -> BatchResult:
+) -> RawBatch:
     csize = _cursor_size(key_size)
     in_batch = c_buffer(cursor.ljust(csize, b"\0")) if cursor is not None else None
     out_batch = ctypes.create_string_buffer(csize)
@@ -241,11 +255,46 @@ def _lookup_batch(
             raise _batch_error(exc, attr.count) from None
         done = True
     n = attr.count
-    kraw, vraw = keys.raw, values.raw
+    return RawBatch(
+        keys=keys.raw[: n * key_size],
+        values=values.raw[: n * value_size],
+        count=n,
+        cursor=None if done else out_batch.raw,
+    )
+
+
+def _lookup_batch(
+    cmd: Cmd,
+    fd: FdLike,
+    key_size: int,
+    value_size: int,
+    count: int,
+    cursor: bytes | None,
+    elem_flags: int,
+    flags: int,
+) -> BatchResult:
+    r = _lookup_batch_raw(cmd, fd, key_size, value_size, count, cursor, elem_flags, flags)
+    kraw, vraw, n = r.keys, r.values, r.count
     return BatchResult(
         keys=[kraw[i * key_size : (i + 1) * key_size] for i in range(n)],
         values=[vraw[i * value_size : (i + 1) * value_size] for i in range(n)],
-        cursor=None if done else out_batch.raw,
+        cursor=r.cursor,
+    )
+
+
+def map_lookup_batch_raw(
+    fd: FdLike,
+    key_size: int,
+    value_size: int,
+    count: int,
+    cursor: bytes | None = None,
+    *,
+    elem_flags: int = 0,
+    flags: int = 0,
+) -> RawBatch:
+    """Like :func:`map_lookup_batch`, keys and values as two blobs (no per-item copies)."""
+    return _lookup_batch_raw(
+        Cmd.MAP_LOOKUP_BATCH, fd, key_size, value_size, count, cursor, elem_flags, flags
     )
 
 
@@ -294,7 +343,46 @@ def map_lookup_and_delete_batch(
     )
 
 
+class PackedBatch(Sequence[bytes]):
+    """``count`` fixed-size items already joined into one blob (no per-item copies).
+
+    Batch commands accept it wherever they take a sequence of keys or values.
+    """
+
+    def __init__(self, blob: bytes, size: int) -> None:
+        if size <= 0 or len(blob) % size:
+            raise ValueError(f"a packed batch of {len(blob)} bytes is not a multiple of {size}")
+        self.blob, self.size = blob, size
+
+    def __len__(self) -> int:
+        return len(self.blob) // self.size
+
+    @overload
+    def __getitem__(self, i: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[bytes]: ...
+
+    def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step == 1:
+                return PackedBatch(
+                    self.blob[start * self.size : max(stop, start) * self.size], self.size
+                )
+            return [self[j] for j in range(start, stop, step)]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(i)
+        i %= n
+        return self.blob[i * self.size : (i + 1) * self.size]
+
+
 def _join(items: Sequence[bytes], size: int, what: str) -> bytes:
+    if isinstance(items, PackedBatch):
+        if items.size != size:
+            raise ValueError(f"batch {what} of {items.size} bytes, expected {size}")
+        return items.blob
     for item in items:
         if len(item) != size:
             raise ValueError(f"batch {what} of {len(item)} bytes, expected {size}")
