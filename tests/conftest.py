@@ -29,6 +29,17 @@ def need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def need_tool(name: str, why: str = "") -> str:
+    """Path of a reference/build tool (bpftool, clang-19, ...); scripts/setup.sh installs
+    them, so under PYBPF_REQUIRE_KERNEL=1 a missing one fails instead of skipping."""
+    import shutil
+
+    path = shutil.which(name)
+    need(path is not None, f"{name} is not installed{': ' + why if why else ''}")
+    assert path is not None
+    return path
+
+
 @pytest.fixture(scope="session")
 def bpf_objects() -> Path:
     """Build the test objects (incrementally) and return their directory."""

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
-import pytest
+from tests.conftest import need_tool
 
 
 def bpftool(*args: str) -> str:
     """Run bpftool (a reference tool for differential tests) and return stdout."""
-    exe = shutil.which("bpftool")
-    if exe is None:
-        pytest.skip("bpftool not installed")
+    exe = need_tool("bpftool", "the reference for BTF dumps")
     proc = subprocess.run([exe, *args], capture_output=True, text=True, check=True)
     return proc.stdout

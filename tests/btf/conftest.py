@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import need
 
 from pybpf.btf import BTF
 from pybpf.btf.elfsec import btf_sections
@@ -23,6 +24,5 @@ def btf_objects(bpf_objects: Path) -> list[Path]:
 @pytest.fixture(scope="session")
 def vmlinux_btf() -> BTF:
     """The kernel's BTF, parsed without the on-disk cache."""
-    if not VMLINUX.exists():
-        pytest.skip("no /sys/kernel/btf/vmlinux")
+    need(VMLINUX.exists(), "kernel has no BTF (/sys/kernel/btf/vmlinux)")
     return BTF.from_file(VMLINUX)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import shutil
 import struct
 import subprocess
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import need_tool
 
 from pybpf.btf import BTF, Kind
 from pybpf.btf.elfsec import btf_sections
@@ -63,9 +63,7 @@ def test_func_info_matches_elf_symbols(btf_objects: list[Path]) -> None:
 
 
 def _dwarf_rows(path: Path) -> set[tuple[int, int, int]]:
-    exe = shutil.which("llvm-dwarfdump-19") or shutil.which("llvm-dwarfdump")
-    if exe is None:
-        pytest.skip("llvm-dwarfdump not installed")
+    exe = need_tool("llvm-dwarfdump-19", "the reference for line_info")
     out = subprocess.run([exe, "--debug-line", str(path)], capture_output=True, text=True).stdout
     rows = set()
     for m in re.finditer(r"^0x([0-9a-f]{16})\s+(\d+)\s+(\d+)\s", out, re.M):

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.conftest import need_tool
 
 from pybpf.btf import BTF, Kind
 from pybpf.btf.layout import EnumInt, Layout, Record, numpy_dtype
@@ -42,9 +43,7 @@ int main(void) {
 
 @pytest.fixture(scope="module")
 def c_bytes(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
-    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang-19")
-    if cc is None:
-        pytest.skip("no host C compiler")
+    cc = shutil.which("cc") or need_tool("gcc", "lays out the reference C structs")
     d = tmp_path_factory.mktemp("c")
     (d / "t.c").write_text(C_PROGRAM)
     subprocess.run([cc, "-o", str(d / "t"), str(d / "t.c")], check=True)

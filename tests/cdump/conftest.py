@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.conftest import need, need_tool
 
 from pybpf.btf import BTF
 from pybpf.btf.cdump import dump_c
@@ -19,9 +19,7 @@ CLANG = "clang-19"
 @pytest.fixture(scope="session")
 def bpftool() -> Callable[[Path], subprocess.CompletedProcess[str]]:
     """Run ``bpftool btf dump file PATH format c`` (skips when bpftool is missing)."""
-    exe = shutil.which("bpftool")
-    if exe is None:
-        pytest.skip("bpftool (the reference dumper) is not installed")
+    exe = need_tool("bpftool", "the reference dumper")
 
     def run(path: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -37,16 +35,13 @@ def bpftool() -> Callable[[Path], subprocess.CompletedProcess[str]]:
 @pytest.fixture(scope="session")
 def clang() -> str:
     """The clang used for the BPF test objects (skips when missing)."""
-    exe = shutil.which(CLANG)
-    if exe is None:
-        pytest.skip(f"{CLANG} is not installed")
+    exe = need_tool(CLANG, "compiles the dumped headers")
     return exe
 
 
 @pytest.fixture(scope="session")
 def vmlinux_path() -> Path:
-    if not VMLINUX.exists():
-        pytest.skip("no /sys/kernel/btf/vmlinux")
+    need(VMLINUX.exists(), "kernel has no BTF (/sys/kernel/btf/vmlinux)")
     return VMLINUX
 
 

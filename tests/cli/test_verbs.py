@@ -7,13 +7,13 @@ import contextlib
 import ctypes
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import need_tool
 
 import pybpf
 from pybpf import introspect
@@ -46,8 +46,8 @@ def loaded(bpf_obj) -> Iterator[pybpf.Object]:  # type: ignore[no-untyped-def]
         obj.close()
 
 
-@pytest.mark.skipif(shutil.which("bpftool") is None, reason="needs bpftool as the reference")
 def test_prog_list_matches_bpftool(loaded: pybpf.Object) -> None:
+    need_tool("bpftool", "the reference for prog list")
     pid = loaded.programs["on_getpgid"].id
     ours = {p["id"]: p for p in json.loads(cli("prog", "list", "--json").stdout)}
     ref = json.loads(
@@ -171,8 +171,8 @@ def test_tracepoint_list_pattern() -> None:
     assert out == ["xdp:xdp_exception"]
 
 
-@pytest.mark.skipif(shutil.which("clang-19") is None, reason="needs clang-19")
 def test_build_compiles_a_loadable_object(tmp_path: Path) -> None:
+    need_tool("clang-19", "pybpf build runs it")
     src = tmp_path / "mini.bpf.c"
     src.write_text(
         '#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n'

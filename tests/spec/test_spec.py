@@ -478,8 +478,7 @@ def test_several_programs_per_section_and_calls(spec: Getter) -> None:
 
 def test_ksyms_externs(spec: Getter, bpf_objects: Path) -> None:
     path = bpf_objects / "ksyms.bpf.o"
-    if not path.exists():
-        pytest.skip("ksyms test object not built")
+    assert path.exists(), "ksyms test object not built"
     s = ObjectSpec.from_file(path)
     funcs = {n for n, e in s.externs.items() if e.is_func}
     assert funcs and all(s.externs[n].kind is ExternKind.KSYM for n in funcs)

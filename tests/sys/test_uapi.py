@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from tests.conftest import need
 
 from pybpf.uapi import enums, gen
@@ -28,8 +27,8 @@ def test_check_mode_of_generator_passes() -> None:
     assert gen.main(["--check"]) == 0
 
 
-@pytest.mark.skipif(not HELPER_DEFS.exists(), reason="libbpf-dev headers not installed")
 def test_helper_ids_agree_with_libbpf_helper_defs() -> None:
+    need(HELPER_DEFS.exists(), "libbpf-dev headers (the reference helper ids) are not installed")
     # libbpf declares each helper as: static T (*[const] bpf_NAME)(...) = (void *) ID;
     decl = re.compile(
         r"\(\s*\*\s*(?:const\s+)?bpf_(\w+)\)\s*\(.*?\)\s*=\s*\(void \*\)\s*(\d+);", re.S

@@ -8,12 +8,11 @@ and the CO-RE relocations and func infos by type name.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.conftest import need_tool
 
 from pybpf.btf.cdump import dump_c
 from pybpf.elf.spec import ObjectSpec
@@ -50,8 +49,8 @@ def fingerprint(data: bytes) -> dict[str, Any]:
     }
 
 
-@pytest.mark.skipif(shutil.which("clang-19") is None, reason="needs clang-19 to rebuild")
 def test_shipped_objects_are_up_to_date(tmp_path: Path) -> None:
+    need_tool("clang-19", "rebuilds the shipped objects")
     out, hdr = tmp_path / "objects", tmp_path / "include"
     proc = subprocess.run(
         ["make", "-s", "-B", "-C", str(TOOLS_BPF), f"OUT={out}", f"HDR={hdr}"],
