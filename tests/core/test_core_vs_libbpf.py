@@ -122,7 +122,7 @@ def test_same_relocations_as_libbpf(
     name: str, bpf_obj, kernel: None, kernel_target: CoreTarget
 ) -> None:  # type: ignore[no-untyped-def]
     obj = bpf_obj(name)
-    ours, elapsed = pybpf_relocations(obj, kernel_target)
+    ours, _ = pybpf_relocations(obj, kernel_target)
     theirs = libbpf_relocations(obj)
     if name in REFERENCE_CANNOT_OPEN:
         assert theirs is None, f"libbpf now opens {name}: remove it from REFERENCE_CANNOT_OPEN"
