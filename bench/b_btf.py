@@ -43,12 +43,23 @@ def run(opts: Options) -> list[Table]:
         log("btf: pybpf cold")
         cold = []
         for i in range(n):
-            cold.append(run_child(python_worker("btf_pybpf", "task_struct"), env={"PYBPF_CACHE_DIR": f"{tmp}/cold{i}"}))
+            cold.append(
+                run_child(
+                    python_worker("btf_pybpf", "task_struct"),
+                    env={"PYBPF_CACHE_DIR": f"{tmp}/cold{i}"},
+                )
+            )
         log("btf: pybpf warm")
         warm_dir = f"{tmp}/warm"
         run_child(python_worker("btf_pybpf", "task_struct"), env={"PYBPF_CACHE_DIR": warm_dir})
-        warm = [run_child(python_worker("btf_pybpf", "task_struct"), env={"PYBPF_CACHE_DIR": warm_dir}) for _ in range(n)]
-    for case, runs, target in (("cold (empty cache)", cold, None), ("warm (cached index)", warm, WARM_RATIO)):
+        warm = [
+            run_child(python_worker("btf_pybpf", "task_struct"), env={"PYBPF_CACHE_DIR": warm_dir})
+            for _ in range(n)
+        ]
+    for case, runs, target in (
+        ("cold (empty cache)", cold, None),
+        ("warm (cached index)", warm, WARM_RATIO),
+    ):
         ms = median([(x.data["load_seconds"] + x.data["find_seconds"]) * 1e3 for x in runs])
         imp = median([x.data["import_seconds"] * 1e3 for x in runs])
         proc = median([x.wall * 1e3 for x in runs])
@@ -59,8 +70,13 @@ def run(opts: Options) -> list[Table]:
             tgt, ok = f"<= {target:.1f}x", ratio <= target
         ref = "libbpf btf__load_vmlinux_btf + find_by_name_kind"
         rows.append([case, ms, imp, proc, ref, c_ms, c_proc, ratio, tgt, verdict(ok)])
-    details = median([x.data["load_seconds"] * 1e3 for x in cold]), median([x.data["find_seconds"] * 1e3 for x in cold])
-    table = Table(f"Kernel BTF load+index+lookup of task_struct (median of {n} processes)", COLUMNS, rows)
+    details = (
+        median([x.data["load_seconds"] * 1e3 for x in cold]),
+        median([x.data["find_seconds"] * 1e3 for x in cold]),
+    )
+    table = Table(
+        f"Kernel BTF load+index+lookup of task_struct (median of {n} processes)", COLUMNS, rows
+    )
     table.notes.append(
         f"cold split: load+offset index {details[0]:.1f} ms, first find (builds the name index) {details[1]:.1f} ms; "
         f"{c[0].data['types']} types"

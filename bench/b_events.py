@@ -109,7 +109,9 @@ def measure_bcc(j: dict[str, Any], consumer: str) -> Rate:
     """BCC: raw callback, or callback decoding with ``table.event`` (ctypes)."""
     b = bcc()
     spec = dict(j, consumer=consumer)
-    child = run_child([BCC_PYTHON, str(BENCH / "bcc" / "events_bcc.py"), json.dumps(spec)], env=b.env)
+    child = run_child(
+        [BCC_PYTHON, str(BENCH / "bcc" / "events_bcc.py"), json.dumps(spec)], env=b.env
+    )
     return _rate(child.data, j["total"])
 
 
@@ -129,14 +131,42 @@ COLUMNS = [
 ]
 
 
-def _row(size: int, name: str, mine: Rate, ref_name: str, ref: Rate | None, target: float | None) -> list[Any]:
+def _row(
+    size: int, name: str, mine: Rate, ref_name: str, ref: Rate | None, target: float | None
+) -> list[Any]:
     if ref is None:
-        return [f"{size} B", name, mine.e2e, mine.drain, ref_name, None, None, None, None, None, "-", "-"]
+        return [
+            f"{size} B",
+            name,
+            mine.e2e,
+            mine.drain,
+            ref_name,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "-",
+            "-",
+        ]
     r_e2e, r_drain = mine.e2e / ref.e2e, mine.drain / ref.drain
     tgt = f">= {target:.1f}x" if target is not None else "-"
     v_e2e = verdict(r_e2e >= target) if target is not None else "-"
     v_drain = verdict(r_drain >= target) if target is not None else "-"
-    return [f"{size} B", name, mine.e2e, mine.drain, ref_name, ref.e2e, ref.drain, r_e2e, r_drain, tgt, v_e2e, v_drain]
+    return [
+        f"{size} B",
+        name,
+        mine.e2e,
+        mine.drain,
+        ref_name,
+        ref.e2e,
+        ref.drain,
+        r_e2e,
+        r_drain,
+        tgt,
+        v_e2e,
+        v_drain,
+    ]
 
 
 def run(opts: Options, kind: str) -> list[Table]:
@@ -171,17 +201,38 @@ def run(opts: Options, kind: str) -> list[Table]:
             log(f"{kind} {size} B: BCC")
             bcc_raw = measure_bcc(j, "raw")
             bcc_dec = measure_bcc(j, "decoded")
-        c_name = "libbpf C ring_buffer__consume" if kind == "ring" else "libbpf C perf_buffer__consume"
+        c_name = (
+            "libbpf C ring_buffer__consume" if kind == "ring" else "libbpf C perf_buffer__consume"
+        )
         if batch is not None:
             table.rows.append(_row(size, "batch (numpy view)", batch, c_name, c, 1.0))
         table.rows.append(_row(size, "per-event bytes", raw, c_name, c, None))
         table.rows.append(_row(size, "per-event BTF-decoded", dec, c_name, c, None))
         if bcc_raw is not None and bcc_dec is not None:
-            table.rows.append(_row(size, "per-event bytes", raw, "BCC per-event (raw callback)", bcc_raw, 2.0))
-            table.rows.append(_row(size, "per-event BTF-decoded", dec, "BCC per-event + table.event()", bcc_dec, 2.0))
-        lost = c.lost + raw.lost + dec.lost + (bcc_raw.lost if bcc_raw else 0) + (bcc_dec.lost if bcc_dec else 0)
+            table.rows.append(
+                _row(size, "per-event bytes", raw, "BCC per-event (raw callback)", bcc_raw, 2.0)
+            )
+            table.rows.append(
+                _row(
+                    size,
+                    "per-event BTF-decoded",
+                    dec,
+                    "BCC per-event + table.event()",
+                    bcc_dec,
+                    2.0,
+                )
+            )
+        lost = (
+            c.lost
+            + raw.lost
+            + dec.lost
+            + (bcc_raw.lost if bcc_raw else 0)
+            + (bcc_dec.lost if bcc_dec else 0)
+        )
         if lost:
-            table.notes.append(f"{size} B: {lost} samples lost (counted as missing: rates are of records received)")
+            table.notes.append(
+                f"{size} B: {lost} samples lost (counted as missing: rates are of records received)"
+            )
     table.notes.append(
         f"e2e = records / (getppid() calls + in-kernel producer + consumer); drain = records / consumer time. "
         f"{PER_CALL} records per syscall (fewer for large records), buffer half-filled per round; pinned to CPU 0."

@@ -12,7 +12,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from common import BENCH, ROOT, Options, Table, bpf_object, c_program, log, median, python_worker, run_child, verdict
+from common import (
+    BENCH,
+    ROOT,
+    Options,
+    Table,
+    bpf_object,
+    c_program,
+    log,
+    median,
+    python_worker,
+    run_child,
+    verdict,
+)
 
 COLUMNS = [
     "object",
@@ -55,7 +67,10 @@ def measure(path: Path, n: int) -> tuple[dict[str, float], dict[str, float]]:
     pm["process"] = median([x.wall * 1e3 for x in py])
     pm["rss"] = median([x.maxrss_kb / 1024 for x in py])
     pm["programs"] = py[0].data["programs"]
-    cm = {"process": median([x.wall * 1e3 for x in c]), "rss": median([x.maxrss_kb / 1024 for x in c])}
+    cm = {
+        "process": median([x.wall * 1e3 for x in c]),
+        "rss": median([x.maxrss_kb / 1024 for x in c]),
+    }
     cm["programs"] = c[0].data["programs"]
     return pm, cm
 

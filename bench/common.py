@@ -102,7 +102,16 @@ def vmlinux_h() -> Path:
         OUT.mkdir(parents=True, exist_ok=True)
         log("generating vmlinux.h (pybpf btf dump)")
         proc = _run(
-            [sys.executable, "-m", "pybpf", "btf", "dump", "/sys/kernel/btf/vmlinux", "--format", "c"],
+            [
+                sys.executable,
+                "-m",
+                "pybpf",
+                "btf",
+                "dump",
+                "/sys/kernel/btf/vmlinux",
+                "--format",
+                "c",
+            ],
             "vmlinux.h generation",
         )
         tmp = path.with_suffix(".tmp")
@@ -123,7 +132,17 @@ def bpf_object(src: Path, name: str, defines: dict[str, str | int | None] | None
     if _stale(out, *deps):
         flags = [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in (defines or {}).items()]
         _run(
-            [CLANG, *BPF_CFLAGS, *flags, f"-I{hdr.parent}", f"-I{src.parent}", "-c", str(src), "-o", str(out)],
+            [
+                CLANG,
+                *BPF_CFLAGS,
+                *flags,
+                f"-I{hdr.parent}",
+                f"-I{src.parent}",
+                "-c",
+                str(src),
+                "-o",
+                str(out),
+            ],
             f"clang {src.name}",
         )
     return out
@@ -136,8 +155,13 @@ def c_program(name: str) -> Path:
     if _stale(out, src, BENCH / "c" / "common.h"):
         OUT.mkdir(parents=True, exist_ok=True)
         if not shutil.which("gcc"):
-            raise BenchError("gcc is missing (apt-get install gcc libbpf-dev libelf-dev zlib1g-dev)")
-        _run(["gcc", "-O2", "-Wall", "-o", str(out), str(src), "-lbpf", "-lelf", "-lz"], f"gcc {src.name}")
+            raise BenchError(
+                "gcc is missing (apt-get install gcc libbpf-dev libelf-dev zlib1g-dev)"
+            )
+        _run(
+            ["gcc", "-O2", "-Wall", "-o", str(out), str(src), "-lbpf", "-lelf", "-lz"],
+            f"gcc {src.name}",
+        )
     return out
 
 
@@ -153,6 +177,23 @@ class Child:
     maxrss_kb: int
 
 
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment of worker processes: bytecode caching on (as in a normal install),
+    with the .pyc files kept under build/bench/pycache rather than in the tree."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(OUT / "pycache")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def precompile() -> None:
+    """Byte-compile pybpf and the workers once, so no sample pays for compilation."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    targets = [str(ROOT / "src" / "pybpf"), str(BENCH / "workers")]
+    _run([sys.executable, "-m", "compileall", "-q", *targets], "compileall", env=child_env())
+
+
 def run_child(cmd: list[str], *, env: dict[str, str] | None = None, timeout: float = 300) -> Child:
     """Run a worker, time it from spawn to exit, and parse its last stdout line as JSON.
 
@@ -161,9 +202,7 @@ def run_child(cmd: list[str], *, env: dict[str, str] | None = None, timeout: flo
     """
     import tempfile
 
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    full_env = child_env(env)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         pid = os.posix_spawnp(
@@ -238,7 +277,9 @@ def _apt_install(*pkgs: str) -> str | None:
 def _debian_headers() -> tuple[Path, Path] | None:
     """The newest installed Debian kernel header pair (build dir, common dir)."""
     for build in sorted(Path("/usr/src").glob("linux-headers-*-amd64"), reverse=True):
-        common = build.with_name(build.name.removesuffix("-amd64").removesuffix("-cloud") + "-common")
+        common = build.with_name(
+            build.name.removesuffix("-amd64").removesuffix("-cloud") + "-common"
+        )
         if (build / "include" / "generated").is_dir() and common.is_dir():
             return build, common
     return None
@@ -285,9 +326,12 @@ def bcc() -> BCC:
         return tail[-1] if tail else f"exit {proc.returncode}"
 
     reason: str | None = None
-    if not Path(BCC_PYTHON).exists() or subprocess.run(
-        [BCC_PYTHON, "-c", "import bcc"], capture_output=True, check=False
-    ).returncode:
+    if (
+        not Path(BCC_PYTHON).exists()
+        or subprocess.run(
+            [BCC_PYTHON, "-c", "import bcc"], capture_output=True, check=False
+        ).returncode
+    ):
         reason = _apt_install("python3-bpfcc")
     if reason is None and not Path(f"/lib/modules/{release}/build").exists():
         pair = _debian_headers()
@@ -306,7 +350,9 @@ def bcc() -> BCC:
                 shutil.rmtree(tmp, ignore_errors=True)
                 tmp.mkdir(parents=True)
                 for src in (pair[1], pair[0]):
-                    _run(["cp", "-rs", "--remove-destination", f"{src}/.", f"{tmp}/"], "header merge")
+                    _run(
+                        ["cp", "-rs", "--remove-destination", f"{src}/.", f"{tmp}/"], "header merge"
+                    )
                 shutil.rmtree(merged, ignore_errors=True)
                 tmp.rename(merged)
             env["BCC_KERNEL_SOURCE"] = str(merged)

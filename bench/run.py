@@ -21,12 +21,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import b_btf  # noqa: E402
-import b_events  # noqa: E402
-import b_growth  # noqa: E402
-import b_maps  # noqa: E402
-import b_objload  # noqa: E402
-from common import BenchError, Options, Table, log  # noqa: E402
+import b_btf
+import b_events
+import b_growth
+import b_maps
+import b_objload
+from common import BenchError, Options, Table, log, precompile
 
 BENCHMARKS: dict[str, Callable[[Options], list[Table]]] = {
     "ringbuf": lambda o: b_events.run(o, "ring"),
@@ -51,12 +51,10 @@ def fmt(value: Any, column: str) -> str:
         if value >= 1e6:
             return f"{value / 1e6:.2f} M"
         return f"{value / 1e3:.1f} k"
-    if "ms" in col:
+    if col.endswith(" ms") or col.endswith("mib"):
         return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
-    if "mib" in col:
-        return f"{value:.1f}"
     if isinstance(value, float):
-        return f"{value:.3g}"
+        return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
     return str(value)
 
 
@@ -86,8 +84,12 @@ def render(table: Table) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run: {' '.join(BENCHMARKS)}")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run: {' '.join(BENCHMARKS)}"
+    )
     ap.add_argument("--json", metavar="OUT", help="also write the tables as JSON to OUT")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one sample (smoke test)")
     ap.add_argument("--no-bcc", action="store_true", help="skip the BCC reference")
@@ -100,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: needs root (it loads BPF programs into the running kernel)", file=sys.stderr)
         return 2
     opts = Options(quick=args.quick, bcc=not args.no_bcc)
+    precompile()
     results: dict[str, Any] = {}
     failed = []
     t_all = time.perf_counter()
@@ -115,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for t in tables:
             render(t)
-        results[name] = {"seconds": time.perf_counter() - t0, "tables": [t.to_json() for t in tables]}
+        results[name] = {
+            "seconds": time.perf_counter() - t0,
+            "tables": [t.to_json() for t in tables],
+        }
     total = time.perf_counter() - t_all
     print(f"bench: {len(names) - len(failed)}/{len(names)} benchmarks in {total:.0f} s", flush=True)
     if args.json:

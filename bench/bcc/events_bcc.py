@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from bcc import BPF  # type: ignore[import-not-found]
+from bcc import BPF  # type: ignore[import-not-found,attr-defined,unused-ignore]
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ int main(int argc, char **argv)
 	__u32 got = 0;
 
 	pin_cpu(0);
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "h", 4, 8, n, NULL);
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "h", 4, 8, n > 1000000 ? n : 1000000, NULL);
 	if (fd < 0)
 		die("bpf_map_create");
 	for (__u32 i = 0; i < n; i++)

@@ -31,7 +31,7 @@ def main() -> None:
         finally:
             kernel += time.perf_counter() - t
 
-    progs.prog_load_log = timed  # type: ignore[assignment]
+    progs.prog_load_log = timed
     t0 = time.perf_counter()
     obj = pybpf.open(sys.argv[1])
     t1 = time.perf_counter()

@@ -111,11 +111,20 @@ def _uprobe_multi(prog: Program, *args: Any, **kw: Any) -> Link:
 
 
 def _usdt(prog: Program, *args: Any, **kw: Any) -> Link:
-    from pybpf.link.uprobe import attach_usdt
+    from pybpf.link.usdt import IP_MAP, SPECS_MAP, attach_usdt
 
-    t = _target(prog)
+    obj = prog.object
+    if obj is not None:  # usdt.bpf.h's maps, which attach fills
+        for key, mname in (("specs_map", SPECS_MAP), ("ip_map", IP_MAP)):
+            if mname in obj.maps:
+                kw.setdefault(key, obj.maps[mname])
     if args:
         return attach_usdt(prog.fd, *args, prog_name=prog.name, **kw)
+    t = _target(prog)
+    if t is None:
+        raise BPFError(
+            f"program {prog.name!r}: give the probe as attach(binary, provider, name, pid=...)"
+        )
     return attach_usdt(prog.fd, t.binary, t.provider, t.name, prog_name=prog.name, **kw)
 
 

@@ -147,6 +147,7 @@ class Object:
                 expected_attach_type=ps.expected_attach_type,
                 attach_target=ps.attach_target,
             )
+            p.object = self
             progs[pname] = p
         self.programs: Collection[Program] = Collection("program", progs)
         self.globals = Globals(self)

@@ -9,6 +9,7 @@ attached (``attach()`` picks the hook from the section name, or use the
 from __future__ import annotations
 
 import os
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import BPFError
@@ -18,6 +19,7 @@ from pybpf.uapi.enums import AttachType, ProgType
 if TYPE_CHECKING:
     from pybpf.elf.sections import SectionInfo
     from pybpf.link.base import Link
+    from pybpf.object import Object
     from pybpf.sys.progs import RunResult
 
 __all__ = ["Program"]
@@ -51,6 +53,16 @@ class Program:
         self.attach_btf_id = 0
         self.attach_btf_obj_fd: FD | None = None
         self._fd = fd
+        self._object: weakref.ref[Object] | None = None
+
+    @property
+    def object(self) -> Object | None:
+        """The Object this program belongs to (None for programs opened from the kernel)."""
+        return self._object() if self._object is not None else None
+
+    @object.setter
+    def object(self, obj: Object | None) -> None:
+        self._object = weakref.ref(obj) if obj is not None else None
 
     # -- construction from the kernel ------------------------------------------------------
 
@@ -105,7 +117,7 @@ class Program:
     def __enter__(self) -> Program:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -128,10 +140,18 @@ class Program:
     ) -> RunResult:
         """Run the program in the kernel on ``data_in``/``ctx`` (BPF_PROG_TEST_RUN).
 
-        ``repeat`` 0 means once (syscall programs accept nothing else).
+        ``repeat`` 0 means once (syscall programs accept nothing else). A syscall
+        program's ``ctx_out`` is its ctx as the program left it.
         """
         from pybpf.sys.progs import prog_test_run
 
+        if self.prog_type == ProgType.SYSCALL:
+            if repeat > 1 or ctx_size_out:
+                raise ValueError(
+                    f"program {self.name!r}: syscall programs run once (repeat 0 or 1) and "
+                    "return their ctx in place (no ctx_size_out)"
+                )
+            repeat, ctx_size_out = 0, None
         return prog_test_run(
             self.fd,
             data_in=data_in,
@@ -141,6 +161,7 @@ class Program:
             ctx_out_size=ctx_size_out,
             flags=flags,
             cpu=cpu,
+            prog_type=self.prog_type,
         )
 
     def info(self) -> Any:

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
 import struct
 from dataclasses import dataclass
 from typing import Any
 
-from pybpf.sys import syscall
-from pybpf.sys.attrs import TestRunAttr
-from pybpf.uapi.enums import Cmd
-
 MODE_16, MODE_128, MODE_VAR = 0, 1, 2
 RING_RB, RING_RB2, RING_SMALL = 0, 1, 2
 _ARGS = struct.Struct("<8Q")  # struct args of events_ringbuf.bpf.c
-
-
-def run_syscall(prog_fd: int, ctx: bytes) -> bytes:
-    """Test-run a syscall program; returns the ctx as the program left it.
-
-    The kernel writes a syscall program's ctx back into ``ctx_in`` (it refuses
-    ``ctx_out``), which ``prog_test_run`` does not hand back, so call bpf(2) here.
-    """
-    buf = ctypes.create_string_buffer(ctx, len(ctx))
-    attr = TestRunAttr(prog_fd=prog_fd, ctx_size_in=len(ctx), ctx_in=ctypes.addressof(buf))
-    syscall.bpf(Cmd.PROG_TEST_RUN, attr, op="test-run syscall program")
-    return buf.raw
 
 
 @dataclass
@@ -40,7 +23,7 @@ class RingProducer:
 
     def __init__(self, obj: Any) -> None:
         self.obj = obj
-        self.fd = obj.programs["produce"].fd
+        self.prog = obj.programs["produce"]
 
     def __call__(
         self,
@@ -51,8 +34,8 @@ class RingProducer:
         discard_every: int = 0,
         tag: int = 0,
     ) -> Produced:
-        out = run_syscall(self.fd, _ARGS.pack(count, mode, ring, discard_every, tag, 0, 0, 0))
-        fields = _ARGS.unpack(out)
+        ctx = _ARGS.pack(count, mode, ring, discard_every, tag, 0, 0, 0)
+        fields = _ARGS.unpack(self.prog.test_run(ctx=ctx).ctx_out)
         return Produced(*fields[5:8])
 
 

@@ -9,7 +9,6 @@ import threading
 from typing import Any
 
 import pytest
-from events_helpers import run_syscall
 
 from pybpf.events import TracePipe
 from pybpf.events.tracepipe import parse_line
@@ -47,10 +46,10 @@ def printk(kernel: None, bpf_obj: Any) -> Any:
 
 def test_bpf_printk_lines_of_this_process(printk: Any) -> None:
     token = random.getrandbits(48)
-    fd = printk.programs["hello"].fd
+    hello = printk.programs["hello"]
     with TracePipe(pids={threading.get_native_id()}) as pipe:
         for value in range(3):
-            run_syscall(fd, struct.pack("<QQ", token, value))
+            hello.test_run(ctx=struct.pack("<QQ", token, value))
         lines = []
         while len(lines) < 3:
             line = pipe.wait_for(f"token={token} ", 5000)
@@ -66,9 +65,9 @@ def test_bpf_printk_lines_of_this_process(printk: Any) -> None:
 
 def test_pid_filter_drops_other_tasks(printk: Any) -> None:
     token = random.getrandbits(48)
-    fd = printk.programs["hello"].fd
+    hello = printk.programs["hello"]
     with TracePipe(pids={os.getpid() + 1_000_000}) as pipe:  # a pid that cannot exist
-        run_syscall(fd, struct.pack("<QQ", token, 1))
+        hello.test_run(ctx=struct.pack("<QQ", token, 1))
         assert pipe.wait_for(str(token), 300) is None
         assert pipe.skipped >= 1
 
@@ -81,3 +80,10 @@ def test_read_lines_timeout_and_close(kernel: None) -> None:
     assert pipe.fileno() == -1
     with pytest.raises(OSError):
         os.fstat(fd)
+
+
+def test_syscall_program_test_run_runs_once(printk: Any) -> None:
+    hello = printk.programs["hello"]
+    with pytest.raises(ValueError, match="run once"):
+        hello.test_run(ctx=bytes(16), repeat=5)
+    assert hello.test_run(ctx=bytes(16), repeat=1).ctx_out == bytes(16)

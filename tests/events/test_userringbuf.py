@@ -6,7 +6,6 @@ import struct
 from typing import Any
 
 import pytest
-from events_helpers import run_syscall
 
 from pybpf.errors import MapError
 from pybpf.events import UserRingBuffer
@@ -23,7 +22,7 @@ def urbobj(kernel: None, bpf_obj: Any) -> Any:
 
 
 def drain(obj: Any) -> tuple[int, int, int, int]:
-    out = run_syscall(obj.programs["drain"].fd, bytes(TOTALS.size))
+    out = obj.programs["drain"].test_run(ctx=bytes(TOTALS.size)).ctx_out
     return TOTALS.unpack(out)
 
 

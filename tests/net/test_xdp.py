@@ -68,6 +68,23 @@ def test_xdp_link_update_program(veth: Veth, bpf_obj, no_leaks: None) -> None:
             assert link.info().prog_id == drop.id
 
 
+def test_xdp_link_conditional_update_and_force_detach(veth: Veth, bpf_obj, no_leaks: None) -> None:
+    from pybpf.errors import LinkError
+
+    with pybpf.load(bpf_obj("net_xdp")) as obj:
+        count, drop = obj.programs["nt_xdp_count"], obj.programs["nt_xdp_drop"]
+        with veth.b.run(count.attach, veth.dev_b) as link:
+            with pytest.raises(LinkError, match="update link program") as exc:
+                link.update_program(count.fd, old_prog_fd=drop.fd)  # drop is not attached
+            assert exc.value.errno == 1  # EPERM: the old program does not match
+            assert link.info().prog_id == count.id
+            link.update_program(drop.fd, old_prog_fd=count.fd)
+            assert veth.b.run(xdp_query, veth.dev_b).prog_id == drop.id
+            link.force_detach()
+            assert veth.b.run(xdp_query, veth.dev_b).prog_id == 0
+            assert not link.closed  # the fd stays open, the hook is empty
+
+
 def test_xdp_unknown_interface(bpf_obj, kernel: None) -> None:
     with (
         pybpf.load(bpf_obj("net_xdp")) as obj,

@@ -8,9 +8,9 @@ import struct
 
 import pytest
 
-from pybpf.errors import AttachError, ProgramLoadError, VerifierError
+from pybpf.errors import AttachError, KernelError, ProgramLoadError, VerifierError
 from pybpf.sys import _insn, features, info, maps, progs
-from pybpf.uapi.enums import AttachType, MapType, ProgType, XdpAction
+from pybpf.uapi.enums import AttachType, MapType, ProgFlags, ProgType, XdpAction
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
@@ -55,6 +55,26 @@ def test_program_writing_a_map_runs_in_kernel() -> None:
             progs.prog_test_run(fd, data_in=bytes(64))
             assert maps.map_lookup_elem(m, struct.pack("<I", 0), 8) == struct.pack("<Q", 1234)
             assert info.prog_info(fd).map_ids == [info.map_info(m).id]
+
+
+def test_syscall_program_test_run_returns_its_ctx() -> None:
+    code = _insn.program(
+        _insn.insn(0x79, 2, 1, off=0),  # r2 = *(u64 *)(r1 + 0)
+        _insn.insn(0x07, 2, imm=1),  # r2 += 1
+        _insn.insn(0x7B, 1, 2, off=8),  # *(u64 *)(r1 + 8) = r2
+        _insn.mov64_imm(0, 7),
+        _insn.exit_(),
+    )
+    with progs.prog_load(ProgType.SYSCALL, code, flags=ProgFlags.SLEEPABLE) as fd:
+        ctx = struct.pack("<QQ", 41, 0)
+        res = progs.prog_test_run(fd, ctx_in=ctx, prog_type=ProgType.SYSCALL)
+        assert res.retval == 7
+        assert struct.unpack("<QQ", res.ctx_out) == (41, 42)
+        with pytest.raises(KernelError) as exc:  # a ctx_out buffer: the kernel refuses it
+            progs.prog_test_run(fd, ctx_in=ctx)
+        assert exc.value.errno == errno.EINVAL
+        with pytest.raises(ValueError, match="ctx_in"):
+            progs.prog_test_run(fd, ctx_in=ctx, ctx_out_size=16, prog_type=ProgType.SYSCALL)
 
 
 def test_verifier_rejection_carries_the_log() -> None:

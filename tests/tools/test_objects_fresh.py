@@ -1,4 +1,5 @@
-"""The tools' shipped objects are what their sources build to, so a stale object fails.
+"""The tools' shipped objects are what their sources build to, so a stale object fails;
+their committed skeletons are what ``pybpf gen skeleton`` makes of the shipped objects.
 
 Code, data and relocation sections must match byte for byte. clang-19 orders some BTF
 types by heap addresses (its fixups of forward-declared structs), which vary with the
@@ -16,10 +17,12 @@ from tests.conftest import need_tool
 
 from pybpf.btf.cdump import dump_c
 from pybpf.elf.spec import ObjectSpec
+from pybpf.skeleton import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS_BPF = ROOT / "src" / "pybpf" / "tools" / "bpf"
 SHIPPED = ROOT / "src" / "pybpf" / "tools" / "objects"
+SKELETONS = ROOT / "src" / "pybpf" / "tools" / "skel"
 _BTF_SECTIONS = {".BTF", ".BTF.ext", ".rel.BTF", ".rel.BTF.ext", ".strtab", ".symtab"}
 
 
@@ -51,9 +54,9 @@ def fingerprint(data: bytes) -> dict[str, Any]:
 
 def test_shipped_objects_are_up_to_date(tmp_path: Path) -> None:
     need_tool("clang-19", "rebuilds the shipped objects")
-    out, hdr = tmp_path / "objects", tmp_path / "include"
+    out, hdr, skel = tmp_path / "objects", tmp_path / "include", tmp_path / "skel"
     proc = subprocess.run(
-        ["make", "-s", "-B", "-C", str(TOOLS_BPF), f"OUT={out}", f"HDR={hdr}"],
+        ["make", "-s", "-B", "-C", str(TOOLS_BPF), f"OUT={out}", f"HDR={hdr}", f"SKEL_OUT={skel}"],
         capture_output=True,
         text=True,
     )
@@ -62,6 +65,8 @@ def test_shipped_objects_are_up_to_date(tmp_path: Path) -> None:
     assert sources
     for name in sources:
         built = (out / f"{name}.bpf.o").read_bytes()
+        # the same build command regenerates the skeleton from the object it built
+        assert (skel / f"{name}_skel.py").read_text() == generate(built, name)
         shipped = SHIPPED / f"{name}.bpf.o"
         assert shipped.exists(), f"{shipped} is not committed: run make -C {TOOLS_BPF}"
         if built == shipped.read_bytes():
@@ -77,3 +82,15 @@ def test_fingerprint_sees_a_code_change(tmp_path: Path) -> None:
     b = (SHIPPED / "hello.bpf.o").read_bytes()
     assert fingerprint(a) == fingerprint(a)
     assert fingerprint(a) != fingerprint(b)
+
+
+def test_committed_skeletons_match_the_shipped_objects() -> None:
+    """Each tool's skeleton embeds its shipped object and is what the generator makes of it."""
+    sources = sorted(p.name.removesuffix(".bpf.c") for p in TOOLS_BPF.glob("*.bpf.c"))
+    committed = sorted(p.name.removesuffix("_skel.py") for p in SKELETONS.glob("*_skel.py"))
+    assert committed == sources, "run make -C src/pybpf/tools/bpf"
+    for name in sources:
+        expected = generate((SHIPPED / f"{name}.bpf.o").read_bytes(), name)
+        assert (SKELETONS / f"{name}_skel.py").read_text() == expected, (
+            f"{name}_skel.py is stale: regenerate with make -C src/pybpf/tools/bpf"
+        )

@@ -3,9 +3,10 @@
 Clang leaves every DATASEC's size and its variables' offsets at zero in object
 files; the kernel wants the real ones. Sizes come from the ELF sections, offsets
 from the variables' symbols; global variables with hidden visibility become
-static; entries are sorted by offset. The extern sections get their layout:
-``.kconfig`` from the extern layout, ``.ksyms`` as 4-byte slots (kfuncs point at
-a dummy variable so that the kernel accepts the DATASEC).
+static, and so do hidden global functions (verified in their caller's context,
+as libbpf does: usdt.bpf.h relies on it); entries are sorted by offset. The
+extern sections get their layout: ``.kconfig`` from the extern layout, ``.ksyms``
+as 4-byte slots (kfuncs point at a dummy variable so the kernel accepts the DATASEC).
 """
 
 from __future__ import annotations
@@ -64,8 +65,16 @@ class _Fixer:
         return tid
 
     def run(self) -> BTF:
+        hidden = {
+            s.name
+            for s in self.elf.symbols
+            if s.type == SymbolType.FUNC
+            and s.visibility in (SymbolVisibility.HIDDEN, SymbolVisibility.INTERNAL)
+        }
         for tid, t in list(self.btf):
-            if isinstance(t, Datasec):
+            if isinstance(t, Func) and t.linkage == Linkage.GLOBAL and t.name in hidden:
+                self.overrides[tid] = replace(t, linkage=Linkage.STATIC)
+            elif isinstance(t, Datasec):
                 if t.name == KCONFIG_SEC:
                     self.kconfig(tid, t)
                 elif t.name == KSYMS_SEC:

@@ -19,8 +19,8 @@ from pathlib import Path
 from types import TracebackType
 
 from pybpf.errors import BPFError, KernelError, LinkError, NotSupportedError
-from pybpf.link import _sys_extra as sysx
-from pybpf.sys import fs, objects
+from pybpf.sys import fs, objects, perf
+from pybpf.sys import links as syslinks
 from pybpf.sys.fd import FD
 from pybpf.sys.info import LinkInfo, link_info
 from pybpf.uapi.enums import LinkType
@@ -144,7 +144,12 @@ class Link:
         self._check_open("update program")
         fd = self.link_fd()
         try:
-            sysx.link_update(fd, int(new_prog_fd), old_prog_fd=int(old_prog_fd))
+            syslinks.link_update(
+                fd,
+                int(new_prog_fd),
+                old_prog_fd=int(old_prog_fd) or None,
+                op="update link program",
+            )
         except KernelError as exc:
             if exc.errno in (errno.EOPNOTSUPP, errno.ENOTSUP, 524) or (
                 exc.errno == errno.EINVAL and not self._updatable(fd)
@@ -275,7 +280,7 @@ class FDLink(Link):
     def force_detach(self) -> None:
         """BPF_LINK_DETACH: detach now even if a pin or another fd holds the link."""
         self._check_open("detach")
-        sysx.link_detach(self._fd.fileno())
+        syslinks.link_detach(self._fd.fileno())
 
     def _detach(self) -> None:
         self._fd.close()
@@ -329,7 +334,7 @@ class PerfEventLink(Link):
                 self._link_fd.close()
             elif not self._perf_fd.closed:
                 try:  # noqa: SIM105 - closing the fd detaches anyway
-                    sysx.perf_ioctl(self._perf_fd.fileno(), sysx.PERF_EVENT_IOC_DISABLE)
+                    perf.perf_event_disable(self._perf_fd)
                 except BPFError:
                     pass
         finally:

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from pybpf.errors import AttachError, BPFError, KernelError
-from pybpf.link._netsys import dup_fd, fd_of
 from pybpf.link.base import CallbackLink, FDLink, Link
 from pybpf.sys import fs
 from pybpf.sys import links as syslinks
 from pybpf.sys import progs as sysprogs
-from pybpf.sys.fd import FD
+from pybpf.sys.fd import FD, dup_fd, fd_of
 from pybpf.uapi.enums import AttachType
 
 __all__ = [
@@ -46,7 +45,7 @@ def cgroup2_root() -> Path:
     for target in (_DEFAULT_MOUNT, _FALLBACK_MOUNT):
         try:
             target.mkdir(parents=True, exist_ok=True)
-            fs._mount("cgroup2", target)
+            fs.mount("cgroup2", target)
         except (OSError, KernelError):
             continue
         return target

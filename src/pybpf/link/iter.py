@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from pybpf.errors import KernelError
-from pybpf.link import _sys_extra as sysx
 from pybpf.link.base import FDLink
-from pybpf.sys._ffi import addr
+from pybpf.sys import links as syslinks
 from pybpf.sys.fd import FD
 from pybpf.uapi.enums import AttachType
 
@@ -38,7 +37,7 @@ class IterLink(FDLink):
     def open(self) -> BinaryIO:
         """A new binary file reading one pass of the iterator."""
         self._check_open("open iterator")
-        fd = sysx.iter_create(self.fileno())
+        fd = syslinks.iter_create(self.fileno())
         return os.fdopen(fd.disown(), "rb", buffering=0)
 
     def read_bytes(self) -> bytes:
@@ -94,14 +93,11 @@ def attach_iter(
         info.a, info.b, info.c = tid, pid, pid_fd
     else:
         used = False
-    extra: dict[str, dict[str, int] | int] | None = None
-    if used:
-        extra = {"iter": {"iter_info": addr(info), "iter_info_len": ctypes.sizeof(info)}}
-    fd: FD = sysx.link_create(
+    fd: FD = syslinks.link_create(
         prog_fd,
         0,
         AttachType.TRACE_ITER,
-        extra=extra,
+        iter_info=bytes(info) if used else None,
         op=f"attach iterator {prog_name or target!r}",
     )
     return IterLink(fd, "iter", prog_name, target)

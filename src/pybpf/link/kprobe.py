@@ -8,23 +8,21 @@ on close). Kernels built without CONFIG_KPROBES have neither: attaching raises a
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fnmatch
 import functools
 import platform
 from collections.abc import Sequence
-from pathlib import Path
 
-from pybpf import tracefs
 from pybpf.errors import AttachError, KernelError, NotSupportedError
-from pybpf.link import _sys_extra as sysx
 from pybpf.link.base import FDLink, PerfEventLink
-from pybpf.link.perf_event import attach_perf_event_fd
-from pybpf.sys._ffi import addr, cstr
+from pybpf.link.perf_event import attach_perf_event_fd, open_tracefs_probe
+from pybpf.sys import links as syslinks
+from pybpf.sys import perf
 from pybpf.sys.fd import FD
+from pybpf.sys.perf import pmu_retprobe_bit
 from pybpf.sys.syscall import ENOTSUPP
-from pybpf.uapi.enums import AttachType, PerfType
+from pybpf.uapi.enums import AttachType, KprobeMultiFlags
 
 __all__ = [
     "attach_kprobe",
@@ -36,7 +34,6 @@ __all__ = [
     "syscall_function",
 ]
 
-_PMU = Path("/sys/bus/event_source/devices")
 _SYSCALL_PREFIX = {
     "x86_64": "__x64_",
     "i686": "__ia32_",
@@ -52,25 +49,9 @@ _SYSCALL_PREFIX = {
 def pmu_type(name: str) -> int | None:
     """The perf type number of PMU ``name`` (``kprobe``, ``uprobe``), None when absent."""
     try:
-        return int((_PMU / name / "type").read_text().strip())
-    except (OSError, ValueError):
+        return perf.pmu_type(name)
+    except (NotSupportedError, OSError, ValueError):
         return None
-
-
-def pmu_retprobe_bit(name: str) -> int:
-    """The config bit marking a return probe, from ``format/retprobe`` (``config:0``)."""
-    return _format_bits(name, "retprobe", 0)[0]
-
-
-def _format_bits(pmu: str, field: str, default: int) -> tuple[int, int]:
-    """``(lo, hi)`` config bits of a PMU format field such as ``config:32-63``."""
-    try:
-        text = (_PMU / pmu / "format" / field).read_text().strip()
-        bits = text.split(":", 1)[1]
-        lo, _, hi = bits.partition("-")
-        return int(lo), int(hi or lo)
-    except (OSError, ValueError, IndexError):
-        return default, default
 
 
 def kprobes_unsupported(what: str = "kprobes") -> NotSupportedError:
@@ -119,29 +100,20 @@ def attach_kprobe(
             raise kprobes_unsupported(f"{kind} on {target}")
         raise NotSupportedError("the kprobe perf PMU", "pass use_pmu=None to use kprobe_events")
     what = f"{kind} {target}"
+    cleanup = None
     if use_pmu:
-        assert pmu is not None
-        name = cstr(func)
-        attr = sysx.PerfEventAttr(type=pmu, config1=addr(name), config2=offset)
-        if retprobe:
-            attr.config |= 1 << pmu_retprobe_bit("kprobe")
         try:
-            perf_fd = sysx.perf_event_open(attr, pid=-1, cpu=0, what=what)
+            perf_fd = perf.probe_event_open(
+                "kprobe", func, offset, retprobe=retprobe, op=f"open perf event for {what}"
+            )
         except KernelError as exc:
             raise _kprobe_error(exc, what, func) from None
-        cleanup = None
     else:
         if not _has_kprobe_events():
             raise kprobes_unsupported(f"{kind} on {target}")
-        ev = tracefs.add_probe_event("kprobe", func, f"{func}+{offset}", retprobe=retprobe)
-        try:
-            tattr = sysx.PerfEventAttr(type=PerfType.TRACEPOINT, config=ev.event_id)
-            tattr.sample_period = 1
-            perf_fd = sysx.perf_event_open(tattr, pid=-1, cpu=0, what=what)
-        except BaseException:
-            ev.remove()
-            raise
-        cleanup = ev.remove
+        perf_fd, cleanup = open_tracefs_probe(
+            "kprobe", func, f"{func}+{offset}", retprobe=retprobe, what=what
+        )
     return attach_perf_event_fd(
         prog_fd,
         perf_fd,
@@ -256,26 +228,19 @@ def attach_kprobe_multi(
         raise ValueError("kprobe.multi needs a pattern, syms or addrs")
     if cookies is not None and len(cookies) != count:
         raise ValueError(f"{len(cookies)} cookies for {count} functions")
-    names = [cstr(s) for s in syms] if syms else []
-    sym_ptrs = (ctypes.c_uint64 * count)(*[addr(n) for n in names]) if syms else None
-    addr_arr = (ctypes.c_uint64 * count)(*addrs) if addrs else None
-    cookie_arr = (ctypes.c_uint64 * count)(*cookies) if cookies else None
     attach_type = AttachType.TRACE_KPROBE_SESSION if session else AttachType.TRACE_KPROBE_MULTI
     target = pattern or (f"{count} functions" if count > 1 else (syms or [""])[0])
     try:
-        fd: FD = sysx.link_create(
+        fd: FD = syslinks.link_create(
             prog_fd,
             0,
             attach_type,
-            extra={
-                "kprobe_multi": {
-                    "flags": 1 if retprobe else 0,
-                    "cnt": count,
-                    "syms": addr(sym_ptrs),
-                    "addrs": addr(addr_arr),
-                    "cookies": addr(cookie_arr),
-                }
-            },
+            kprobe_multi=syslinks.KprobeMulti(
+                syms=syms or (),
+                addrs=addrs or (),
+                cookies=cookies or (),
+                flags=KprobeMultiFlags.RETURN if retprobe else 0,
+            ),
             op=f"attach {kind} program {prog_name!r} to {target}",
         )
     except KernelError as exc:

@@ -12,9 +12,9 @@ import errno
 from typing import Any
 
 from pybpf.errors import AttachError, NotSupportedError
-from pybpf.link._netsys import fd_of
 from pybpf.link.base import FDLink, Link
 from pybpf.sys import links as syslinks
+from pybpf.sys.fd import fd_of
 from pybpf.uapi.enums import AttachType
 
 __all__ = ["BPF_F_NETFILTER_IP_DEFRAG", "HOOKS", "PROTOCOLS", "attach_netfilter"]

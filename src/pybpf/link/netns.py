@@ -13,10 +13,11 @@ import os
 from typing import Any
 
 from pybpf.errors import AttachError, KernelError
-from pybpf.link._netsys import dup_fd, fd_of, netns_fd, run_in_netns
 from pybpf.link.base import CallbackLink, FDLink, Link
 from pybpf.sys import links as syslinks
 from pybpf.sys import progs as sysprogs
+from pybpf.sys.fd import dup_fd, fd_of
+from pybpf.sys.netns import netns_fd, run_in_netns
 from pybpf.uapi.enums import AttachType
 
 __all__ = ["attach_flow_dissector", "attach_sk_lookup", "run_in_netns"]

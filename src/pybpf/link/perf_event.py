@@ -12,10 +12,12 @@ import errno
 import os
 from collections.abc import Callable, Sequence
 
+from pybpf import tracefs
 from pybpf.errors import AttachError, BPFError, KernelError, NotSupportedError
-from pybpf.link import _sys_extra as sysx
 from pybpf.link.base import LinkGroup, PerfEventLink
-from pybpf.sys.fd import FD
+from pybpf.sys import links as syslinks
+from pybpf.sys import perf
+from pybpf.sys.fd import FD, dup_fd
 from pybpf.uapi.enums import AttachType, PerfSwId, PerfType
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "attach_sampling",
     "online_cpus",
     "open_sampling_event",
+    "open_tracefs_probe",
 ]
 
 
@@ -66,18 +69,17 @@ def attach_perf_event_fd(
         what = f"attach {prog_name or 'program'} to {target or kind}"
         link_fd: FD | None = None
         if use_link:
-            extra: dict[str, dict[str, int] | int] | None = (
-                {"perf_event": {"bpf_cookie": cookie}} if cookie else None
-            )
-            link_fd = sysx.link_create(
-                prog_fd, perf_fd.fileno(), AttachType.PERF_EVENT, extra=extra, op=what
+            link_fd = syslinks.link_create(
+                prog_fd,
+                perf_fd,
+                AttachType.PERF_EVENT,
+                perf_event_cookie=cookie or None,
+                op=what,
             )
         else:
-            sysx.perf_ioctl(perf_fd.fileno(), sysx.PERF_EVENT_IOC_SET_BPF, prog_fd, what=what)
+            perf.perf_event_set_bpf(perf_fd, prog_fd, op=what)
         try:
-            sysx.perf_ioctl(
-                perf_fd.fileno(), sysx.PERF_EVENT_IOC_ENABLE, what=f"enable {target or kind}"
-            )
+            perf.perf_event_enable(perf_fd, op=f"enable {target or kind}")
         except BaseException:
             if link_fd is not None:
                 link_fd.close()
@@ -90,6 +92,31 @@ def attach_perf_event_fd(
     return PerfEventLink(perf_fd, link_fd, kind, prog_name, target, cleanup)
 
 
+def open_tracefs_probe(
+    kind: str,
+    label: str,
+    location: str,
+    *,
+    retprobe: bool = False,
+    pid: int = -1,
+    cpu: int = 0,
+    what: str = "",
+) -> tuple[FD, Callable[[], None]]:
+    """Add a tracefs ``kprobe``/``uprobe`` entry and open its tracepoint perf event.
+
+    For kernels without the probe's perf PMU. Returns the event fd and the callback
+    removing the entry; on failure the entry is already removed.
+    """
+    ev = tracefs.add_probe_event(kind, label, location, retprobe=retprobe)
+    try:
+        attr = perf.PerfEventAttr(type=PerfType.TRACEPOINT, config=ev.event_id, sample_period=1)
+        op = f"open perf event for {what}" if what else "open perf event"
+        return perf.perf_event_open(attr, pid, cpu, op=op), ev.remove
+    except BaseException:
+        ev.remove()
+        raise
+
+
 def attach_perf_event(
     prog_fd: int,
     perf_fd: int | FD,
@@ -99,7 +126,7 @@ def attach_perf_event(
     use_link: bool | None = None,
 ) -> PerfEventLink:
     """Attach a ``perf_event`` program to an open perf event (a dup of it is owned)."""
-    owned = perf_fd.dup() if isinstance(perf_fd, FD) else FD(os.dup(perf_fd), "perf_event")
+    owned = dup_fd(int(perf_fd), "perf_event")
     return attach_perf_event_fd(
         prog_fd,
         owned,
@@ -135,14 +162,13 @@ def open_sampling_event(
     pid: int = -1,
 ) -> FD:
     """perf_event_open a sampling event on ``cpu`` (default: software cpu-clock)."""
-    attr = sysx.PerfEventAttr(type=int(type), config=int(config))
+    attr = perf.PerfEventAttr(type=int(type), config=int(config))
     if sample_freq:
-        attr.sample_period = sample_freq
-        attr.flags |= sysx.PERF_FLAG_FREQ
+        attr.sample_period, attr.freq = sample_freq, 1
     else:
         attr.sample_period = sample_period or 1_000_000
     try:
-        return sysx.perf_event_open(attr, pid=pid, cpu=cpu, what=f"sampling on CPU {cpu}")
+        return perf.perf_event_open(attr, pid, cpu, op=f"open perf event for sampling on CPU {cpu}")
     except KernelError as exc:
         if exc.errno == errno.ENOENT and int(type) == PerfType.HARDWARE:
             raise NotSupportedError(

@@ -13,8 +13,8 @@ import socket
 from typing import Any
 
 from pybpf.errors import AttachError
-from pybpf.link._netsys import fd_of
 from pybpf.link.base import CallbackLink, Link
+from pybpf.sys.fd import fd_of
 from pybpf.uapi.enums import AttachType
 
 __all__ = ["attach_reuseport", "attach_socket"]

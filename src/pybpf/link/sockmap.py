@@ -12,10 +12,10 @@ import errno
 from typing import Any
 
 from pybpf.errors import AttachError, BPFError, KernelError
-from pybpf.link._netsys import dup_fd, fd_of
 from pybpf.link.base import CallbackLink, FDLink, Link
 from pybpf.sys import links as syslinks
 from pybpf.sys import progs as sysprogs
+from pybpf.sys.fd import dup_fd, fd_of
 from pybpf.uapi.enums import AttachType
 
 __all__ = ["SOCKMAP_ATTACH_TYPES", "attach_sockmap"]

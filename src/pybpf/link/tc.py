@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pybpf.errors import AttachError, KernelError, NotSupportedError
-from pybpf.link._netsys import fd_of, netns_inode
 from pybpf.link.base import CallbackLink, FDLink, Link
 from pybpf.link.netlink import (
     NLM_F,
@@ -32,6 +31,8 @@ from pybpf.link.netlink import (
 )
 from pybpf.sys import links as syslinks
 from pybpf.sys import progs as sysprogs
+from pybpf.sys.fd import fd_of
+from pybpf.sys.netns import netns_inode
 from pybpf.uapi.enums import AttachType
 
 __all__ = [

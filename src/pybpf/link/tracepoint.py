@@ -11,9 +11,10 @@ import errno
 
 from pybpf import tracefs
 from pybpf.errors import AttachError, KernelError
-from pybpf.link import _sys_extra as sysx
 from pybpf.link.base import FDLink, PerfEventLink
 from pybpf.link.perf_event import attach_perf_event_fd
+from pybpf.sys import links as syslinks
+from pybpf.sys import perf
 from pybpf.uapi.enums import PerfType
 
 __all__ = ["attach_raw_tracepoint", "attach_tracepoint", "split_tracepoint"]
@@ -49,9 +50,11 @@ def attach_tracepoint(
     if name is None:
         category, name = split_tracepoint(category)
     tp_id = tracefs.tracepoint_id(category, name)
-    attr = sysx.PerfEventAttr(type=PerfType.TRACEPOINT, config=tp_id, sample_period=1)
+    attr = perf.PerfEventAttr(type=PerfType.TRACEPOINT, config=tp_id, sample_period=1)
     attr.wakeup_events = 1
-    perf_fd = sysx.perf_event_open(attr, pid=-1, cpu=0, what=f"tracepoint {category}/{name}")
+    perf_fd = perf.perf_event_open(
+        attr, -1, 0, op=f"open perf event for tracepoint {category}/{name}"
+    )
     return attach_perf_event_fd(
         prog_fd,
         perf_fd,
@@ -69,7 +72,7 @@ def attach_raw_tracepoint(
     """Attach a raw_tp (or writable raw_tp) program to the kernel tracepoint ``name``."""
     tp = name.rpartition("/")[2] if "/" in name else name
     try:
-        fd = sysx.raw_tracepoint_open(prog_fd, tp, cookie=cookie)
+        fd = syslinks.raw_tracepoint_open(tp, prog_fd, cookie)
     except KernelError as exc:
         if exc.errno == errno.ENOENT:
             raise AttachError(

@@ -12,8 +12,8 @@ from __future__ import annotations
 import errno
 
 from pybpf.errors import AttachError, KernelError, NotSupportedError
-from pybpf.link import _sys_extra as sysx
 from pybpf.link.base import FDLink
+from pybpf.sys import links as syslinks
 from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType
 
@@ -68,15 +68,15 @@ def attach_tracing(
         if cookie:
             if attach_type is None:
                 raise ValueError("a cookie needs the program's attach_type (BPF_LINK_CREATE)")
-            fd = sysx.link_create(
+            fd = syslinks.link_create(
                 prog_fd,
                 0,
                 attach_type,
-                extra={"tracing": {"cookie": cookie}},
+                tracing_cookie=cookie,
                 op=f"attach {kind} program {prog_name!r}",
             )
         else:
-            fd = sysx.raw_tracepoint_open(prog_fd, None)
+            fd = syslinks.raw_tracepoint_open(None, prog_fd)
     except KernelError as exc:
         err = exc.errno or 0
         if kind.split(".")[0] in TRAMPOLINE_KINDS and err in _TRAMPOLINE_ERRNOS:

@@ -7,23 +7,25 @@ for this process and removes on close. uprobe.multi uses BPF_LINK_CREATE.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fnmatch
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from pybpf import tracefs
 from pybpf.errors import AttachError, KernelError, NotSupportedError
-from pybpf.link import _sys_extra as sysx
 from pybpf.link.base import FDLink, PerfEventLink
-from pybpf.link.kprobe import _format_bits, pmu_retprobe_bit, pmu_type
-from pybpf.link.perf_event import attach_perf_event_fd
+from pybpf.link.kprobe import pmu_type
+from pybpf.link.perf_event import attach_perf_event_fd, open_tracefs_probe
 from pybpf.link.uprobe_resolve import parse_target, resolve_binary, symbol_offset
-from pybpf.sys._ffi import addr, cstr
-from pybpf.sys.fd import FD
+from pybpf.sys import links as syslinks
+from pybpf.sys import perf
 from pybpf.sys.syscall import ENOTSUPP
-from pybpf.uapi.enums import AttachType, PerfType
+from pybpf.uapi.enums import AttachType, UprobeMultiFlags
+
+if TYPE_CHECKING:
+    from pybpf.link.usdt import UsdtLink
+    from pybpf.map import Map
 
 __all__ = ["attach_uprobe", "attach_uprobe_multi", "attach_usdt", "resolve_uprobe"]
 
@@ -76,32 +78,34 @@ def attach_uprobe(
     pmu = pmu_type("uprobe")
     if use_pmu is None:
         use_pmu = pmu is not None
+    if use_pmu and pmu is None:
+        raise NotSupportedError(
+            "the uprobe perf PMU", "pass use_pmu=None to fall back to uprobe_events"
+        )
     cpu = 0 if pid == -1 else -1
     cleanup = None
-    if use_pmu:
-        if pmu is None:
-            raise NotSupportedError(
-                "the uprobe perf PMU", "pass use_pmu=None to fall back to uprobe_events"
+    try:
+        if use_pmu:
+            perf_fd = perf.probe_event_open(
+                "uprobe",
+                path,
+                file_off,
+                retprobe=retprobe,
+                ref_ctr_offset=ref_ctr_offset,
+                pid=pid,
+                cpu=cpu,
+                op=f"open perf event for {what}",
             )
-        name = cstr(path)
-        attr = sysx.PerfEventAttr(type=pmu, config1=addr(name), config2=file_off)
-        if retprobe:
-            attr.config |= 1 << pmu_retprobe_bit("uprobe")
-        if ref_ctr_offset:
-            attr.config |= ref_ctr_offset << _format_bits("uprobe", "ref_ctr_offset", 32)[0]
-        perf_fd = _open(attr, pid, cpu, what)
-    else:
-        loc = f"{path}:{file_off:#x}" + (f"({ref_ctr_offset:#x})" if ref_ctr_offset else "")
-        label = symbol or f"{file_off:x}"
-        ev = tracefs.add_probe_event("uprobe", label, loc, retprobe=retprobe)
-        try:
-            tattr = sysx.PerfEventAttr(type=PerfType.TRACEPOINT, config=ev.event_id)
-            tattr.sample_period = 1
-            perf_fd = _open(tattr, pid, cpu, what)
-        except BaseException:
-            ev.remove()
-            raise
-        cleanup = ev.remove
+        else:
+            loc = f"{path}:{file_off:#x}" + (f"({ref_ctr_offset:#x})" if ref_ctr_offset else "")
+            label = symbol or f"{file_off:x}"
+            perf_fd, cleanup = open_tracefs_probe(
+                "uprobe", label, loc, retprobe=retprobe, pid=pid, cpu=cpu, what=what
+            )
+    except KernelError as exc:
+        if exc.errno == errno.ESRCH:
+            raise AttachError(f"create {what}", errno.ESRCH, f"no process {pid}") from None
+        raise
     return attach_perf_event_fd(
         prog_fd,
         perf_fd,
@@ -112,15 +116,6 @@ def attach_uprobe(
         cleanup=cleanup,
         use_link=use_link,
     )
-
-
-def _open(attr: sysx.PerfEventAttr, pid: int, cpu: int, what: str) -> FD:
-    try:
-        return sysx.perf_event_open(attr, pid=pid, cpu=cpu, what=what)
-    except KernelError as exc:
-        if exc.errno == errno.ESRCH:
-            raise AttachError(f"create {what}", errno.ESRCH, f"no process {pid}") from None
-        raise
 
 
 def attach_uprobe_multi(
@@ -158,29 +153,22 @@ def attach_uprobe_multi(
     for seq, what in ((ref_ctr_offsets, "ref_ctr_offsets"), (cookies, "cookies")):
         if seq is not None and len(seq) != n:
             raise ValueError(f"{len(seq)} {what} for {n} probes")
-    cpath = cstr(path)
-    off_arr = (ctypes.c_uint64 * n)(*offs)
-    ref_arr = (ctypes.c_uint64 * n)(*ref_ctr_offsets) if ref_ctr_offsets else None
-    cookie_arr = (ctypes.c_uint64 * n)(*cookies) if cookies else None
     kind = "uretprobe.multi" if retprobe else "uprobe.multi"
     target = f"{path}:{pattern or (symbols[0] if symbols and n == 1 else f'{n} probes')}"
     attach_type = AttachType.TRACE_UPROBE_SESSION if session else AttachType.TRACE_UPROBE_MULTI
     try:
-        fd = sysx.link_create(
+        fd = syslinks.link_create(
             prog_fd,
             0,
             attach_type,
-            extra={
-                "uprobe_multi": {
-                    "path": addr(cpath),
-                    "offsets": addr(off_arr),
-                    "ref_ctr_offsets": addr(ref_arr),
-                    "cookies": addr(cookie_arr),
-                    "cnt": n,
-                    "flags": 1 if retprobe else 0,
-                    "pid": pid if pid > 0 else 0,
-                }
-            },
+            uprobe_multi=syslinks.UprobeMulti(
+                path=path,
+                offsets=offs,
+                ref_ctr_offsets=ref_ctr_offsets or (),
+                cookies=cookies or (),
+                pid=pid if pid > 0 else 0,
+                flags=UprobeMultiFlags.RETURN if retprobe else 0,
+            ),
             op=f"attach {kind} program {prog_name!r} to {target}",
         )
     except KernelError as exc:
@@ -233,10 +221,24 @@ def attach_usdt(
     prog_name: str = "",
     pid: int = -1,
     cookie: int = 0,
-) -> PerfEventLink:
-    """USDT probes need libbpf's usdt.bpf.h spec maps, which pybpf does not fill yet."""
-    raise NotSupportedError(
-        f"USDT attach ({provider}:{name} in {binary}) by pybpf",
-        "pybpf does not yet parse .note.stapsdt argument specs into usdt.bpf.h's "
-        "spec maps; attach a uprobe at the probe's address with attach_uprobe() instead",
+    specs_map: Map | None = None,
+    ip_map: Map | None = None,
+    use_cookie: bool | None = None,
+    use_pmu: bool | None = None,
+) -> UsdtLink:
+    """Attach a USDT program to ``provider:name`` in ``binary`` (see :mod:`pybpf.link.usdt`)."""
+    from pybpf.link.usdt import attach_usdt as attach
+
+    return attach(
+        prog_fd,
+        binary,
+        provider,
+        name,
+        prog_name=prog_name,
+        pid=pid,
+        cookie=cookie,
+        specs_map=specs_map,
+        ip_map=ip_map,
+        use_cookie=use_cookie,
+        use_pmu=use_pmu,
     )

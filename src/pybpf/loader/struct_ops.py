@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING
 
 from pybpf.btf import BTF, Kind, Ptr, Struct
 from pybpf.errors import BPFError, KernelError, MapError, NotSupportedError, ObjectError
-from pybpf.link._netsys import dup_fd
 from pybpf.link.base import CallbackLink, FDLink, Link
 from pybpf.sys import links as syslinks
 from pybpf.sys import maps as sysmaps
-from pybpf.sys.fd import FD
+from pybpf.sys.fd import FD, dup_fd
 from pybpf.uapi.enums import AttachType, MapFlags, MapType
 
 if TYPE_CHECKING:

@@ -7,10 +7,11 @@ import fcntl
 import os
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from pybpf.errors import KernelError
 
-__all__ = ["FD"]
+__all__ = ["FD", "dup_fd", "fd_of"]
 
 
 class FD:
@@ -67,7 +68,7 @@ class FD:
 
     def dup(self) -> FD:
         """A new FD (close-on-exec) for the same kernel object."""
-        return FD(fcntl.fcntl(self.fileno(), fcntl.F_DUPFD_CLOEXEC, 1), self.kind)
+        return dup_fd(self.fileno(), self.kind)
 
     def __enter__(self) -> FD:
         return self
@@ -93,3 +94,30 @@ class FD:
     def __repr__(self) -> str:
         state = "closed" if self._fd < 0 else str(self._fd)
         return f"<FD {self.kind} {state}>"
+
+
+def dup_fd(fd: int, kind: str = "fd") -> FD:
+    """An owned close-on-exec duplicate of ``fd`` (kept to undo an attachment later)."""
+    try:
+        return FD(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1), kind)
+    except OSError as exc:
+        raise KernelError(f"duplicate {kind} fd {fd}", exc.errno or errno.EBADF) from None
+
+
+def fd_of(obj: Any, what: str = "object") -> int:
+    """The fd number of an int, :class:`FD`, or anything with ``fd``/``fileno()``."""
+    if isinstance(obj, bool):
+        raise TypeError(f"expected a file descriptor for the {what}, got {obj!r}")
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, FD):
+        return obj.fileno()
+    fd = getattr(obj, "fd", None)
+    if isinstance(fd, int):
+        return fd
+    if isinstance(fd, FD):
+        return fd.fileno()
+    fileno = getattr(obj, "fileno", None)
+    if callable(fileno):
+        return int(fileno())
+    raise TypeError(f"expected a file descriptor for the {what}, got {type(obj).__name__}")

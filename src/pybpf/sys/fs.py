@@ -9,7 +9,15 @@ from pathlib import Path
 from pybpf.errors import KernelError
 from pybpf.sys._ffi import libc
 
-__all__ = ["BPFFS", "TRACEFS_PATHS", "ensure_bpffs", "ensure_tracefs", "mounts", "tracefs_root"]
+__all__ = [
+    "BPFFS",
+    "TRACEFS_PATHS",
+    "ensure_bpffs",
+    "ensure_tracefs",
+    "mount",
+    "mounts",
+    "tracefs_root",
+]
 
 BPFFS = Path("/sys/fs/bpf")
 TRACEFS_PATHS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
@@ -29,7 +37,8 @@ def mounts() -> dict[Path, str]:
     return out
 
 
-def _mount(fstype: str, target: Path) -> None:
+def mount(fstype: str, target: Path | str) -> None:
+    """mount(2) a ``fstype`` filesystem (bpf, tracefs, debugfs, cgroup2) at ``target``."""
     res = libc.mount(fstype.encode(), str(target).encode(), fstype.encode(), 0, None)
     if res != 0:
         err = ctypes.get_errno()
@@ -40,13 +49,16 @@ def _mount(fstype: str, target: Path) -> None:
         )
 
 
+_mount = mount  # tracefs_root's ``mount`` flag shadows the function there
+
+
 def ensure_bpffs(path: Path | str = BPFFS) -> Path:
     """Return ``path`` after making sure a bpffs is mounted there (mounting it if needed)."""
     target = Path(path)
     if mounts().get(target) == "bpf":
         return target
     target.mkdir(parents=True, exist_ok=True)
-    _mount("bpf", target)
+    mount("bpf", target)
     return target
 
 

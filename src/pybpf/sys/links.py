@@ -21,7 +21,7 @@ from pybpf.sys.attrs import (
 )
 from pybpf.sys.fd import FD
 from pybpf.sys.maps import FdLike, fdnum
-from pybpf.uapi.enums import AttachType, Cmd, StatsType, TaskFdType
+from pybpf.uapi.enums import AttachFlags, AttachType, Cmd, StatsType, TaskFdType
 
 __all__ = [
     "KprobeMulti",
@@ -205,16 +205,26 @@ def _attach_name(attach_type: AttachType | int) -> str:
 
 
 def link_update(
-    link_fd: FdLike, new_prog_fd: FdLike, *, old_prog_fd: FdLike | None = None, flags: int = 0
+    link_fd: FdLike,
+    new_prog_fd: FdLike,
+    *,
+    old_prog_fd: FdLike | None = None,
+    flags: int = 0,
+    op: str = "update link",
 ) -> None:
-    """BPF_LINK_UPDATE: swap the program of a link (only if it is ``old_prog_fd``, if given)."""
+    """BPF_LINK_UPDATE: swap the program of a link (only if it is ``old_prog_fd``, if given).
+
+    Giving ``old_prog_fd`` sets BPF_F_REPLACE, which the kernel requires with it.
+    """
+    if old_prog_fd is not None:
+        flags |= AttachFlags.REPLACE
     attr = LinkUpdateAttr(
         link_fd=fdnum(link_fd),
         new_prog_fd=fdnum(new_prog_fd),
         flags=flags,
         old_prog_fd=fdnum(old_prog_fd),
     )
-    syscall.bpf(Cmd.LINK_UPDATE, attr, op="update link", error=LinkError)
+    syscall.bpf(Cmd.LINK_UPDATE, attr, op=op, error=LinkError)
 
 
 def link_detach(link_fd: FdLike) -> None:
@@ -230,12 +240,18 @@ def iter_create(link_fd: FdLike) -> FD:
 
 
 def raw_tracepoint_open(name: str | None, prog_fd: FdLike, cookie: int = 0) -> FD:
-    """BPF_RAW_TRACEPOINT_OPEN: attach a raw_tp/tp_btf (name None: from attach_btf_id)."""
+    """BPF_RAW_TRACEPOINT_OPEN: attach a raw_tp/tp_btf (name None: from attach_btf_id).
+
+    Without a cookie the attr stops before the cookie field (added in 6.10), so
+    older kernels accept it.
+    """
     cname = cstr(name) if name else None
     attr = RawTracepointAttr(name=addr(cname), prog_fd=fdnum(prog_fd), cookie=cookie)
+    size = ctypes.sizeof(attr) if cookie else RawTracepointAttr.cookie.offset
     what = f"raw tracepoint {name!r}" if name else "BTF tracepoint"
     return FD(
-        syscall.bpf(Cmd.RAW_TRACEPOINT_OPEN, attr, op=f"attach {what}", error=AttachError), "link"
+        syscall.bpf(Cmd.RAW_TRACEPOINT_OPEN, attr, size, op=f"attach {what}", error=AttachError),
+        "link",
     )
 
 

@@ -166,19 +166,21 @@ def _ioctl(fd: FdLike, request: int, arg: int | ctypes.c_uint64, what: str) -> N
         raise AttachError(what, ctypes.get_errno())
 
 
-def perf_event_enable(fd: FdLike) -> None:
-    """PERF_EVENT_IOC_ENABLE."""
-    _ioctl(fd, IOC_ENABLE, 0, "enable perf event")
+def perf_event_enable(fd: FdLike, *, op: str = "enable perf event") -> None:
+    """PERF_EVENT_IOC_ENABLE; ``op`` names the operation in the error."""
+    _ioctl(fd, IOC_ENABLE, 0, op)
 
 
-def perf_event_disable(fd: FdLike) -> None:
-    """PERF_EVENT_IOC_DISABLE."""
-    _ioctl(fd, IOC_DISABLE, 0, "disable perf event")
+def perf_event_disable(fd: FdLike, *, op: str = "disable perf event") -> None:
+    """PERF_EVENT_IOC_DISABLE; ``op`` names the operation in the error."""
+    _ioctl(fd, IOC_DISABLE, 0, op)
 
 
-def perf_event_set_bpf(fd: FdLike, prog_fd: FdLike) -> None:
+def perf_event_set_bpf(
+    fd: FdLike, prog_fd: FdLike, *, op: str = "attach program to perf event"
+) -> None:
     """PERF_EVENT_IOC_SET_BPF: run ``prog_fd`` on every occurrence of the event."""
-    _ioctl(fd, IOC_SET_BPF, fdnum(prog_fd), "attach program to perf event")
+    _ioctl(fd, IOC_SET_BPF, fdnum(prog_fd), op)
 
 
 def perf_event_id(fd: FdLike) -> int:
@@ -244,9 +246,13 @@ def probe_event_open(
     ref_ctr_offset: int = 0,
     pid: int = -1,
     cpu: int = 0,
+    op: str | None = None,
 ) -> FD:
     """Open a kprobe (``target`` = function, ``offset`` into it; or an address with empty
-    target) or uprobe (``target`` = binary path, ``offset`` = file offset) perf event."""
+    target) or uprobe (``target`` = binary path, ``offset`` = file offset) perf event.
+
+    ``op`` names the operation in the error (default: the probe kind and target).
+    """
     attr = PerfEventAttr(type=pmu_type(pmu))
     if retprobe:
         attr.config |= 1 << pmu_retprobe_bit(pmu)
@@ -261,7 +267,7 @@ def probe_event_open(
         if pmu == "uprobe"
         else ("kretprobe" if retprobe else "kprobe")
     )
-    fd = perf_event_open(attr, pid, cpu, op=f"open {kind} {target}+{offset:#x}")
+    fd = perf_event_open(attr, pid, cpu, op=op or f"open {kind} {target}+{offset:#x}")
     del name
     return fd
 

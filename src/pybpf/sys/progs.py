@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ctypes
 import errno
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ParamSpec
 
 from pybpf.errors import AttachError, KernelError, ProgramLoadError, VerifierError
 from pybpf.sys import syscall
@@ -37,60 +39,7 @@ __all__ = [
 DEFAULT_LOG_SIZE = 64 * 1024  # first verifier log buffer; grows as needed
 _MIN_LOG_SIZE = 128  # the kernel refuses smaller log buffers
 _INSN_SIZE = 8
-
-
-def prog_load(
-    prog_type: ProgType | int,
-    insns: bytes,
-    *,
-    license: str = "GPL",
-    name: str = "",
-    log_level: int = 0,
-    log_size: int = DEFAULT_LOG_SIZE,
-    kern_version: int = 0,
-    flags: int = 0,
-    ifindex: int = 0,
-    expected_attach_type: AttachType | int = 0,
-    btf_fd: FdLike | None = None,
-    func_info: bytes = b"",
-    func_info_rec_size: int = 0,
-    line_info: bytes = b"",
-    line_info_rec_size: int = 0,
-    attach_btf_id: int = 0,
-    attach_btf_obj_fd: FdLike | None = None,
-    attach_prog_fd: FdLike | None = None,
-    fd_array: Sequence[int] | None = None,
-    token_fd: FdLike | None = None,
-) -> FD:
-    """BPF_PROG_LOAD: load ``insns`` (raw instruction bytes) and return the program fd.
-
-    On rejection raises :class:`VerifierError` with the complete verifier log (or
-    :class:`ProgramLoadError` when the kernel gave no log). ``log_level`` > 0 asks
-    for the log even on success; use :func:`prog_load_log` to get it back.
-    """
-    fd, _ = prog_load_log(
-        prog_type,
-        insns,
-        license=license,
-        name=name,
-        log_level=log_level,
-        log_size=log_size,
-        kern_version=kern_version,
-        flags=flags,
-        ifindex=ifindex,
-        expected_attach_type=expected_attach_type,
-        btf_fd=btf_fd,
-        func_info=func_info,
-        func_info_rec_size=func_info_rec_size,
-        line_info=line_info,
-        line_info_rec_size=line_info_rec_size,
-        attach_btf_id=attach_btf_id,
-        attach_btf_obj_fd=attach_btf_obj_fd,
-        attach_prog_fd=attach_prog_fd,
-        fd_array=fd_array,
-        token_fd=token_fd,
-    )
-    return fd
+P = ParamSpec("P")
 
 
 def prog_load_log(
@@ -116,7 +65,12 @@ def prog_load_log(
     fd_array: Sequence[int] | None = None,
     token_fd: FdLike | None = None,
 ) -> tuple[FD, str]:
-    """Like :func:`prog_load`, also returning the verifier log (empty at ``log_level`` 0)."""
+    """BPF_PROG_LOAD: load ``insns`` (raw instruction bytes); return the program fd and log.
+
+    On rejection raises :class:`VerifierError` with the complete verifier log (or
+    :class:`ProgramLoadError` when the kernel gave no log). ``log_level`` > 0 asks
+    for the log even on success; at ``log_level`` 0 the returned log is empty.
+    """
     from pybpf.sys import features
     from pybpf.sys.memlock import ensure_memlock
 
@@ -178,6 +132,20 @@ def prog_load_log(
                 continue
             raise _load_error(label, err or first_err, log, exc, prog_type) from None
         return fd, buf.value.decode(errors="replace") if log_level else ""
+
+
+def _fd_only(load: Callable[P, tuple[FD, str]]) -> Callable[P, FD]:
+    """``load`` with the same arguments, returning only the fd."""
+
+    def prog_load(*args: P.args, **kwargs: P.kwargs) -> FD:
+        """BPF_PROG_LOAD: :func:`prog_load_log` without the log; returns the program fd."""
+        return load(*args, **kwargs)[0]
+
+    functools.update_wrapper(prog_load, load, assigned=("__module__",))  # signature of load
+    return prog_load
+
+
+prog_load = _fd_only(prog_load_log)
 
 
 def _grow(size: int, true_size: int) -> int:
@@ -242,16 +210,22 @@ def prog_test_run(
     flags: int = 0,
     cpu: int = 0,
     batch_size: int = 0,
+    prog_type: ProgType | int | None = None,
 ) -> RunResult:
     """BPF_PROG_TEST_RUN: run the program on ``data_in``/``ctx_in`` in the kernel.
 
     ``data_out_size`` defaults to room for the input plus headroom (XDP may grow it);
-    ``ctx_out_size`` to the size of ``ctx_in``.
+    ``ctx_out_size`` to the size of ``ctx_in``. With ``prog_type`` SYSCALL no
+    ``ctx_out`` buffer is passed (the kernel refuses one): the kernel writes the ctx
+    back into ``ctx_in``, and that comes back as ``ctx_out``.
     """
+    syscall_prog = prog_type == ProgType.SYSCALL
+    if syscall_prog and ctx_out_size:
+        raise ValueError("syscall programs return their ctx in ctx_in: give no ctx_out_size")
     if data_out_size is None:
         data_out_size = len(data_in) + 256 if data_in else 0
     if ctx_out_size is None:
-        ctx_out_size = len(ctx_in)
+        ctx_out_size = 0 if syscall_prog else len(ctx_in)
     din = c_buffer(data_in) if data_in else None
     dout = ctypes.create_string_buffer(data_out_size) if data_out_size else None
     cin = c_buffer(ctx_in) if ctx_in else None
@@ -272,11 +246,15 @@ def prog_test_run(
         batch_size=batch_size,
     )
     syscall.bpf(Cmd.PROG_TEST_RUN, attr, op="test-run program")
+    if syscall_prog:
+        ctx_out = cin.raw[: len(ctx_in)] if cin else b""
+    else:
+        ctx_out = cout.raw[: min(attr.ctx_size_out, ctx_out_size)] if cout else b""
     return RunResult(
         retval=int(attr.retval),
         duration_ns=int(attr.duration),
         data_out=dout.raw[: min(attr.data_size_out, data_out_size)] if dout else b"",
-        ctx_out=cout.raw[: min(attr.ctx_size_out, ctx_out_size)] if cout else b"",
+        ctx_out=ctx_out,
     )
 
 

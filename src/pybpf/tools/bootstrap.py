@@ -1,8 +1,8 @@
 """``pybpf-bootstrap``: libbpf-bootstrap's bootstrap, process exec/exit with lifetimes.
 
-Loads the shipped CO-RE object, sets ``min_duration_ns`` from ``-d`` before load,
-attaches the ``sched_process_exec``/``sched_process_exit`` tracepoints and prints
-ring buffer events in bootstrap's columns until Ctrl-C or SIGTERM.
+Loads the shipped CO-RE object through its skeleton, sets ``min_duration_ns`` from
+``-d`` before load, attaches the ``sched_process_exec``/``sched_process_exit``
+tracepoints and prints ring buffer events in bootstrap's columns until Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -11,16 +11,14 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
-import pybpf
-from pybpf.tools import object_path
 from pybpf.tools._common import run_tool
+from pybpf.tools.skel.bootstrap_skel import BootstrapSkeleton, Event
 
 HEADER = f"{'TIME':<8} {'EVENT':<5} {'COMM':<16} {'PID':<7} {'PPID':<7} FILENAME/EXIT CODE"
 
 
-def format_event(e: Any, now: float | None = None) -> str:
+def format_event(e: Event, now: float | None = None) -> str:
     """One output line for a decoded ``struct event``, exactly as bootstrap prints it."""
     ts = time.strftime("%H:%M:%S", time.localtime(now))
     comm = e.comm.decode(errors="replace")
@@ -58,16 +56,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
 
     def body() -> int:
-        obj = pybpf.open(args.object or object_path("bootstrap"), verbose=args.verbose)
-        with obj:
-            obj.globals["min_duration_ns"] = args.duration * 1_000_000
-            obj.load()
-            obj.attach()
+        with BootstrapSkeleton.open(args.object, verbose=args.verbose) as skel:
+            skel.rodata.min_duration_ns = args.duration * 1_000_000
+            skel.load()
+            skel.attach()
 
-            def handle(event: Any) -> None:
+            def handle(event: Event) -> None:
                 print(format_event(event), flush=True)
 
-            with obj.ringbuf("rb", handle, event_type="event") as rb:
+            with skel.ringbuf_rb(handle) as rb:
                 print(HEADER, flush=True)
                 while True:
                     rb.poll(100)

@@ -11,11 +11,9 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
-import pybpf
-from pybpf.tools import object_path
 from pybpf.tools._common import comm_str, poll_loop, run_tool
+from pybpf.tools.skel.execsnoop_skel import ExecEvent, ExecsnoopSkeleton
 
 MAX_ARGS = 20
 
@@ -36,12 +34,12 @@ def _quote(arg: str) -> str:
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def event_args(e: Any) -> list[str]:
+def event_args(e: ExecEvent) -> list[str]:
     """The captured arguments of an event, as text."""
     return [comm_str(a) for a in e.args[: e.args_count]]
 
 
-def format_event(e: Any, args: argparse.Namespace, start_ns: int) -> str | None:
+def format_event(e: ExecEvent, args: argparse.Namespace, start_ns: int) -> str | None:
     """One output line, or None when the userspace filters drop the event."""
     comm = comm_str(e.comm)
     argv = event_args(e)
@@ -94,21 +92,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
 
     def body() -> int:
-        with pybpf.open(args.object or object_path("execsnoop"), verbose=args.verbose) as obj:
+        with ExecsnoopSkeleton.open(args.object, verbose=args.verbose) as skel:
             if args.uid is not None:
-                obj.globals["targ_uid"] = args.uid
-            obj.globals["ignore_failed"] = not args.fails
-            obj.globals["max_args"] = args.max_args
-            obj.load()
-            obj.attach()
+                skel.rodata.targ_uid = args.uid
+            skel.rodata.ignore_failed = not args.fails
+            skel.rodata.max_args = args.max_args
+            skel.load()
+            skel.attach()
             start_ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 
-            def handle(e: Any) -> None:
+            def handle(e: ExecEvent) -> None:
                 line = format_event(e, args, start_ns)
                 if line is not None:
                     print(line, flush=True)
 
-            with obj.ringbuf("events", handle, event_type="exec_event") as rb:
+            with skel.ringbuf_events(handle) as rb:
                 print(header(args), flush=True)
                 return poll_loop(rb, args.duration)
 

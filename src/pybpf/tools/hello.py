@@ -10,10 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-import pybpf
 from pybpf.events.tracepipe import TraceLine, TracePipe
-from pybpf.tools import object_path
 from pybpf.tools._common import run_tool
+from pybpf.tools.skel.hello_skel import HelloSkeleton
 
 MESSAGE = "Hello, BPF World!"
 HEADER = f"{'TIME(s)':<16} {'COMM':<16} {'PID':<7} MESSAGE"
@@ -46,10 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
 
     def body() -> int:
-        with pybpf.open(args.object or object_path("hello"), verbose=args.verbose) as obj:
-            obj.load()
+        with HelloSkeleton.open(args.object, verbose=args.verbose) as skel:
+            skel.load()
             with TracePipe() as pipe:
-                obj.attach()
+                skel.attach()
                 print(HEADER, flush=True)
                 for line in pipe:
                     if args.all or line.message.rstrip() == MESSAGE:

@@ -18,18 +18,21 @@ from typing import Any
 
 import pybpf
 from pybpf.runner.hist import render_log2
-from pybpf.tools import object_path
 from pybpf.tools._common import comm_str, run_tool
+from pybpf.tools.skel.hist_skel import HistKey, HistSkeleton
 
 Group = tuple[int, int, str]
 
 
-def collect(hist_map: Any, *, clear: bool, skip_pid: int | None) -> dict[Group, dict[int, int]]:
+def collect(
+    hist_map: pybpf.Map, *, clear: bool, skip_pid: int | None
+) -> dict[Group, dict[int, int]]:
     """Slot counts by (pid, uid, comm), read from the map (and removed unless cumulative)."""
     groups: dict[Group, dict[int, int]] = defaultdict(dict)
     seen: list[Any] = []
-    for key, count in hist_map.items():
-        seen.append(key)
+    for raw_key, count in hist_map.items():
+        seen.append(raw_key)
+        key = HistKey.from_record(raw_key)
         if key.pid == skip_pid:
             continue
         groups[(key.pid, key.uid, comm_str(key.comm))][key.slot] = int(count)
@@ -75,21 +78,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
 
     def body() -> int:
-        with pybpf.open(args.object or object_path("hist"), verbose=args.verbose) as obj:
+        with HistSkeleton.open(args.object, verbose=args.verbose) as skel:
+            progs = skel.progs
             use, skip = (
-                ("write_kprobe", "write_tp") if args.kprobe else ("write_tp", "write_kprobe")
+                (progs.write_kprobe, progs.write_tp)
+                if args.kprobe
+                else (progs.write_tp, progs.write_kprobe)
             )
-            obj.programs[skip].autoload = False
-            obj.globals["targ_pid"] = args.pid
-            obj.load()
-            with obj.programs[use].attach():
+            skip.autoload = False
+            skel.rodata.targ_pid = args.pid
+            skel.load()
+            with use.attach():
                 what = "kprobe:ksys_write" if args.kprobe else "tracepoint:syscalls:sys_enter_write"
                 print(f"Tracing write() sizes via {what}... Hit Ctrl-C to end.", flush=True)
                 printed = 0
                 while not args.count or printed < args.count:
                     time.sleep(args.interval)
                     groups = collect(
-                        obj.maps["hist"], clear=not args.cumulative, skip_pid=os.getpid()
+                        skel.maps.hist, clear=not args.cumulative, skip_pid=os.getpid()
                     )
                     print(time.strftime("\n%H:%M:%S"))
                     print("\n".join(render(groups)), flush=True)

@@ -11,17 +11,15 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
-import pybpf
-from pybpf.tools import object_path
 from pybpf.tools._common import comm_str, poll_loop, run_tool
+from pybpf.tools.skel.netrx_skel import NetrxSkeleton, RxEvent
 
 HEADER = f"{'TIME':<8} {'DEVICE':<16} {'LEN':>6} {'CPU':>3}  SKB"
 IFNAMSIZ = 16
 
 
-def format_event(e: Any) -> str:
+def format_event(e: RxEvent) -> str:
     """One output line for a decoded ``struct rx_event``."""
     ts = time.strftime("%H:%M:%S")
     return f"{ts:<8} {comm_str(e.devname):<16} {e.len:>6} {e.cpu:>3}  {e.skbaddr:#x}"
@@ -52,19 +50,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     def body() -> int:
-        with pybpf.open(args.object or object_path("netrx"), verbose=args.verbose) as obj:
-            use = "netif_receive_skb_kprobe" if args.kprobe else "netif_receive_skb_tp"
-            for name, prog in obj.programs.items():
-                prog.autoload = name == use
-            obj.globals["targ_dev"] = dev
-            obj.load()
-            link = obj.programs[use].attach()
+        with NetrxSkeleton.open(args.object, verbose=args.verbose) as skel:
+            progs = skel.progs
+            use = progs.netif_receive_skb_kprobe if args.kprobe else progs.netif_receive_skb_tp
+            for prog in skel.obj.programs.values():
+                prog.autoload = prog is use
+            skel.rodata.targ_dev = dev
+            skel.load()
+            link = use.attach()
             try:
 
-                def handle(e: Any) -> None:
+                def handle(e: RxEvent) -> None:
                     print(format_event(e), flush=True)
 
-                with obj.ringbuf("events", handle, event_type="rx_event") as rb:
+                with skel.ringbuf_events(handle) as rb:
                     print(HEADER, flush=True)
                     return poll_loop(rb, args.duration)
             finally:

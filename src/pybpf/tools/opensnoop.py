@@ -10,11 +10,9 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
-import pybpf
-from pybpf.tools import object_path
 from pybpf.tools._common import comm_str, poll_loop, run_tool
+from pybpf.tools.skel.opensnoop_skel import OpenEvent, OpensnoopSkeleton
 
 
 def header(args: argparse.Namespace) -> str:
@@ -30,7 +28,7 @@ def header(args: argparse.Namespace) -> str:
     return cols + "PATH"
 
 
-def format_event(e: Any, args: argparse.Namespace) -> str | None:
+def format_event(e: OpenEvent, args: argparse.Namespace) -> str | None:
     """One output line, or None when the userspace filters drop the event."""
     comm = comm_str(e.comm)
     if args.comm and comm != args.comm:
@@ -74,21 +72,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
 
     def body() -> int:
-        with pybpf.open(args.object or object_path("opensnoop"), verbose=args.verbose) as obj:
-            obj.globals["targ_pid"] = args.pid
-            obj.globals["targ_tid"] = args.tid
+        with OpensnoopSkeleton.open(args.object, verbose=args.verbose) as skel:
+            skel.rodata.targ_pid = args.pid
+            skel.rodata.targ_tid = args.tid
             if args.uid is not None:
-                obj.globals["targ_uid"] = args.uid
-            obj.globals["targ_failed"] = args.failed
-            obj.load()
-            obj.attach()
+                skel.rodata.targ_uid = args.uid
+            skel.rodata.targ_failed = args.failed
+            skel.load()
+            skel.attach()
 
-            def handle(e: Any) -> None:
+            def handle(e: OpenEvent) -> None:
                 line = format_event(e, args)
                 if line is not None:
                     print(line, flush=True)
 
-            with obj.ringbuf("events", handle, event_type="open_event") as rb:
+            with skel.ringbuf_events(handle) as rb:
                 print(header(args), flush=True)
                 return poll_loop(rb, args.duration)
 

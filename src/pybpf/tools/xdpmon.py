@@ -10,14 +10,13 @@ import argparse
 import errno
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-import pybpf
 from pybpf.errors import KernelError, NotSupportedError
-from pybpf.tools import object_path
 from pybpf.tools._common import run_tool
+from pybpf.tools.skel.xdpmon_skel import Datarec, XdpmonSkeleton
 
 ACTIONS = ("XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT")
 HEADER = f"{'XDP-event':<16}{'CPU:to':<8}{'pps':<13}{'drop-pps':<13}extra-info"
@@ -39,27 +38,29 @@ class Rec:
         return Rec(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(Rec)))
 
 
-def _sum(per_cpu: Any) -> Rec:
+def _sum(per_cpu: Iterable[Any]) -> Rec:
     total = Rec()
-    for r in per_cpu:
+    for raw in per_cpu:
+        r = Datarec.from_record(raw)
         for f in fields(Rec):
             setattr(total, f.name, getattr(total, f.name) + int(getattr(r, f.name)))
     return total
 
 
-def snapshot(obj: Any) -> dict[str, Rec]:
+def snapshot(skel: XdpmonSkeleton) -> dict[str, Rec]:
     """Every counter of the object, summed over CPUs, by a stable row key."""
+    maps = skel.maps
     snap: dict[str, Rec] = {}
     for i, what in enumerate(("Success", "Error")):
-        snap[f"redirect:{what}"] = _sum(obj.maps["redirect_cnt"][i])
+        snap[f"redirect:{what}"] = _sum(maps.redirect_cnt[i])
     for i, act in enumerate(ACTIONS):
-        snap[f"exception:{act}"] = _sum(obj.maps["exception_cnt"][i])
-    for cpu, per_cpu in obj.maps["cpumap_enqueue_cnt"].items():
+        snap[f"exception:{act}"] = _sum(maps.exception_cnt[i])
+    for cpu, per_cpu in maps.cpumap_enqueue_cnt.items():
         rec = _sum(per_cpu)
         if rec.processed or rec.dropped or rec.info:
             snap[f"cpumap_enqueue:{cpu}"] = rec
-    snap["cpumap_kthread"] = _sum(obj.maps["cpumap_kthread_cnt"][0])
-    snap["devmap_xmit"] = _sum(obj.maps["devmap_xmit_cnt"][0])
+    snap["cpumap_kthread"] = _sum(maps.cpumap_kthread_cnt[0])
+    snap["devmap_xmit"] = _sum(maps.devmap_xmit_cnt[0])
     return snap
 
 
@@ -122,26 +123,26 @@ def render(prev: dict[str, Rec], cur: dict[str, Rec], seconds: float) -> list[st
     return rows
 
 
-def monitor(obj: Any, interval: float, count: int) -> None:
+def monitor(skel: XdpmonSkeleton, interval: float, count: int) -> None:
     """Print the rates every ``interval`` seconds, ``count`` times (0: until stopped)."""
-    prev, then = snapshot(obj), time.monotonic()
+    prev, then = snapshot(skel), time.monotonic()
     printed = 0
     while not count or printed < count:
         time.sleep(interval)
-        cur, now = snapshot(obj), time.monotonic()
+        cur, now = snapshot(skel), time.monotonic()
         print(time.strftime("\n%H:%M:%S"))
         print("\n".join(render(prev, cur, now - then)), flush=True)
         prev, then = cur, now
         printed += 1
 
 
-def attach_present(obj: Any) -> tuple[list[Any], list[str]]:
+def attach_present(skel: XdpmonSkeleton) -> tuple[list[Any], list[str]]:
     """Attach every program whose tracepoint exists (kernels drop some, such as
     ``xdp_redirect_map`` in 6.x); returns the links and the missing tracepoints."""
     links: list[Any] = []
     missing: list[str] = []
     try:
-        for prog in obj.programs.values():
+        for prog in skel.obj.programs.values():
             try:
                 links.append(prog.attach())
             except KernelError as exc:
@@ -175,9 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
 
     def body() -> int:
-        with pybpf.open(args.object or object_path("xdpmon"), verbose=args.verbose) as obj:
-            obj.load()
-            links, missing = attach_present(obj)
+        with XdpmonSkeleton.open(args.object, verbose=args.verbose) as skel:
+            skel.load()
+            links, missing = attach_present(skel)
             if args.verbose and missing:
                 print(f"not on this kernel: {', '.join(missing)}", file=sys.stderr)
             print(
@@ -185,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
             try:
-                monitor(obj, args.interval, args.count)
+                monitor(skel, args.interval, args.count)
             finally:
                 for link in links:
                     link.close()

@@ -1,14 +1,14 @@
-"""Kernel calls of the network attach modules that ``pybpf.sys`` does not offer.
+"""Network namespaces: open one, enter it (setns(2)), run a function inside it.
 
-Network-namespace plumbing (setns(2), opening a namespace, running a function
-inside one) and turning the many ways users name an fd into a number.
+Attachments scoped to a namespace (sk_lookup, flow_dissector, tcx, XDP on a veth
+peer) are made from a helper thread that entered the target namespace, so the
+calling thread never changes namespace.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import os
 import threading
 from collections.abc import Callable
@@ -17,41 +17,14 @@ from typing import Any, TypeVar
 
 from pybpf.errors import KernelError
 from pybpf.sys._ffi import libc
-from pybpf.sys.fd import FD
+from pybpf.sys.fd import FD, dup_fd
 
-__all__ = ["CLONE_NEWNET", "dup_fd", "fd_of", "netns_fd", "netns_inode", "run_in_netns", "setns"]
+__all__ = ["CLONE_NEWNET", "NETNS_RUN_DIR", "netns_fd", "netns_inode", "run_in_netns", "setns"]
 
 CLONE_NEWNET = 0x40000000
 NETNS_RUN_DIR = Path("/var/run/netns")
 
 T = TypeVar("T")
-
-
-def fd_of(obj: Any, what: str = "object") -> int:
-    """The fd number of an int, :class:`FD`, or anything with ``fd``/``fileno()``."""
-    if isinstance(obj, bool):
-        raise TypeError(f"expected a file descriptor for the {what}, got {obj!r}")
-    if isinstance(obj, int):
-        return obj
-    if isinstance(obj, FD):
-        return obj.fileno()
-    fd = getattr(obj, "fd", None)
-    if isinstance(fd, int):
-        return fd
-    if isinstance(fd, FD):
-        return fd.fileno()
-    fileno = getattr(obj, "fileno", None)
-    if callable(fileno):
-        return int(fileno())
-    raise TypeError(f"expected a file descriptor for the {what}, got {type(obj).__name__}")
-
-
-def dup_fd(fd: int, kind: str = "fd") -> FD:
-    """An owned close-on-exec duplicate of ``fd`` (kept to undo an attachment later)."""
-    try:
-        return FD(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1), kind)
-    except OSError as exc:
-        raise KernelError(f"duplicate {kind} fd {fd}", exc.errno or errno.EBADF) from None
 
 
 def setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
@@ -67,7 +40,7 @@ def netns_fd(netns: str | os.PathLike[str] | int | None) -> FD:
     if netns is None:
         path: str = "/proc/thread-self/ns/net"
     elif isinstance(netns, int):
-        return FD(os.dup(netns), "netns")
+        return dup_fd(netns, "netns")
     else:
         path = os.fspath(netns)
         if os.sep not in path:

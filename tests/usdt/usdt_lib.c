@@ -1,0 +1,12 @@
+/* Shared library of the USDT tests: one probe with a semaphore-free site in a .so. */
+#include <sys/sdt.h>
+
+__attribute__((noinline)) long pybpf_usdt_lib_fire(long seed)
+{
+	long x = seed * 5 + 1;
+	int y = (int)(-seed * 9);
+
+	STAP_PROBE2(pybpf_lib, libprobe, x, y);
+	__asm__ volatile("" ::: "memory");
+	return x + y;
+}
