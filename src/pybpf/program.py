@@ -215,3 +215,88 @@ class Program:
         from pybpf.attach import attach_program
 
         return attach_program(self, *args, **kwargs)
+
+    # Explicit attaches, whatever the section says (libbpf's bpf_program__attach_*).
+
+    def attach_tracepoint(self, category: str, name: str, *, cookie: int = 0) -> Link:
+        """Attach to tracepoint ``category:name`` (perf event + BPF link)."""
+        from pybpf.link.tracepoint import attach_tracepoint
+
+        return attach_tracepoint(self.fd, category, name, prog_name=self.name, cookie=cookie)
+
+    def attach_raw_tracepoint(self, name: str, *, cookie: int = 0) -> Link:
+        """Attach a raw_tp program to kernel tracepoint ``name``."""
+        from pybpf.link.tracepoint import attach_raw_tracepoint
+
+        return attach_raw_tracepoint(self.fd, name, prog_name=self.name, cookie=cookie)
+
+    def attach_kprobe(
+        self, function: str, *, offset: int = 0, retprobe: bool = False, cookie: int = 0
+    ) -> Link:
+        """Attach a kprobe (or kretprobe) to kernel ``function``."""
+        from pybpf.link.kprobe import attach_kprobe
+
+        return attach_kprobe(
+            self.fd, function, prog_name=self.name, offset=offset, retprobe=retprobe, cookie=cookie
+        )
+
+    def attach_uprobe(
+        self,
+        binary: str,
+        symbol: str | None = None,
+        offset: int = 0,
+        *,
+        pid: int = -1,
+        retprobe: bool = False,
+        cookie: int = 0,
+    ) -> Link:
+        """Attach a uprobe (or uretprobe) to ``binary`` at ``symbol + offset``."""
+        from pybpf.link.uprobe import attach_uprobe
+
+        return attach_uprobe(
+            self.fd,
+            binary,
+            symbol,
+            offset,
+            prog_name=self.name,
+            pid=pid,
+            retprobe=retprobe,
+            cookie=cookie,
+        )
+
+    def attach_xdp(self, interface: int | str, *, mode: str = "auto", flags: int = 0) -> Link:
+        """Attach an XDP program to ``interface`` (name or index)."""
+        from pybpf.link.xdp import attach_xdp
+
+        return attach_xdp(self.fd, interface, mode=mode, flags=flags, prog_name=self.name)
+
+    def attach_tcx(self, interface: int | str, direction: str = "ingress") -> Link:
+        """Attach a tc program with a tcx link (``ingress``/``egress``)."""
+        from pybpf.link.tc import attach_tcx
+
+        return attach_tcx(self.fd, interface, direction=direction, prog_name=self.name)
+
+    def attach_cgroup(self, cgroup: Any, attach_type: AttachType | int | None = None) -> Link:
+        """Attach to a cgroup v2 (path, name under the v2 root, or fd)."""
+        from pybpf.link.cgroup import attach_cgroup
+
+        kind = attach_type if attach_type is not None else self.expected_attach_type
+        return attach_cgroup(self.fd, cgroup, attach_type=kind, prog_name=self.name)
+
+    def attach_socket(self, sock: Any) -> Link:
+        """Attach a socket filter to a Python socket (SO_ATTACH_BPF)."""
+        from pybpf.link.socket import attach_socket
+
+        return attach_socket(self.fd, sock, prog_name=self.name)
+
+    def attach_perf_event(self, perf_fd: Any) -> Link:
+        """Attach to an open perf event fd."""
+        from pybpf.link.perf_event import attach_perf_event
+
+        return attach_perf_event(self.fd, perf_fd, prog_name=self.name)
+
+    def attach_iter(self, **options: Any) -> Link:
+        """Create the iterator link of an ``iter/...`` program (readable as a file)."""
+        from pybpf.link.iter import attach_iter
+
+        return attach_iter(self.fd, prog_name=self.name, target=self.attach_target or "", **options)
