@@ -114,14 +114,47 @@ class Map(MutableMapping[Any, Any]):
             self.type: MapType | int = MapType(type)
         except ValueError:
             self.type = int(type)
-        self.key_size = key_size
-        self.value_size = value_size
+        self._key_size = key_size
+        self._value_size = value_size
         self.max_entries = max_entries
         self.flags = flags
         self.btf = btf
         self.key_type_id = key_type_id
         self.value_type_id = value_type_id
         self._batch_ok = True
+        #: before load: create this map (False leaves it out, for kernels lacking its type)
+        self.autocreate = True
+        #: where a ``pinning = LIBBPF_PIN_BY_NAME`` map is pinned (default: pin_root/name)
+        self.pin_path: str | None = None
+        self._shape_changed()
+
+    @property
+    def key_size(self) -> int:
+        """Key size in bytes (settable before load)."""
+        return self._key_size
+
+    @key_size.setter
+    def key_size(self, size: int) -> None:
+        self._resize(key_size=size)
+
+    @property
+    def value_size(self) -> int:
+        """Value size in bytes (settable before load, e.g. deeper stack traces)."""
+        return self._value_size
+
+    @value_size.setter
+    def value_size(self, size: int) -> None:
+        self._resize(value_size=size)
+
+    def _resize(self, *, key_size: int | None = None, value_size: int | None = None) -> None:
+        if self.created:
+            from pybpf.errors import BPFError
+
+            raise BPFError(f"map {self.name!r} exists already: sizes are fixed once created")
+        if key_size is not None:
+            self._key_size = key_size
+        if value_size is not None:
+            self._value_size = value_size
         self._shape_changed()
 
     def _shape_changed(self) -> None:

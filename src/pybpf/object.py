@@ -130,8 +130,6 @@ class Object:
                 key_type_id=ms.key_type_id,
                 value_type_id=ms.value_type_id,
             )
-            m.autocreate = True  # type: ignore[attr-defined]
-            m.pin_path = None  # type: ignore[attr-defined]
             maps[mname] = m
             if _is_data(ms):
                 self._images[ms.section] = bytearray(ms.data)

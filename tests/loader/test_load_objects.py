@@ -287,3 +287,16 @@ def test_unknown_names_list_what_exists(bpf_obj) -> None:  # type: ignore[no-unt
     with pytest.raises(KeyError, match="no global variable"):
         obj.globals["nope"]
     obj.close()
+
+
+def test_value_size_override_before_load(bpf_obj) -> None:  # type: ignore[no-untyped-def]
+    obj = pybpf.open(bpf_obj("maps"))
+    st = obj.maps["m_stack_trace"]
+    st.value_size = 32 * 8  # shallower stack traces, as libbpf-tools configure them
+    st.max_entries = 64
+    with obj.load():
+        info = st.info()
+        assert (info.value_size, info.max_entries) == (256, 64)
+        with pytest.raises(BPFError, match="sizes are fixed"):
+            st.value_size = 8
+    Path("/sys/fs/bpf/m_pinned").unlink(missing_ok=True)

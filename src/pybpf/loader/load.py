@@ -122,7 +122,7 @@ def _create_maps(obj: Object) -> None:
 
     for name, ms in obj.spec.maps.items():
         m = obj.maps[name]
-        if not getattr(m, "autocreate", True):
+        if not m.autocreate:
             continue
         if ms.kind is MapKind.STRUCT_OPS:
             from pybpf.loader.struct_ops import create_struct_ops_map
@@ -258,8 +258,7 @@ def _template(obj: Object, ms: MapSpec) -> Map:
 
 
 def _pin_path(obj: Object, ms: MapSpec, m: Map) -> str:
-    explicit = getattr(m, "pin_path", None)
-    return str(explicit) if explicit else os.path.join(obj.pin_root, ms.name)
+    return str(m.pin_path) if m.pin_path else os.path.join(obj.pin_root, ms.name)
 
 
 def _reuse_pinned(obj: Object, ms: MapSpec, m: Map) -> bool:
@@ -293,7 +292,7 @@ def _reuse_pinned(obj: Object, ms: MapSpec, m: Map) -> bool:
     fd = old._fd
     assert isinstance(fd, FD)
     m._attach_fd(fd)
-    m.pin_path = path  # type: ignore[attr-defined]
+    m.pin_path = path
     _log(obj, f"reused pinned map {ms.name!r} at {path}")
     return True
 
@@ -301,7 +300,7 @@ def _reuse_pinned(obj: Object, ms: MapSpec, m: Map) -> bool:
 def _pin_new(obj: Object, ms: MapSpec, m: Map) -> None:
     path = _pin_path(obj, ms, m)
     m.pin(path)
-    m.pin_path = path  # type: ignore[attr-defined]
+    m.pin_path = path
     obj._pinned_by_us.append(path)
 
 
