@@ -7,7 +7,6 @@ left behind by a pybpf process that died are reclaimed when the next one adds on
 
 from __future__ import annotations
 
-import difflib
 import errno
 import itertools
 import os
@@ -15,7 +14,8 @@ import re
 import threading
 from pathlib import Path
 
-from pybpf.errors import AttachError, KernelError, NotSupportedError
+from pybpf.errors import KernelError, NotSupportedError
+from pybpf.sys.perf import tracepoint_id
 
 __all__ = [
     "PROBE_GROUP",
@@ -51,49 +51,6 @@ def list_tracepoints(category: str | None = None) -> list[str]:
         if d.is_dir():
             out.extend(f"{cat}:{p.name}" for p in sorted(d.iterdir()) if (p / "id").exists())
     return out
-
-
-def tracepoint_id(category: str, name: str) -> int:
-    """The perf event id of tracepoint ``category/name`` (``events/<cat>/<name>/id``).
-
-    Raises :class:`AttachError` (ENOENT) naming the tracepoint and the closest
-    existing names when it does not exist.
-    """
-    if not category or not name or "/" in category or "/" in name:
-        raise AttachError(
-            f"find tracepoint {category}/{name}",
-            errno.EINVAL,
-            "a tracepoint is named <category>/<name>, e.g. syscalls/sys_enter_getpid",
-        )
-    events = root() / "events"
-    path = events / category / name / "id"
-    try:
-        return int(path.read_text().strip())
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError) as exc:
-        raise AttachError(
-            f"read tracepoint id {path}", getattr(exc, "errno", None) or errno.EIO
-        ) from None
-    raise AttachError(
-        f"find tracepoint {category}/{name}",
-        errno.ENOENT,
-        _missing_detail(events, category, name),
-        hint=f"list them with `pybpf tracepoint list` or ls {events}",
-    )
-
-
-def _missing_detail(events: Path, category: str, name: str) -> str:
-    cat_dir = events / category
-    if not cat_dir.is_dir():
-        cats = [p.name for p in events.iterdir() if p.is_dir()]
-        close = difflib.get_close_matches(category, cats, n=3)
-        tail = f"; did you mean {', '.join(close)}?" if close else ""
-        return f"there is no tracepoint category {category!r} in {events}{tail}"
-    names = [p.name for p in cat_dir.iterdir() if p.is_dir()]
-    close = difflib.get_close_matches(name, names, n=3)
-    tail = f"; did you mean {', '.join(close)}?" if close else ""
-    return f"category {category!r} has no tracepoint {name!r}{tail}"
 
 
 class ProbeEvent:

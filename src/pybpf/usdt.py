@@ -10,6 +10,7 @@ syscalls.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
 import struct
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_ARGS",
+    "NOTE_SECTION",
     "PT_REGS_OFFSETS",
     "ArgKind",
     "SpecLayout",
@@ -215,29 +217,25 @@ def read_notes(path: str) -> list[UsdtNote]:
         return _elf_notes(elf, path)
 
 
-class _open_elf:
+@contextlib.contextmanager
+def _open_elf(path: str) -> Iterator[tuple[Any, Any]]:
     """``with _open_elf(path) as (elffile, file)``: pyelftools errors become ObjectError."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.f: Any = None
-
-    def __enter__(self) -> tuple[Any, Any]:
-        from elftools.common.exceptions import ELFError
-        from elftools.elf.elffile import ELFFile
-
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below, after the caller's block
+    except OSError as exc:
+        raise ObjectError(f"cannot read: {exc.strerror}", file=path) from None
+    with f:
         try:
-            self.f = open(self.path, "rb")
-            return ELFFile(self.f), self.f
+            elf = ELFFile(f)
         except ELFError as exc:
-            self.__exit__()
-            raise ObjectError(f"not an ELF file: {exc}", file=self.path) from None
-        except OSError as exc:
-            raise ObjectError(f"cannot read: {exc.strerror}", file=self.path) from None
-
-    def __exit__(self, *exc: object) -> None:
-        if self.f is not None:
-            self.f.close()
+            raise ObjectError(f"not an ELF file: {exc}", file=path) from None
+        try:
+            yield elf, f
+        except ELFError as exc:
+            raise ObjectError(f"malformed ELF: {exc}", file=path) from None
 
 
 def _elf_notes(elf: Any, path: str) -> list[UsdtNote]:
@@ -519,9 +517,10 @@ class _Field:
 class SpecLayout:
     """Where the fields of ``struct __bpf_usdt_spec`` sit, read from an object's BTF.
 
-    :meth:`default` is libbpf's layout (v1.7, with SIB fields) for objects without
-    BTF. :meth:`encode` fills one spec; ``supports_sib`` says whether the object's
-    usdt.bpf.h knows ``BPF_USDT_ARG_SIB``.
+    :meth:`default` is the classic layout (usdt.bpf.h before SIB arguments) for
+    objects without BTF; newer headers move fields (their bitfields make the arg
+    spec 24 bytes), which only BTF tells. :meth:`encode` fills one spec;
+    ``supports_sib`` says whether the object's usdt.bpf.h knows ``BPF_USDT_ARG_SIB``.
     """
 
     def __init__(
@@ -549,12 +548,10 @@ class SpecLayout:
 
     @classmethod
     def default(cls) -> SpecLayout:
-        """libbpf's layout: 12 args of 16 bytes, then usdt_cookie and arg_cnt (208 bytes)."""
+        """12 args of 16 bytes, then usdt_cookie and arg_cnt (208 bytes); no SIB."""
         arg = {
             "val_off": _Field(0, 64),
-            "arg_type": _Field(64, 8),
-            "idx_reg_off": _Field(72, 12),
-            "scale_bitshift": _Field(84, 4),
+            "arg_type": _Field(64, 32),
             "reg_off": _Field(96, 16),
             "arg_signed": _Field(112, 8),
             "arg_bitshift": _Field(120, 8),
@@ -564,7 +561,7 @@ class SpecLayout:
             "usdt_cookie": _Field(1536, 64),
             "arg_cnt": _Field(1600, 16),
         }
-        return cls(208, MAX_ARGS, 16, spec, arg, {k: int(k) for k in ArgKind})
+        return cls(208, MAX_ARGS, 16, spec, arg, {k: int(k) for k in ArgKind if k != ArgKind.SIB})
 
     @classmethod
     def from_btf(cls, btf: BTF, type_id: int) -> SpecLayout:
@@ -620,9 +617,8 @@ class SpecLayout:
         for i, a in enumerate(args):
             if a.kind not in self.kinds or (a.kind is ArgKind.SIB and not self.supports_sib):
                 raise ObjectError(
-                    f"USDT argument {a.text!r}: the BPF object's usdt.bpf.h has no "
-                    f"{_ENUM_NAMES[a.kind]} (scale-index-base arguments need libbpf >= 1.7 headers)",
-                    section=NOTE_SECTION,
+                    f"argument {a.text!r}: the BPF object's usdt.bpf.h has no "
+                    f"{_ENUM_NAMES[a.kind]} (scale-index-base arguments need libbpf >= 1.7 headers)"
                 )
             base = self.spec_fields["args"].bit_offset + i * self.arg_size * 8
             values = {

@@ -126,8 +126,12 @@ def kernel_links_of(obj: pybpf.Object) -> list[int]:
 
 
 def assert_clean(obj: pybpf.Object) -> None:
-    """No link of ``obj``'s programs, no ip map entry and all-zero specs."""
+    """No link of ``obj``'s programs, no tracefs probe of ours, no ip map entry, zero specs."""
+    from pybpf import tracefs
+
     assert kernel_links_of(obj) == []
+    mine = f"pybpf_{os.getpid()}_"
+    assert not [e for e in tracefs.probe_event_names("uprobe") if mine in e]
     assert len(obj.maps["__bpf_usdt_ip_to_spec_id"]) == 0
     zero = bytes(obj.maps["__bpf_usdt_specs"].value_size)
     specs = obj.maps["__bpf_usdt_specs"]
@@ -370,5 +374,34 @@ def test_spec_ids_are_reused(
         b.close()
         c.close()
         assert_clean(obj)
+    finally:
+        obj.close()
+
+
+@pytest.mark.parametrize(
+    ("probe", "value"),
+    [("sib", lambda seed: -((seed % 16) + 1) * seed), ("mem", lambda seed: -seed * 1000)],
+)
+def test_sib_arguments_with_a_newer_usdt_header(
+    kernel: None,
+    bpf_obj: Callable[[str], Path],
+    usdt_pie: UsdtBuild,
+    probe: str,
+    value: Callable[[int], int],
+) -> None:
+    # usdt_sib.bpf.c carries libbpf >= 1.7's spec struct (SIB, 24-byte arg specs)
+    obj = pybpf.load(bpf_obj("usdt_sib"))
+    try:
+        prog = obj.programs["usdt_sib"]
+        _, links = run_target(
+            usdt_pie, 5, lambda pid: [prog.attach(str(usdt_pie.exe), "pybpf", probe, pid=pid)]
+        )
+        for link in links:
+            link.close()
+        res = obj.maps["sib_results"][0]
+        assert (res.hits, res.err, res.value) == (1, 0, value(5))
+        assert res.arg_type == (3 if probe == "sib" else 2)
+        assert kernel_links_of(obj) == []
+        assert len(obj.maps["__bpf_usdt_ip_to_spec_id"]) == 0
     finally:
         obj.close()

@@ -262,8 +262,8 @@ def test_parse_notes_fuzz(data: bytes) -> None:
     assert notes[0].name == "n"
 
 
-def _object_layout(bpf_obj: object) -> SpecLayout:
-    obj = pybpf.open(bpf_obj("usdt_args"))  # type: ignore[operator]
+def _object_layout(bpf_obj: object, name: str = "usdt_args") -> SpecLayout:
+    obj = pybpf.open(bpf_obj(name))  # type: ignore[operator]
     m = obj.maps["__bpf_usdt_specs"]
     assert m.btf is not None
     return SpecLayout.from_btf(m.btf, m.value_type_id)
@@ -284,17 +284,40 @@ def test_spec_layout_from_object_btf(bpf_obj: object) -> None:
 
 
 def test_sib_needs_a_new_enough_usdt_header(bpf_obj: object) -> None:
-    layout = _object_layout(bpf_obj)
     sib = parse_args("-4@-8(%rdx,%rcx,4)")
-    if not layout.supports_sib:  # Debian's libbpf 1.1 headers
+    for layout in (_object_layout(bpf_obj), SpecLayout.default()):
+        assert not layout.supports_sib  # Debian's libbpf 1.1 usdt.bpf.h; no BTF: unknown
         with pytest.raises(ObjectError, match="BPF_USDT_ARG_SIB"):
             layout.encode(sib)
-    raw = SpecLayout.default().encode(sib)
-    val_off, word, reg_off = struct.unpack_from("<qIh", raw, 0)
-    assert val_off == -8 and reg_off == PT_REGS_OFFSETS["rdx"]
-    assert (word & 0xFF, (word >> 8) & 0xFFF, (word >> 20) & 0xF) == (3, 88, 2)
+
+
+def test_sib_layout_from_btf(bpf_obj: object) -> None:
+    # usdt_sib.bpf.c declares the newer header's struct: its bitfields push reg_off
+    # to byte 14 and make each arg spec 24 bytes, which only the BTF says
+    layout = _object_layout(bpf_obj, "usdt_sib")
+    assert layout.supports_sib and (layout.size, layout.arg_size) == (304, 24)
+    raw = layout.encode(parse_args("8@%rax -4@-8(%rdx,%rcx,4)"), cookie=5)
+    val_off, word = struct.unpack_from("<qI", raw, 24)
+    (reg_off,) = struct.unpack_from("<h", raw, 24 + 14)
+    signed, shift = raw[24 + 16], raw[24 + 17]
+    assert (val_off, reg_off, signed, shift) == (-8, PT_REGS_OFFSETS["rdx"], 1, 32)
+    # arg_type in bits 0-7, idx_reg_off in 16-27, scale_bitshift in 28-31 of that word
+    assert (word & 0xFF, (word >> 16) & 0xFFF, word >> 28) == (3, PT_REGS_OFFSETS["rcx"], 2)
+    assert struct.unpack_from("<qI", raw, 0) == (0, 1)  # 8@%rax: REG
+    assert struct.unpack_from("<Qh", raw, 288) == (5, 2)
 
 
 def test_usdt_arg_is_plain_data() -> None:
     a = UsdtArg("8@%rax", 8, False, ArgKind.REG, reg="rax")
     assert a.reg_off == 80 and a.idx_reg_off == 0 and a.bitshift == 0
+
+
+def test_hidden_subprograms_become_static(bpf_obj: object) -> None:
+    # usdt.bpf.h's helpers are __weak __hidden: verified in their callers' context
+    from pybpf.btf.types import Func, Linkage
+
+    btf = pybpf.open(bpf_obj("usdt_args")).spec.btf  # type: ignore[operator]
+    assert btf is not None
+    funcs = {t.name: t.linkage for _, t in btf if isinstance(t, Func)}
+    assert funcs["bpf_usdt_arg"] == funcs["bpf_usdt_arg_cnt"] == Linkage.STATIC
+    assert funcs["usdt_any"] == funcs["usdt_regs"] == Linkage.GLOBAL

@@ -1,4 +1,4 @@
-/* Shared library of the USDT tests: one probe with a semaphore-free site in a .so. */
+/* Shared library of the USDT tests: a probe inside a .so (attached by path, with or without pid). */
 #include <sys/sdt.h>
 
 __attribute__((noinline)) long pybpf_usdt_lib_fire(long seed)

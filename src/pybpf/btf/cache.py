@@ -20,19 +20,28 @@ from pathlib import Path
 __all__ = ["CachedIndex", "cache_dir", "content_key", "load", "save"]
 
 _MAGIC = b"PYBPFIDX"
-_VERSION = 1
+_VERSION = 2
 _BOM = 0x01020304
-# magic, version, byte-order mark, blob size, blob crc32, n types, n names
-_HDR = struct.Struct("=8sIIQIII")
+# magic, version, byte-order mark, blob size, blob crc32, n types, flags, n names
+_HDR = struct.Struct("=8sIIQIIII")
+_HAS_NAME_OFFS = 1  # flags: a name offset per type follows the type offsets
+_STARTS_KNOWN = 2  # flags: whether every type name offset starts a string is known ...
+_ALL_STARTS = 4  # ... and that answer is yes
 
 
 @dataclass
 class CachedIndex:
-    """What the cache holds for one blob: type offsets and (maybe) a name index."""
+    """What the cache holds for one blob: type offsets, name offsets, hashed name index.
+
+    ``all_starts`` says whether every named type's name offset starts a string (None:
+    not yet known); name lookups by string search rely on it.
+    """
 
     offsets: array[int]
     name_hashes: array[int] | None = None
     name_ids: array[int] | None = None
+    name_offs: array[int] | None = None
+    all_starts: bool | None = None
 
 
 def cache_dir() -> Path | None:
@@ -61,6 +70,12 @@ def _path(key: tuple[int, int]) -> Path | None:
     return d / f"btf-{key[0]}-{key[1]:08x}.idx"
 
 
+def _words(raw: bytes, start: int, count: int) -> array[int]:
+    out = array("I")
+    out.frombytes(raw[start : start + 4 * count])
+    return out
+
+
 def load(key: tuple[int, int]) -> CachedIndex | None:
     """Return the cached index for ``key``, or None when absent or invalid."""
     path = _path(key)
@@ -73,22 +88,24 @@ def load(key: tuple[int, int]) -> CachedIndex | None:
         return None
     if len(raw) < _HDR.size:
         return None
-    magic, version, bom, size, crc, ntypes, nnames = _HDR.unpack_from(raw)
+    magic, version, bom, size, crc, ntypes, flags, nnames = _HDR.unpack_from(raw)
     if (magic, version, bom, size, crc) != (_MAGIC, _VERSION, _BOM, key[0], key[1]):
         return None
+    has_offs = bool(flags & _HAS_NAME_OFFS)
     pos = _HDR.size
-    if len(raw) != pos + 4 * ntypes + 8 * nnames:
+    if len(raw) != pos + 4 * ntypes * (1 + has_offs) + 8 * nnames:
         return None
-    offsets = array("I")
-    offsets.frombytes(raw[pos : pos + 4 * ntypes])
+    index = CachedIndex(_words(raw, pos, ntypes))
     pos += 4 * ntypes
-    if not nnames:
-        return CachedIndex(offsets)
-    hashes = array("I")
-    hashes.frombytes(raw[pos : pos + 4 * nnames])
-    ids = array("I")
-    ids.frombytes(raw[pos + 4 * nnames :])
-    return CachedIndex(offsets, hashes, ids)
+    if has_offs:
+        index.name_offs = _words(raw, pos, ntypes)
+        pos += 4 * ntypes
+    if flags & _STARTS_KNOWN:
+        index.all_starts = bool(flags & _ALL_STARTS)
+    if nnames:
+        index.name_hashes = _words(raw, pos, nnames)
+        index.name_ids = _words(raw, pos + 4 * nnames, nnames)
+    return index
 
 
 def save(key: tuple[int, int], index: CachedIndex) -> bool:
@@ -96,12 +113,21 @@ def save(key: tuple[int, int], index: CachedIndex) -> bool:
     path = _path(key)
     if path is None or sys.byteorder not in ("little", "big"):
         return False
-    nnames = len(index.name_hashes) if index.name_hashes is not None else 0
+    hashed = index.name_hashes is not None and index.name_ids is not None
+    nnames = len(index.name_hashes) if index.name_hashes is not None and hashed else 0
+    offs = index.name_offs
+    if offs is not None and len(offs) != len(index.offsets):
+        offs = None
+    flags = _HAS_NAME_OFFS if offs is not None else 0
+    if index.all_starts is not None:
+        flags |= _STARTS_KNOWN | (_ALL_STARTS if index.all_starts else 0)
     parts = [
-        _HDR.pack(_MAGIC, _VERSION, _BOM, key[0], key[1], len(index.offsets), nnames),
+        _HDR.pack(_MAGIC, _VERSION, _BOM, key[0], key[1], len(index.offsets), flags, nnames),
         index.offsets.tobytes(),
     ]
-    if index.name_hashes is not None and index.name_ids is not None:
+    if offs is not None:
+        parts.append(offs.tobytes())
+    if nnames and index.name_hashes is not None and index.name_ids is not None:
         parts += [index.name_hashes.tobytes(), index.name_ids.tobytes()]
     tmp = None
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pybpf.btf import cache as _cache
+from pybpf.btf import names as _names
 from pybpf.btf.types import (
     VOID,
     Array,
@@ -91,6 +92,15 @@ for _k, _fixed, _per in (
     _FIXED[_k] = _fixed
     _PER[_k] = _per
 
+# The same by the info word's top byte (kind | kflag << 7), for the index pass.
+_STEP = [3 + _FIXED[h & 0x1F] for h in range(256)]
+_STEP_PER = [_PER[h & 0x1F] for h in range(256)]
+# Up to this many own types the name index is built on the first lookup; above it
+# a process searches by string until it has done _SCAN_LIMIT lookups, or the
+# offsets came from the cache (a later run: worth building and caching the index).
+_SMALL = 4096
+_SCAN_LIMIT = 16
+
 _SKIP_QUALIFIERS = frozenset(
     (Kind.TYPEDEF, Kind.CONST, Kind.VOLATILE, Kind.RESTRICT, Kind.TYPE_TAG)
 )
@@ -123,9 +133,13 @@ class BTF:
         self._str_start = 0
         self._str_len = 0
         self._types: dict[int, Type] = {}
-        self._names: dict[bytes, list[int]] | None = None
         self._name_hashes: array[int] | None = None
         self._name_ids: array[int] | None = None
+        self._name_offs: array[int] | None = None
+        self._name_offs_packed = b""
+        self._all_starts: bool | None = None
+        self._from_cache = False
+        self._scans = 0
         self._cache_key: tuple[int, int] | None = None
         self.header: tuple[int, ...] = ()
 
@@ -197,49 +211,88 @@ class BTF:
         if cache:
             self._cache_key = _cache.content_key(data)
             cached = _cache.load(self._cache_key)
-            if cached is not None and not self._plausible(cached.offsets, nwords):
+            if cached is not None and not self._plausible(cached, nwords):
                 cached = None
         if cached is not None:
+            self._from_cache = True
             self._offsets = cached.offsets
             self._name_hashes = cached.name_hashes
             self._name_ids = cached.name_ids
+            self._name_offs = cached.name_offs
+            self._all_starts = cached.all_starts
         else:
-            self._offsets = self._index(nwords, ts)
-            if cache and self._cache_key is not None:
-                _cache.save(self._cache_key, _cache.CachedIndex(self._offsets))
+            self._offsets = self._index(nwords, ts, cache)
+            self._save()
         self.type_count = self.start_id + len(self._offsets)
         if self.type_count - 1 > MAX_TYPES:
             raise self._error(f"too many types ({self.type_count - 1})", ts)
         return self
 
-    def _plausible(self, offsets: array[int], nwords: int) -> bool:
+    def _plausible(self, cached: _cache.CachedIndex, nwords: int) -> bool:
         """Cheap sanity check of a cached offset table against the blob."""
+        offsets = cached.offsets
         if not offsets:
             return nwords == 0
         last = offsets[-1]
         if last + 3 > nwords:
             return False
+        nos = cached.name_offs
+        if nos is not None and (nos[-1] != self._words[last] or nos[0] != self._words[0]):
+            return False
         info = self._words[last + 1]
         k = (info >> 24) & 0x1F
         return last + 3 + _FIXED[k] + _PER[k] * (info & 0xFFFF) == nwords
 
-    def _index(self, nwords: int, ts: int) -> array[int]:
-        """One pass over the type section recording each record's word offset."""
-        words, fixed, per = self._words, _FIXED, _PER
+    def _index(self, nwords: int, ts: int, names: bool = False) -> array[int]:
+        """One pass over the type section recording each record's word offset.
+
+        With ``names`` it also records each record's name offset (for the cache).
+        """
+        words = self._words
+        if isinstance(words, memoryview):  # array indexing is a little faster
+            words = array("I")
+            words.frombytes(self._words.cast("B"))
+            self._words = words
+        step, per = _STEP, _STEP_PER
         offsets = array("I")
         append = offsets.append
         i = 0
         try:
-            while i < nwords:
-                append(i)
-                info = words[i + 1]
-                k = (info >> 24) & 0x1F
-                i += 3 + fixed[k] + per[k] * (info & 0xFFFF)
+            if names:
+                name_offs = array("I")
+                nappend = name_offs.append
+                while i < nwords:
+                    append(i)
+                    nappend(words[i])
+                    info = words[i + 1]
+                    h = info >> 24
+                    i += step[h] + per[h] * (info & 0xFFFF)
+            else:
+                while i < nwords:
+                    append(i)
+                    info = words[i + 1]
+                    h = info >> 24
+                    i += step[h] + per[h] * (info & 0xFFFF)
         except IndexError:
             pass
         if i != nwords:
             self._diagnose(offsets, nwords, ts)
+        if names:
+            self._name_offs = name_offs
         return offsets
+
+    def _save(self) -> None:
+        """Write what is known of the index to the on-disk cache (if caching)."""
+        if self._cache_key is None:
+            return
+        index = _cache.CachedIndex(
+            self._offsets,
+            self._name_hashes,
+            self._name_ids,
+            self._name_offs,
+            self._all_starts,
+        )
+        _cache.save(self._cache_key, index)
 
     def _diagnose(self, offsets: array[int], nwords: int, ts: int) -> None:
         """Raise the precise error for a type section the index pass rejected."""
@@ -468,25 +521,52 @@ class BTF:
         """Ids of every type named exactly ``name`` (base types first)."""
         ids = self.base.find(name, kind) if self.base is not None else []
         key = name.encode("utf-8", "surrogateescape")
-        if self._names is None and self._name_hashes is None:
-            self._build_name_index()
-        if self._names is not None:
-            local = self._names.get(key, ())
-            ids += [self.start_id + x for x in local]
-        else:
-            assert self._name_hashes is not None and self._name_ids is not None
-            h = zlib.crc32(key)
-            hashes, nids = self._name_hashes, self._name_ids
-            j = bisect.bisect_left(hashes, h)
-            words, offs = self._words, self._offsets
-            while j < len(hashes) and hashes[j] == h:
-                x = nids[j]
-                if self._string_bytes(words[offs[x]]) == key:
-                    ids.append(self.start_id + x)
-                j += 1
+        ids += [self.start_id + x for x in self._find_own(key)]
         if kind is not None:
             ids = [t for t in ids if self.kind_of(t) == kind]
         return ids
+
+    def _find_own(self, key: bytes) -> list[int]:
+        """Indexes (from 0, ascending) of own types named ``key``."""
+        if self._name_hashes is None:
+            big = len(self._offsets) > _SMALL and not self._from_cache
+            if big and key and self._scans < _SCAN_LIMIT:
+                self._scans += 1
+                found = self._search(key)
+                if found is not None:
+                    return found
+            self._build_name_index()
+        assert self._name_hashes is not None and self._name_ids is not None
+        h = zlib.crc32(key)
+        hashes, nids = self._name_hashes, self._name_ids
+        j = bisect.bisect_left(hashes, h)
+        words, offs = self._words, self._offsets
+        found = []
+        while j < len(hashes) and hashes[j] == h:
+            x = nids[j]
+            if self._string_bytes(words[offs[x]]) == key:
+                found.append(x)
+            j += 1
+        return found
+
+    def _own_name_offs(self) -> array[int]:
+        if self._name_offs is None:
+            self._name_offs = _names.name_offsets(self._words, self._offsets)
+        return self._name_offs
+
+    def _search(self, key: bytes) -> list[int] | None:
+        """Own types named ``key`` by string search; None when an index is cheaper."""
+        cands = _names.string_offsets(self, key)
+        if len(cands) > 64:
+            return None
+        nos = self._own_name_offs()
+        if self._all_starts is None and not all(start for _, start in cands):
+            self._all_starts = _names.all_starts(self, nos)
+            self._save()
+        want = [off for off, start in cands if start or not self._all_starts]
+        if not self._name_offs_packed:
+            self._name_offs_packed = nos.tobytes()
+        return _names.search(nos, self._name_offs_packed, want)
 
     def find_one(self, name: str, kind: Kind | None = None) -> int:
         """The single id named ``name`` (of ``kind``); BTFError if none or several."""
@@ -499,35 +579,10 @@ class BTF:
         return ids[0]
 
     def _build_name_index(self) -> None:
-        """Group own type ids by name; also persist hashes when caching is on."""
-        words, offs = self._words, self._offsets
-        by_off: dict[int, list[int]] = {}
-        for x in range(len(offs)):
-            no = words[offs[x]]
-            if no:
-                lst = by_off.get(no)
-                if lst is None:
-                    by_off[no] = [x]
-                else:
-                    lst.append(x)
-        names: dict[bytes, list[int]] = {}
-        for no, xs in by_off.items():
-            try:
-                key = self._string_bytes(no)
-            except BTFError:
-                continue  # reported when the type itself is decoded
-            have = names.get(key)
-            if have is None:
-                names[key] = xs
-            else:
-                have.extend(xs)
-                have.sort()
-        self._names = names
-        if self._cache_key is not None:
-            pairs = sorted((zlib.crc32(k), x) for k, xs in names.items() for x in xs)
-            hashes = array("I", [h for h, _ in pairs])
-            ids = array("I", [x for _, x in pairs])
-            _cache.save(self._cache_key, _cache.CachedIndex(self._offsets, hashes, ids))
+        """Build the hashed name index in bulk and persist it when caching is on."""
+        hashes, ids, starts = _names.build_hashed(self, self._own_name_offs())
+        self._name_hashes, self._name_ids, self._all_starts = hashes, ids, starts
+        self._save()
 
     # ------------------------------------------------------------------ queries
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import errno
-import fcntl
 from typing import Protocol
 
-from pybpf.errors import MapError
-from pybpf.sys.fd import FD
+from pybpf.errors import KernelError, MapError
+from pybpf.sys.fd import FD, dup_fd, fd_of
 from pybpf.sys.info import MapInfo, map_info
 from pybpf.uapi.enums import MapType
 
-__all__ = ["HasFileno", "dup_map_fd", "fd_number"]
+__all__ = ["HasFileno", "dup_map_fd"]
 
 
 class HasFileno(Protocol):
@@ -20,17 +19,12 @@ class HasFileno(Protocol):
     def fileno(self) -> int: ...
 
 
-def fd_number(fd: int | HasFileno) -> int:
-    """The raw number of an int or anything with ``fileno()``."""
-    return fd if isinstance(fd, int) else int(fd.fileno())
-
-
 def dup_map_fd(fd: int | HasFileno, want: MapType, what: str) -> tuple[FD, MapInfo]:
     """Duplicate a map fd (so the reader owns its own) after checking its type."""
-    num = fd_number(fd)
+    num = fd_of(fd, "map")
     try:
-        owned = FD(fcntl.fcntl(num, fcntl.F_DUPFD_CLOEXEC, 1), "map")
-    except OSError as exc:
+        owned = dup_fd(num, "map")
+    except KernelError as exc:
         raise MapError(f"open {what}", exc.errno or errno.EBADF, f"fd {num} is not open") from None
     try:
         info = map_info(owned)

@@ -18,10 +18,10 @@ import select
 import struct
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
 from pybpf.errors import EventError, MapError
+from pybpf.events._lifetime import Closing, unmap
 from pybpf.events._mapinfo import HasFileno, dup_map_fd
 from pybpf.sys.fd import FD
 from pybpf.uapi.enums import MapType, PerfRecordType, PerfSampleFormat, PerfSwId
@@ -59,17 +59,11 @@ class _CpuRing:
         self.words = self.view[_PAGE:].cast("Q")  # the data as u64s, for record headers
 
     def close(self) -> None:
-        try:
-            self.meta.release()
-            self.words.release()
-            self.view.release()
-            self.mm.close()
-        except BufferError:  # a caller still holds a view: unmapped when it is collected
-            pass
+        unmap((self.meta, self.words, self.view), (self.mm,))
         self.fd.close()
 
 
-class PerfBuffer(Generic[T]):
+class PerfBuffer(Closing, Generic[T]):
     """Consumer of a perf event array map, one ring per online CPU.
 
     ``sample_cb(cpu, data)`` receives each sample: ``bytes`` or, with a decoder,
@@ -401,17 +395,6 @@ class PerfBuffer(Generic[T]):
         self._rings.clear()
         self._epoll.close()
         self._map.close()
-
-    def __enter__(self) -> PerfBuffer[T]:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{len(self._rings)} CPUs, lost={self.lost}"

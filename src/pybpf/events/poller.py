@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import select
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
+from pybpf.events._lifetime import Closing
 from pybpf.events._mapinfo import HasFileno
 from pybpf.events.ringbuf import Callback, RingBuffer
 
 __all__ = ["RingBufferPoller"]
 
 
-class RingBufferPoller:
+class RingBufferPoller(Closing):
     """Waits on many rings with one epoll and runs each ring's callback.
 
     ``add()`` opens a :class:`RingBuffer` for a map and registers it; :meth:`poll`
@@ -85,17 +85,6 @@ class RingBufferPoller:
             ring.close()
         self._rings.clear()
         self._epoll.close()
-
-    def __enter__(self) -> RingBufferPoller:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __len__(self) -> int:
         return len(self._rings)

@@ -11,17 +11,16 @@ publishes the new consumer position, which frees the space for producers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import mmap
 import select
 import struct
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
 from pybpf.errors import KernelError
+from pybpf.events._lifetime import Closing, unmap
 from pybpf.events._mapinfo import HasFileno, dup_map_fd
 from pybpf.events.batch import RingBatch, scan_fixed, scan_records
 from pybpf.uapi.enums import MapType
@@ -45,7 +44,7 @@ def _run_struct(size: int) -> struct.Struct:
     return struct.Struct(f"<8x{size}s{pad}x" if pad else f"<8x{size}s")
 
 
-class RingBuffer(Generic[T]):
+class RingBuffer(Closing, Generic[T]):
     """Consumer of one BPF ring buffer map.
 
     ``callback`` receives each record: the payload as ``bytes``, or
@@ -397,26 +396,10 @@ class RingBuffer(Generic[T]):
             return
         if self._epoll is not None:
             self._epoll.close()
-        for view in (self._hdr, self._prod, self._data, self._cons):
-            with contextlib.suppress(BufferError):
-                view.release()
-        for mm in (self._data_mm, self._cons_mm):
-            with contextlib.suppress(BufferError):
-                mm.close()
+        unmap((self._hdr, self._prod, self._data, self._cons), (self._data_mm, self._cons_mm))
         self._fd.close()
         # a mapping still viewed by a caller is unmapped once the last view is gone
         del self._data_mm, self._cons_mm, self._data, self._hdr, self._prod, self._cons
-
-    def __enter__(self) -> RingBuffer[T]:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{self.available()} bytes pending"

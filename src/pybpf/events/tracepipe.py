@@ -16,10 +16,10 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import NamedTuple
 
 from pybpf.errors import KernelError
+from pybpf.events._lifetime import Closing
 
 __all__ = ["TraceLine", "TracePipe", "parse_line"]
 
@@ -65,7 +65,7 @@ def parse_line(line: str) -> TraceLine | None:
     )
 
 
-class TracePipe:
+class TracePipe(Closing):
     """Non-blocking, filtered reader of trace_pipe (mounting tracefs if needed).
 
     ``pids`` keeps only lines of those tasks; ``bpf_only`` (default) keeps only
@@ -173,14 +173,3 @@ class TracePipe:
         fd, self._fd = self._fd, -1
         if fd >= 0:
             os.close(fd)
-
-    def __enter__(self) -> TracePipe:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

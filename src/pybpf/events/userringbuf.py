@@ -9,21 +9,18 @@ or discarded. One producer at a time: this class is not thread-safe.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import mmap
-from types import TracebackType
 
 from pybpf.errors import MapError
+from pybpf.events._lifetime import Closing, unmap
 from pybpf.events._mapinfo import HasFileno, dup_map_fd
+from pybpf.events.ringbuf import BUSY_BIT, DISCARD_BIT, HDR_SIZE
 from pybpf.uapi.enums import MapType
 
 __all__ = ["Reservation", "UserRingBuffer"]
 
 _PAGE = mmap.PAGESIZE
-_BUSY = 1 << 31
-_DISCARD = 1 << 30
-_HDR = 8
 
 
 class Reservation:
@@ -45,10 +42,10 @@ class Reservation:
 
     def discard(self) -> None:
         """Drop the record (the consumer skips it)."""
-        self._ring._finish(self, self.size | _DISCARD)
+        self._ring._finish(self, self.size | DISCARD_BIT)
 
 
-class UserRingBuffer:
+class UserRingBuffer(Closing):
     """Writes records for BPF programs that drain a user ring buffer map."""
 
     def __init__(self, map_fd: int | HasFileno) -> None:
@@ -80,12 +77,12 @@ class UserRingBuffer:
 
     def reserve(self, size: int) -> Reservation:
         """Reserve ``size`` payload bytes; raises :class:`MapError` (ENOSPC) when full."""
-        total = (size + _HDR + 7) & ~7
+        total = (size + HDR_SIZE + 7) & ~7
         if size <= 0 or total > self.size:
             raise MapError(
                 f"reserve {size} bytes in user ring buffer {self.name!r}",
                 errno.E2BIG,
-                f"a record must be 1..{self.size - _HDR} bytes",
+                f"a record must be 1..{self.size - HDR_SIZE} bytes",
             )
         prod = int(self._prod[0])
         if total > self.size - (prod - int(self._cons[0])):
@@ -96,10 +93,10 @@ class UserRingBuffer:
                 hint="let the BPF program drain it first",
             )
         off = prod & self._mask
-        self._hdr[off >> 2] = size | _BUSY
+        self._hdr[off >> 2] = size | BUSY_BIT
         self._hdr[(off >> 2) + 1] = 0
         self._prod[0] = prod + total  # publish: the consumer stops at the BUSY record
-        start = _PAGE + off + _HDR
+        start = _PAGE + off + HDR_SIZE
         return Reservation(self, prod, size, self._view[start : start + size])
 
     def _finish(self, res: Reservation, value: int) -> None:
@@ -121,21 +118,5 @@ class UserRingBuffer:
         """Unmap the ring and close the fd (idempotent)."""
         if self._fd.closed:
             return
-        for view in (self._hdr, self._prod, self._view, self._cons):
-            with contextlib.suppress(BufferError):
-                view.release()
-        for mm in (self._prod_mm, self._cons_mm):
-            with contextlib.suppress(BufferError):
-                mm.close()
+        unmap((self._hdr, self._prod, self._view, self._cons), (self._prod_mm, self._cons_mm))
         self._fd.close()
-
-    def __enter__(self) -> UserRingBuffer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -103,11 +103,13 @@ def attach_cgroup(
     at = _attach_type(attach_type)
     cg, where = _open_cgroup(cgroup)
     try:
-        what = f"attach {_name(at)} program {prog_name!r} to {where}"
+        what = f"attach {sysprogs.attach_type_name(at)} program {prog_name!r} to {where}"
         if method != "legacy":
             try:
                 lfd = syslinks.link_create(fd, cg, at, flags=flags or 0, op=what)
-                return FDLink(lfd, "cgroup", prog_name, f"{where} ({_name(at)})")
+                return FDLink(
+                    lfd, "cgroup", prog_name, f"{where} ({sysprogs.attach_type_name(at)})"
+                )
             except AttachError as exc:
                 if method == "link" or exc.errno not in (errno.EINVAL, 524, errno.EOPNOTSUPP):
                     raise
@@ -136,7 +138,7 @@ def _attach_legacy(
             held_cg.close()
             held_prog.close()
 
-    return CallbackLink(undo, "cgroup", prog_name, f"{where} ({_name(at)})")
+    return CallbackLink(undo, "cgroup", prog_name, f"{where} ({sysprogs.attach_type_name(at)})")
 
 
 def cgroup_query(cgroup: Any, attach_type: AttachType | int) -> sysprogs.QueryResult:
@@ -144,10 +146,3 @@ def cgroup_query(cgroup: Any, attach_type: AttachType | int) -> sysprogs.QueryRe
     cg, _ = _open_cgroup(cgroup)
     with cg:
         return sysprogs.prog_query(cg, attach_type)
-
-
-def _name(at: AttachType | int) -> str:
-    try:
-        return AttachType(at).name.lower()
-    except ValueError:
-        return f"attach type {int(at)}"

@@ -9,7 +9,6 @@ Also opens per-CPU sampling events (software cpu-clock) for ``perf_event`` progr
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Callable, Sequence
 
 from pybpf import tracefs
@@ -17,6 +16,7 @@ from pybpf.errors import AttachError, BPFError, KernelError, NotSupportedError
 from pybpf.link.base import LinkGroup, PerfEventLink
 from pybpf.sys import links as syslinks
 from pybpf.sys import perf
+from pybpf.sys.cpus import online_cpus
 from pybpf.sys.fd import FD, dup_fd
 from pybpf.uapi.enums import AttachType, PerfSwId, PerfType
 
@@ -136,20 +136,6 @@ def attach_perf_event(
         cookie=cookie,
         use_link=use_link,
     )
-
-
-def online_cpus() -> list[int]:
-    """CPUs that are online (``/sys/devices/system/cpu/online``)."""
-    try:
-        with open("/sys/devices/system/cpu/online") as f:
-            text = f.read().strip()
-    except OSError:
-        return sorted(os.sched_getaffinity(0))
-    cpus: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        cpus.extend(range(int(lo), int(hi or lo) + 1))
-    return cpus
 
 
 def open_sampling_event(

@@ -21,7 +21,7 @@ from pybpf.errors import AttachError, BPFError, NotSupportedError, ObjectError
 from pybpf.link.base import Link, LinkGroup
 from pybpf.link.uprobe_resolve import resolve_binary
 from pybpf.uapi.enums import UpdateFlags
-from pybpf.usdt import SpecLayout, UsdtProbe, elf_type, find_probes
+from pybpf.usdt import NOTE_SECTION, SpecLayout, UsdtProbe, elf_type, find_probes
 
 if TYPE_CHECKING:
     from pybpf.map import Map
@@ -161,6 +161,17 @@ def attach_usdt(
             "Linux 4.20+ counts semaphores for uprobes",
         )
     ips = _absolute_ips(path, probes, pid) if not use_cookie else []
+    values: dict[str, bytes] = {}  # spec per distinct argument string, checked up front
+    for probe in probes:
+        if probe.args_text not in values:
+            try:
+                values[probe.args_text] = layout.encode(probe.args, cookie)
+            except ObjectError as exc:
+                raise ObjectError(
+                    f"USDT probe {provider}:{name} at {probe.address:#x}: {exc.message}",
+                    file=path,
+                    section=NOTE_SECTION,
+                ) from None
 
     alloc = _allocator(specs_map)
     by_args: dict[str, int] = {}
@@ -171,7 +182,7 @@ def attach_usdt(
         for i, probe in enumerate(probes):
             sid = by_args.get(probe.args_text)
             if sid is None:
-                value = layout.encode(probe.args, cookie)
+                value = values[probe.args_text]
                 sid = alloc.take()
                 if sid is None:
                     raise AttachError(

@@ -164,10 +164,9 @@ def create_struct_ops_map(obj: Object, ms: MapSpec, m: Map) -> None:
             exc.errno or 0,
             hint=exc.hint,
         ) from None
-    m._attach_fd(fd)
-    m.value_size = len(value)
     m.value_type_id = 0
-    m._shape_changed()
+    m.value_size = len(value)  # before the fd: sizes are fixed once the map exists
+    m._attach_fd(fd)
     _STATE.setdefault(obj, _State()).pending[ms.name] = _Pending(value, slots)
     obj._log(f"created struct_ops map {ms.name!r} ({ms.struct_ops_type}) fd={fd.fileno()}")
 

@@ -21,6 +21,7 @@ from pybpf.sys.attrs import (
 )
 from pybpf.sys.fd import FD
 from pybpf.sys.maps import FdLike, fdnum
+from pybpf.sys.progs import attach_type_name
 from pybpf.uapi.enums import AttachFlags, AttachType, Cmd, StatsType, TaskFdType
 
 __all__ = [
@@ -191,17 +192,10 @@ def link_create(
             raise ValueError("relative_fd and relative_id share a field: give one")
         ex.tcx.relative_fd = fdnum(relative.relative_fd) or relative.relative_id
         ex.tcx.expected_revision = relative.expected_revision
-    label = op or f"create {_attach_name(attach_type)} link"
+    label = op or f"create {attach_type_name(attach_type)} link"
     fd = syscall.bpf(Cmd.LINK_CREATE, attr, op=label, error=AttachError)
     del keep
     return FD(fd, "link")
-
-
-def _attach_name(attach_type: AttachType | int) -> str:
-    try:
-        return AttachType(attach_type).name.lower()
-    except ValueError:
-        return f"attach type {int(attach_type)}"
 
 
 def link_update(

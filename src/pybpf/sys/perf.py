@@ -11,7 +11,7 @@ import errno
 import functools
 from pathlib import Path
 
-from pybpf.errors import AttachError, KernelError, NotSupportedError
+from pybpf.errors import AttachError, NotSupportedError
 from pybpf.sys._ffi import NR_PERF_EVENT_OPEN, addr, cstr, libc
 from pybpf.sys.fd import FD
 from pybpf.sys.maps import FdLike, fdnum
@@ -273,18 +273,49 @@ def probe_event_open(
 
 
 def tracepoint_id(category: str, name: str) -> int:
-    """The perf id of tracepoint ``category:name`` (from tracefs, mounted if needed)."""
+    """The perf id of tracepoint ``category/name`` (``events/<cat>/<name>/id`` in tracefs,
+    mounted if needed).
+
+    Raises :class:`AttachError` (ENOENT) naming the tracepoint and the closest
+    existing names when it does not exist.
+    """
     from pybpf.sys.fs import ensure_tracefs
 
-    path = ensure_tracefs() / "events" / category / name / "id"
+    if not category or not name or "/" in category or "/" in name:
+        raise AttachError(
+            f"find tracepoint {category}/{name}",
+            errno.EINVAL,
+            "a tracepoint is named <category>/<name>, e.g. syscalls/sys_enter_getpid",
+        )
+    events = ensure_tracefs() / "events"
+    path = events / category / name / "id"
     try:
-        return int(path.read_text())
+        return int(path.read_text().strip())
     except FileNotFoundError:
-        raise KernelError(
-            f"find tracepoint {category}:{name}",
-            errno.ENOENT,
-            f"{path} does not exist",
-            hint="list them under events/ in tracefs",
+        pass
+    except (OSError, ValueError) as exc:
+        raise AttachError(
+            f"read tracepoint id {path}", getattr(exc, "errno", None) or errno.EIO
         ) from None
-    except OSError as exc:
-        raise KernelError(f"read {path}", exc.errno or errno.EIO) from None
+    raise AttachError(
+        f"find tracepoint {category}/{name}",
+        errno.ENOENT,
+        _missing_tracepoint(events, category, name),
+        hint=f"list them with `pybpf tracepoint list` or ls {events}",
+    )
+
+
+def _missing_tracepoint(events: Path, category: str, name: str) -> str:
+    """Why ``category/name`` is not under ``events``, with the closest names there are."""
+    import difflib
+
+    cat_dir = events / category
+    if not cat_dir.is_dir():
+        cats = [p.name for p in events.iterdir() if p.is_dir()]
+        close = difflib.get_close_matches(category, cats, n=3)
+        tail = f"; did you mean {', '.join(close)}?" if close else ""
+        return f"there is no tracepoint category {category!r} in {events}{tail}"
+    names = [p.name for p in cat_dir.iterdir() if p.is_dir()]
+    close = difflib.get_close_matches(name, names, n=3)
+    tail = f"; did you mean {', '.join(close)}?" if close else ""
+    return f"category {category!r} has no tracepoint {name!r}{tail}"

@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_LOG_SIZE",
     "QueryResult",
     "RunResult",
+    "attach_type_name",
     "prog_attach",
     "prog_bind_map",
     "prog_detach",
@@ -303,7 +304,7 @@ def prog_attach(
         relative_id,
         expected_revision,
     )
-    op = f"attach program ({_attach_name(attach_type)})"
+    op = f"attach program ({attach_type_name(attach_type)})"
     syscall.bpf(Cmd.PROG_ATTACH, attr, op=op, error=AttachError)
 
 
@@ -321,11 +322,12 @@ def prog_detach(
     attr = _attach_attr(
         target_fd, prog_fd, attach_type, flags, None, relative_fd, relative_id, expected_revision
     )
-    op = f"detach program ({_attach_name(attach_type)})"
+    op = f"detach program ({attach_type_name(attach_type)})"
     syscall.bpf(Cmd.PROG_DETACH, attr, op=op, error=AttachError)
 
 
-def _attach_name(attach_type: AttachType | int) -> str:
+def attach_type_name(attach_type: AttachType | int) -> str:
+    """``attach_type`` for messages: ``cgroup_inet_ingress``, or ``attach type 99``."""
     try:
         return AttachType(attach_type).name.lower()
     except ValueError:
@@ -368,7 +370,7 @@ def prog_query(
             link_attach_flags=addr(lflags),
         )
         try:
-            syscall.bpf(Cmd.PROG_QUERY, attr, op=f"query {_attach_name(attach_type)} programs")
+            syscall.bpf(Cmd.PROG_QUERY, attr, op=f"query {attach_type_name(attach_type)} programs")
         except KernelError as exc:
             if exc.errno == errno.ENOSPC and attr.count > capacity:
                 capacity = int(attr.count)
