@@ -246,39 +246,31 @@ class BTF:
     def _index(self, nwords: int, ts: int, names: bool = False) -> array[int]:
         """One pass over the type section recording each record's word offset.
 
-        With ``names`` it also records each record's name offset (for the cache).
+        With ``names`` it also gathers each record's name offset (for the cache).
         """
         words = self._words
         if isinstance(words, memoryview):  # array indexing is a little faster
             words = array("I")
-            words.frombytes(self._words.cast("B"))
+            words.frombytes(self._words.cast("B"))  # type: ignore[attr-defined]
             self._words = words
         step, per = _STEP, _STEP_PER
-        offsets = array("I")
-        append = offsets.append
+        found: list[int] = []
+        append = found.append
         i = 0
         try:
-            if names:
-                name_offs = array("I")
-                nappend = name_offs.append
-                while i < nwords:
-                    append(i)
-                    nappend(words[i])
-                    info = words[i + 1]
-                    h = info >> 24
-                    i += step[h] + per[h] * (info & 0xFFFF)
-            else:
-                while i < nwords:
-                    append(i)
-                    info = words[i + 1]
-                    h = info >> 24
-                    i += step[h] + per[h] * (info & 0xFFFF)
+            while True:  # ends with IndexError reading the info word past the end
+                append(i)
+                h = words[i + 1]
+                i += step[h >> 24] + per[h >> 24] * (h & 0xFFFF)
         except IndexError:
             pass
-        if i != nwords:
+        end = found.pop()
+        offsets = array("I", found)
+        if end != nwords:
+            offsets.append(end)
             self._diagnose(offsets, nwords, ts)
         if names:
-            self._name_offs = name_offs
+            self._name_offs = _names.name_offsets(words, offsets)
         return offsets
 
     def _save(self) -> None:
@@ -555,15 +547,16 @@ class BTF:
         return self._name_offs
 
     def _search(self, key: bytes) -> list[int] | None:
-        """Own types named ``key`` by string search; None when an index is cheaper."""
+        """Own types named ``key`` by string search; None when an index is cheaper.
+
+        Offsets inside a longer string are candidates too unless every type name
+        is known to start a string (learnt when the hashed index is built).
+        """
         cands = _names.string_offsets(self, key)
-        if len(cands) > 64:
+        want = [off for off, start in cands if start or self._all_starts is not True]
+        if len(want) > 64:
             return None
         nos = self._own_name_offs()
-        if self._all_starts is None and not all(start for _, start in cands):
-            self._all_starts = _names.all_starts(self, nos)
-            self._save()
-        want = [off for off, start in cands if start or not self._all_starts]
         if not self._name_offs_packed:
             self._name_offs_packed = nos.tobytes()
         return _names.search(nos, self._name_offs_packed, want)
