@@ -27,8 +27,10 @@ __all__ = ["load_object"]
 _PAGE = mmap.PAGESIZE
 
 
-def _log(obj: Object, msg: str) -> None:
-    obj._log(msg)
+# Map types the kernel creates only with BTF key/value types (local storages).
+_BTF_TYPED_MAPS = frozenset(
+    {MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, MapType.CGRP_STORAGE}
+)
 
 
 def load_object(obj: Object) -> None:
@@ -52,15 +54,7 @@ def _needs_btf(obj: Object) -> bool:
     from pybpf.elf.maps import MapKind
 
     return any(
-        ms.kind is MapKind.STRUCT_OPS
-        or ms.type
-        in (
-            MapType.SK_STORAGE,
-            MapType.INODE_STORAGE,
-            MapType.TASK_STORAGE,
-            MapType.CGRP_STORAGE,
-        )
-        for ms in obj.spec.maps.values()
+        ms.kind is MapKind.STRUCT_OPS or ms.type in _BTF_TYPED_MAPS for ms in obj.spec.maps.values()
     )
 
 
@@ -82,7 +76,7 @@ def _load_btf(obj: Object) -> None:
     except KernelError as exc:
         if _needs_btf(obj):
             raise
-        _log(obj, f"kernel refused the object's BTF, continuing without it: {exc}")
+        obj._log(f"kernel refused the object's BTF, continuing without it: {exc}")
 
 
 # -- externs -------------------------------------------------------------------------------
@@ -135,7 +129,7 @@ def _create_maps(obj: Object) -> None:
         m._attach_fd(fd)
         if ms.pinning:
             _pin_new(obj, ms, m)
-        _log(obj, f"created map {name!r} fd={fd.fileno()}")
+        obj._log(f"created map {name!r} fd={fd.fileno()}")
         _write_initial_data(obj, ms, m)
 
 
@@ -203,9 +197,9 @@ def _create_map(obj: Object, ms: MapSpec, m: Map) -> FD:
         except MapError as exc:
             if not btf or exc.errno not in (errno.EINVAL, 524, errno.EOPNOTSUPP):
                 raise _explain_map_error(obj, ms, exc) from None
-            if _needs_btf_type(ms):
+            if ms.type in _BTF_TYPED_MAPS:
                 raise _explain_map_error(obj, ms, exc) from None
-            _log(obj, f"map {ms.name!r}: kernel refused its BTF types, retrying without them")
+            obj._log(f"map {ms.name!r}: kernel refused its BTF types, retrying without them")
             try:
                 return sysmaps.map_create(**params, inner_map_fd=inner_fd)
             except MapError as exc2:
@@ -213,15 +207,6 @@ def _create_map(obj: Object, ms: MapSpec, m: Map) -> FD:
     finally:
         if inner_fd is not None:
             inner_fd.close()
-
-
-def _needs_btf_type(ms: MapSpec) -> bool:
-    return ms.type in (
-        MapType.SK_STORAGE,
-        MapType.INODE_STORAGE,
-        MapType.TASK_STORAGE,
-        MapType.CGRP_STORAGE,
-    )
 
 
 def _explain_map_error(obj: Object, ms: MapSpec, exc: MapError) -> BPFError:
@@ -293,7 +278,7 @@ def _reuse_pinned(obj: Object, ms: MapSpec, m: Map) -> bool:
     assert isinstance(fd, FD)
     m._attach_fd(fd)
     m.pin_path = path
-    _log(obj, f"reused pinned map {ms.name!r} at {path}")
+    obj._log(f"reused pinned map {ms.name!r} at {path}")
     return True
 
 
