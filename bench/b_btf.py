@@ -2,8 +2,10 @@
 
 pybpf (BTF.load_vmlinux + find) vs libbpf (btf__load_vmlinux_btf +
 btf__find_by_name_kind), one fresh process per sample. Cold: an empty pybpf cache
-directory; warm: the on-disk index cache already written. libbpf has no cache,
-so its one figure serves both. Times exclude interpreter start and imports, which
+directory (the run writes type and name offsets; its lookups search the string
+section); second run: that cache present (the run builds the hashed name index
+once and adds it to the cache); warm: the full index cached. libbpf has no cache,
+so its one figure serves all. Times exclude interpreter start and imports, which
 are shown separately.
 """
 
@@ -49,26 +51,39 @@ def run(opts: Options) -> list[Table]:
                     env={"PYBPF_CACHE_DIR": f"{tmp}/cold{i}"},
                 )
             )
+        log("btf: pybpf second run")
+        second = [
+            run_child(
+                python_worker("btf_pybpf", "task_struct"),
+                env={"PYBPF_CACHE_DIR": f"{tmp}/cold{i}"},
+            )
+            for i in range(n)
+        ]
         log("btf: pybpf warm")
         warm_dir = f"{tmp}/warm"
-        run_child(python_worker("btf_pybpf", "task_struct"), env={"PYBPF_CACHE_DIR": warm_dir})
+        for _ in range(2):  # cold, then second run: the cache is complete
+            run_child(python_worker("btf_pybpf", "task_struct"), env={"PYBPF_CACHE_DIR": warm_dir})
         warm = [
             run_child(python_worker("btf_pybpf", "task_struct"), env={"PYBPF_CACHE_DIR": warm_dir})
             for _ in range(n)
         ]
     for case, runs, target in (
         ("cold (empty cache)", cold, None),
+        ("second run (builds the name index)", second, 0.0),
         ("warm (cached index)", warm, WARM_RATIO),
     ):
         ms = median([(x.data["load_seconds"] + x.data["find_seconds"]) * 1e3 for x in runs])
         imp = median([x.data["import_seconds"] * 1e3 for x in runs])
         proc = median([x.wall * 1e3 for x in runs])
         ratio = ms / c_ms
+        ref = "libbpf btf__load_vmlinux_btf + find_by_name_kind"
         if target is None:
             tgt, ok = f"<= {COLD_MS:.0f} ms", ms <= COLD_MS
+        elif not target:  # a one-time cost, reported without a target
+            rows.append([case, ms, imp, proc, ref, c_ms, c_proc, ratio, "-", "-"])
+            continue
         else:
             tgt, ok = f"<= {target:.1f}x", ratio <= target
-        ref = "libbpf btf__load_vmlinux_btf + find_by_name_kind"
         rows.append([case, ms, imp, proc, ref, c_ms, c_proc, ratio, tgt, verdict(ok)])
     details = (
         median([x.data["load_seconds"] * 1e3 for x in cold]),
@@ -78,7 +93,7 @@ def run(opts: Options) -> list[Table]:
         f"Kernel BTF load+index+lookup of task_struct (median of {n} processes)", COLUMNS, rows
     )
     table.notes.append(
-        f"cold split: load+offset index {details[0]:.1f} ms, first find (builds the name index) {details[1]:.1f} ms; "
+        f"cold split: load+offset index {details[0]:.1f} ms, first find (string search) {details[1]:.1f} ms; "
         f"{c[0].data['types']} types"
     )
     return [table]

@@ -357,7 +357,7 @@ class Object:
             if not ids:
                 raise BPFError(f"no type {event_type!r} in the BTF of {self.name!r}")
             type_id = ids[0]
-        return Layout.for_type(btf, type_id).decode
+        return Layout.for_type(btf, type_id).decoder()
 
     def ringbuf(
         self, name: str, callback: Any = None, *, event_type: str | int | None = None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pybpf.btf import BTF
+from pybpf.btf import BTF, Kind
 from pybpf.btf import cache as btf_cache
 from pybpf.btf.elfsec import btf_sections
 
@@ -86,11 +86,24 @@ def test_unwritable_or_disabled_cache(
     assert BTF.from_bytes(raw, cache=True).find("int")
 
 
-def test_vmlinux_warm_equals_cold(kernel: None, cache_dir: Path, vmlinux_btf: BTF) -> None:
-    cold = BTF.load_vmlinux()
-    ids = cold.find("task_struct")
+def test_vmlinux_cold_second_and_warm_runs_agree(
+    kernel: None, cache_dir: Path, vmlinux_btf: BTF
+) -> None:
+    names = ["task_struct", "pid_t", "int", "u32", "sk_buff", "__x64_sys_bpf", "not_a_type__"]
+    want: dict[str, list[int]] = {n: [] for n in names}
+    for t in range(1, len(vmlinux_btf)):
+        name = vmlinux_btf.name_of(t)
+        if name in want:
+            want[name].append(t)
+    cold = BTF.load_vmlinux()  # empty cache: writes type and name offsets
+    few = ["task_struct", "sk_buff", "not_a_type__"]  # "int" ends too many strings
+    assert {n: cold.find(n) for n in few} == {n: want[n] for n in few}
+    assert cold._name_hashes is None  # answered by string search
+    second = BTF.load_vmlinux()
+    assert second._name_offs is not None and second._name_hashes is None
+    assert {n: second.find(n) for n in names} == want  # builds and saves the hashed index
     warm = BTF.load_vmlinux()
-    assert warm._name_hashes is not None
-    assert warm.find("task_struct") == ids == vmlinux_btf.find("task_struct")
-    assert warm.find("pid_t") == vmlinux_btf.find("pid_t")
+    assert warm._name_hashes is not None and warm._all_starts is True
+    assert {n: warm.find(n) for n in names} == want
+    assert warm.find("pid_t", Kind.TYPEDEF) == vmlinux_btf.find("pid_t", Kind.TYPEDEF)
     assert list(warm._offsets) == list(vmlinux_btf._offsets)

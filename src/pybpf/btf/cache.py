@@ -2,7 +2,8 @@
 
 Files are keyed by the blob's size and CRC32, so a changed kernel or module simply
 misses. The cache lives in ``$PYBPF_CACHE_DIR``, else ``$XDG_CACHE_HOME/pybpf``,
-else ``~/.cache/pybpf``; any I/O problem silently disables it.
+else ``~/.cache/pybpf``; any I/O problem silently disables it. A loaded file is
+read once into a buffer that the arrays view without copying.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import zlib
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
-__all__ = ["CachedIndex", "cache_dir", "content_key", "load", "save"]
+__all__ = ["CachedIndex", "U32s", "cache_dir", "content_key", "load", "save"]
 
 _MAGIC = b"PYBPFIDX"
 _VERSION = 2
@@ -29,6 +31,10 @@ _STARTS_KNOWN = 2  # flags: whether every type name offset starts a string is kn
 _ALL_STARTS = 4  # ... and that answer is yes
 
 
+# An array of u32 read from the cache is a writable memoryview over the file's bytes.
+U32s: TypeAlias = "array[int] | memoryview"
+
+
 @dataclass
 class CachedIndex:
     """What the cache holds for one blob: type offsets, name offsets, hashed name index.
@@ -37,10 +43,10 @@ class CachedIndex:
     not yet known); name lookups by string search rely on it.
     """
 
-    offsets: array[int]
-    name_hashes: array[int] | None = None
-    name_ids: array[int] | None = None
-    name_offs: array[int] | None = None
+    offsets: U32s
+    name_hashes: U32s | None = None
+    name_ids: U32s | None = None
+    name_offs: U32s | None = None
     all_starts: bool | None = None
 
 
@@ -70,12 +76,6 @@ def _path(key: tuple[int, int]) -> Path | None:
     return d / f"btf-{key[0]}-{key[1]:08x}.idx"
 
 
-def _words(raw: bytes, start: int, count: int) -> array[int]:
-    out = array("I")
-    out.frombytes(raw[start : start + 4 * count])
-    return out
-
-
 def load(key: tuple[int, int]) -> CachedIndex | None:
     """Return the cached index for ``key``, or None when absent or invalid."""
     path = _path(key)
@@ -83,11 +83,18 @@ def load(key: tuple[int, int]) -> CachedIndex | None:
         return None
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            buf = bytearray(os.fstat(f.fileno()).st_size)
+            if f.readinto(buf) != len(buf):
+                return None
     except OSError:
         return None
+    raw = memoryview(buf)
     if len(raw) < _HDR.size:
         return None
+
+    def _words(start: int, count: int) -> memoryview:
+        return raw[start : start + 4 * count].cast("I")
+
     magic, version, bom, size, crc, ntypes, flags, nnames = _HDR.unpack_from(raw)
     if (magic, version, bom, size, crc) != (_MAGIC, _VERSION, _BOM, key[0], key[1]):
         return None
@@ -95,16 +102,16 @@ def load(key: tuple[int, int]) -> CachedIndex | None:
     pos = _HDR.size
     if len(raw) != pos + 4 * ntypes * (1 + has_offs) + 8 * nnames:
         return None
-    index = CachedIndex(_words(raw, pos, ntypes))
+    index = CachedIndex(_words(pos, ntypes))
     pos += 4 * ntypes
     if has_offs:
-        index.name_offs = _words(raw, pos, ntypes)
+        index.name_offs = _words(pos, ntypes)
         pos += 4 * ntypes
     if flags & _STARTS_KNOWN:
         index.all_starts = bool(flags & _ALL_STARTS)
     if nnames:
-        index.name_hashes = _words(raw, pos, nnames)
-        index.name_ids = _words(raw, pos + 4 * nnames, nnames)
+        index.name_hashes = _words(pos, nnames)
+        index.name_ids = _words(pos + 4 * nnames, nnames)
     return index
 
 

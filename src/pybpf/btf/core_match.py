@@ -32,7 +32,7 @@ from pybpf.errors import BTFError
 if TYPE_CHECKING:
     from pybpf.btf.reader import BTF
 
-__all__ = ["Candidate", "find_candidates", "flavored_names", "spec_match"]
+__all__ = ["Candidate", "find_candidates", "flavored_names", "flavors_of", "spec_match"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +76,48 @@ def flavored_names(btf: BTF) -> dict[str, list[str]]:
     return table
 
 
+_SEARCHED: weakref.WeakKeyDictionary[BTF, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+_SEARCH_MAX = 8  # distinct names searched one by one before the whole table pays off
+
+
+def flavors_of(btf: BTF, ess: str) -> list[str]:
+    """Names ``ess___<flavor>`` among ``btf``'s own strings (what flavored_names has).
+
+    A few names are looked up by one ``bytes.find`` pass each over the string
+    section; past that, the whole table is built once.
+    """
+    table = _FLAVORED.get(btf)
+    if table is not None:
+        return table.get(ess, [])
+    done = _SEARCHED.setdefault(btf, {})
+    if ess in done:
+        return done[ess]
+    if len(done) >= _SEARCH_MAX:
+        return flavored_names(btf).get(ess, [])
+    data, start = btf.data, btf._str_start
+    end = start + btf._str_len
+    needle = b"\0" + ess.encode("utf-8", "surrogateescape") + b"___"
+    found: list[str] = []
+    pos = data.find(needle, start, end)
+    if data.startswith(needle[1:], start):  # a split BTF's strings need not start with NUL
+        pos = start - 1
+    while pos != -1:
+        stop = data.find(b"\0", pos + 1, end)
+        name = data[pos + 1 : stop if stop != -1 else end].decode("utf-8", "surrogateescape")
+        if essential_name(name) == ess and name not in found:
+            found.append(name)
+        pos = data.find(needle, pos + 1, end)
+    done[ess] = found
+    return found
+
+
 def find_candidates(local: BTF, local_id: int, btf: BTF, btf_name: str) -> list[Candidate]:
     """Own types of ``btf`` with the local type's essential name and a compatible kind."""
     lkind = local.kind_of(local_id)
     ess = essential_name(local.name_of(local_id))
     if not ess:
         return []
-    names = [ess, *flavored_names(btf).get(ess, ())]
+    names = [ess, *flavors_of(btf, ess)]
     ids: set[int] = set()
     for name in names:
         for tid in btf.find(name):

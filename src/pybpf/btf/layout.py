@@ -5,13 +5,16 @@
 - integers, pointers -> ``int``; ``_Bool`` -> ``bool``; float/double -> ``float``;
 - enums -> :class:`EnumInt` (an ``int`` with ``.name``); encoding accepts names;
 - ``char[N]`` -> ``bytes`` up to the first NUL (encoding accepts ``str`` too,
-  zero-padded); other arrays -> ``list``;
+  zero-padded); other arrays -> ``list`` (in a struct decoded by the fast path,
+  an integer array of 16 or more items is a ``list`` subclass,
+  :class:`~pybpf.btf.lazylist.IntArrayList`, that makes its items on first use);
 - structs/unions -> :class:`Record` (attribute and ``[name]`` access,
   ``_asdict()``, equal to a dict with the same fields); members of anonymous
   struct/union members appear as fields of the parent, as in C.
 
 Structs made only of scalars, scalar arrays and such nested structs decode
-through one precompiled ``struct.Struct``; bitfields and unions take a generic path.
+through one precompiled ``struct.Struct`` and a generated constructor expression
+(:mod:`pybpf.btf.layout_fast`); bitfields and unions take a generic path.
 """
 
 from __future__ import annotations
@@ -134,6 +137,10 @@ class Layout:
     def decode(self, buf: Buffer, offset: int = 0) -> Any:
         """The value stored at ``buf[offset:offset+size]``."""
         raise NotImplementedError
+
+    def decoder(self) -> Callable[..., Any]:
+        """The fastest ``decode(buf, offset=0)`` callable for this layout (same values)."""
+        return self.decode
 
     def encode(self, value: Any) -> bytes:
         """``value`` as ``size`` bytes."""
@@ -365,6 +372,17 @@ class _RecordLayout(Layout):
         self.plain = self.st is not None and all(
             isinstance(f.layout, _Scalar) and f.layout.conv is None for f in fields
         )
+        self._fast: Callable[..., Any] | None = None
+        self._fast_tried = False
+
+    def decoder(self) -> Callable[..., Any]:
+        """A decoder generated for this struct (see :mod:`pybpf.btf.layout_fast`), if any."""
+        if not self._fast_tried:
+            from pybpf.btf.layout_fast import fast_decoder
+
+            self._fast_tried = True
+            self._fast = fast_decoder(self)
+        return self._fast if self._fast is not None else self.decode
 
     def _format(self) -> str | None:
         parts, pos, nvals = [], 0, 0
@@ -390,6 +408,9 @@ class _RecordLayout(Layout):
 
     def decode(self, buf: Buffer, offset: int = 0) -> Any:
         if self.st is not None:
+            fast = self._fast if self._fast_tried else self.decoder()
+            if fast is not None and fast is not self.decode:
+                return fast(buf, offset)
             try:
                 vals = self.st.unpack_from(buf, offset)
             except struct.error as exc:

@@ -14,7 +14,7 @@ import zlib
 from array import array
 from itertools import accumulate, compress, count, repeat
 from operator import add, itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pybpf.errors import BTFError
 
@@ -23,7 +23,14 @@ if TYPE_CHECKING:
 
     from pybpf.btf.reader import BTF
 
-__all__ = ["all_starts", "build_hashed", "gather", "name_offsets", "search", "string_offsets"]
+__all__ = [
+    "all_starts",
+    "build_hashed",
+    "gather",
+    "name_offsets",
+    "search",
+    "string_offsets",
+]
 
 # Above this many candidate offsets one membership pass beats a bytes.find per offset.
 _FIND_EACH_MAX = 6
@@ -51,7 +58,7 @@ def _is_start(btf: BTF, off: int) -> bool | None:
     return local == 0 or btf.data[btf._str_start + local - 1] == 0
 
 
-def all_starts(btf: BTF, nos: array[int]) -> bool:
+def all_starts(btf: BTF, nos: Sequence[int]) -> bool:
     """True when every non-zero name offset in ``nos`` starts a string.
 
     Producers (LLVM, pahole) never point a name into the middle of another string;
@@ -81,8 +88,12 @@ def string_offsets(btf: BTF, key: bytes) -> list[tuple[int, bool]]:
     return out
 
 
-def search(nos: array[int], packed: bytes, offs: list[int]) -> list[int]:
-    """Indexes (ascending) of the records whose name offset is in ``offs``."""
+def search(nos: Sequence[int], packed: bytes, offs: list[int]) -> list[int]:
+    """Indexes (ascending) of the records whose name offset is in ``offs``.
+
+    ``packed`` is ``nos`` as native u32 bytes: ``bytes.find`` per offset beats a
+    membership test per record unless there are many offsets.
+    """
     if len(offs) > _FIND_EACH_MAX:
         want = frozenset(offs)
         return list(compress(range(len(nos)), map(want.__contains__, nos)))
@@ -98,7 +109,7 @@ def search(nos: array[int], packed: bytes, offs: list[int]) -> list[int]:
     return found
 
 
-def build_hashed(btf: BTF, nos: array[int]) -> tuple[array[int], array[int], bool]:
+def build_hashed(btf: BTF, nos: Sequence[int]) -> tuple[array[int], array[int], bool]:
     """(sorted CRC32s of names, record indexes in the same order, all_starts).
 
     The string section is split once and every string hashed at C speed; only
@@ -112,23 +123,24 @@ def build_hashed(btf: BTF, nos: array[int]) -> tuple[array[int], array[int], boo
     starts = map(add, accumulate(map(len, parts), initial=base_off), count())
     crc_at = dict(zip(starts, map(zlib.crc32, parts), strict=False))
     named = array("I", compress(range(len(nos)), nos))
-    hs = list(map(crc_at.get, compress(nos, nos)))
+    maybe = list(map(crc_at.get, compress(nos, nos)))
     starts_ok = True
-    if None in hs:
+    if None in maybe:
         keep = []
-        for j, h in enumerate(hs):
+        for j, h in enumerate(maybe):
             if h is None:
                 off = nos[named[j]]
                 try:
-                    hs[j] = zlib.crc32(btf._string_bytes(off))
+                    maybe[j] = zlib.crc32(btf._string_bytes(off))
                 except BTFError:
                     continue
                 starts_ok = starts_ok and _is_start(btf, off) is True
             keep.append(j)
-        if len(keep) != len(hs):
+        if len(keep) != len(maybe):
             named = array("I", gather(named, keep))
-            hs = list(gather(hs, keep))  # type: ignore[arg-type]
+            maybe = [maybe[j] for j in keep]
+    hs = cast("list[int]", maybe)  # every None was replaced or dropped
     order = sorted(range(len(hs)), key=hs.__getitem__)
-    hashes = array("I", gather(hs, order))  # type: ignore[arg-type]
+    hashes = array("I", gather(hs, order))
     ids = array("I", gather(named, order))
     return hashes, ids, starts_ok

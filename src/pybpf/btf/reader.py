@@ -129,14 +129,14 @@ class BTF:
         self.type_count = 1
         self.start_str_off = 0
         self._words: Sequence[int] = ()
-        self._offsets = array("I")
+        self._offsets: _cache.U32s = array("I")
         self._str_start = 0
         self._str_len = 0
         self._types: dict[int, Type] = {}
-        self._name_hashes: array[int] | None = None
-        self._name_ids: array[int] | None = None
-        self._name_offs: array[int] | None = None
-        self._name_offs_packed = b""
+        self._name_hashes: _cache.U32s | None = None
+        self._name_ids: _cache.U32s | None = None
+        self._name_offs: _cache.U32s | None = None
+        self._name_offs_packed: bytes | None = None
         self._all_starts: bool | None = None
         self._from_cache = False
         self._scans = 0
@@ -267,7 +267,8 @@ class BTF:
         end = found.pop()
         offsets = array("I", found)
         if end != nwords:
-            offsets.append(end)
+            if end < nwords:  # a record starts there but its header is cut short
+                offsets.append(end)
             self._diagnose(offsets, nwords, ts)
         if names:
             self._name_offs = _names.name_offsets(words, offsets)
@@ -370,6 +371,16 @@ class BTF:
         """Every (id, type) from 1, base types included."""
         for tid in range(1, self.type_count):
             yield tid, self.type(tid)
+
+    def of_kind(self, *kinds: Kind) -> Iterator[tuple[int, Type]]:
+        """Every (id, type) of the given kinds, base types first; others are not decoded."""
+        if self.base is not None:
+            yield from self.base.of_kind(*kinds)
+        want = {int(k) for k in kinds}
+        words, start = self._words, self.start_id
+        hits = [x for x, off in enumerate(self._offsets) if (words[off + 1] >> 24) & 0x1F in want]
+        for x in hits:
+            yield start + x, self.type(start + x)
 
     def own_types(self) -> Iterator[tuple[int, Type]]:
         """(id, type) for this blob's own types only (not the base's)."""
@@ -541,7 +552,7 @@ class BTF:
             j += 1
         return found
 
-    def _own_name_offs(self) -> array[int]:
+    def _own_name_offs(self) -> _cache.U32s:
         if self._name_offs is None:
             self._name_offs = _names.name_offsets(self._words, self._offsets)
         return self._name_offs
@@ -557,7 +568,7 @@ class BTF:
         if len(want) > 64:
             return None
         nos = self._own_name_offs()
-        if not self._name_offs_packed:
+        if self._name_offs_packed is None:
             self._name_offs_packed = nos.tobytes()
         return _names.search(nos, self._name_offs_packed, want)
 

@@ -21,6 +21,7 @@ from pybpf.btf.types import (
     FuncProto,
     Int,
     IntEncoding,
+    Kind,
     Linkage,
     Param,
     Type,
@@ -71,7 +72,7 @@ class _Fixer:
             if s.type == SymbolType.FUNC
             and s.visibility in (SymbolVisibility.HIDDEN, SymbolVisibility.INTERNAL)
         }
-        for tid, t in list(self.btf):
+        for tid, t in list(self.btf.of_kind(Kind.FUNC, Kind.DATASEC)):
             if isinstance(t, Func) and t.linkage == Linkage.GLOBAL and t.name in hidden:
                 self.overrides[tid] = replace(t, linkage=Linkage.STATIC)
             elif isinstance(t, Datasec):
@@ -144,7 +145,7 @@ class _Fixer:
         self.overrides[tid] = Datasec(t.name, kconfig_size(self.externs), tuple(out))
 
     def int_id(self) -> int:
-        for tid, t in self.btf:
+        for tid, t in self.btf.of_kind(Kind.INT):
             if isinstance(t, Int) and t.bits == 32 and t.size == 4:
                 return tid
         return self.append(Int("int", 4, IntEncoding.SIGNED, 32))

@@ -22,6 +22,7 @@ from pybpf.btf.types import (
     Func,
     Int,
     IntEncoding,
+    Kind,
     Linkage,
     Var,
     VarLinkage,
@@ -87,7 +88,7 @@ def _kcfg_type_ok(btf: BTF, tid: int) -> bool:
 def _extern_sections(btf: BTF) -> dict[int, tuple[int, str, int]]:
     """Map VAR/FUNC id -> (DATASEC id, DATASEC name, position) for every DATASEC entry."""
     out: dict[int, tuple[int, str, int]] = {}
-    for tid, t in btf:
+    for tid, t in btf.of_kind(Kind.DATASEC):
         if isinstance(t, Datasec):
             for pos, vs in enumerate(t.vars):
                 out.setdefault(vs.type, (tid, t.name, pos))
@@ -111,7 +112,7 @@ def collect_externs(elf: ElfObject, btf: BTF | None) -> Mapping[str, ExternSpec]
             f"extern {undefined[0].name!r} needs BTF (compile with -g)", file=elf.file
         )
     by_name: dict[str, int] = {}
-    for bid, bt in btf:
+    for bid, bt in btf.of_kind(Kind.VAR, Kind.FUNC):
         if isinstance(bt, (Var, Func)) and bt.name not in by_name:
             by_name[bt.name] = bid
     secs = _extern_sections(btf)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pybpf.btf.types import Datasec, Var, VarLinkage
+from pybpf.btf.types import Datasec, Kind, Var, VarLinkage
 from pybpf.elf.externs import KCONFIG_SEC, ExternSpec, kconfig_size
 from pybpf.elf.maps import MapKind, MapSpec
 from pybpf.elf.reader import SectionType, SymbolBind, SymbolType, SymbolVisibility
@@ -58,7 +58,7 @@ def data_kind(sec: Section) -> MapKind | None:
 def _datasecs(btf: BTF | None) -> dict[str, tuple[int, Datasec]]:
     out: dict[str, tuple[int, Datasec]] = {}
     if btf is not None:
-        for tid, t in btf:
+        for tid, t in btf.of_kind(Kind.DATASEC):
             if isinstance(t, Datasec):
                 out.setdefault(t.name, (tid, t))
     return out

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from pybpf.btf.types import Array, Datasec, FuncProto, Ptr, Struct, Var
+from pybpf.btf.types import Array, Datasec, FuncProto, Kind, Ptr, Struct, Var
 from pybpf.elf.reader import RelocType, Symbol, SymbolType
 from pybpf.errors import ObjectError
 from pybpf.uapi.enums import MapFlags, MapType
@@ -371,7 +371,12 @@ class _BTFMaps:
 
     def run(self) -> list[MapSpec]:
         ds_id = next(
-            (tid for tid, t in self.btf if isinstance(t, Datasec) and t.name == MAPS_SEC), None
+            (
+                tid
+                for tid, t in self.btf.of_kind(Kind.DATASEC)
+                if isinstance(t, Datasec) and t.name == MAPS_SEC
+            ),
+            None,
         )
         if ds_id is None:
             if self.sec.size:
@@ -496,7 +501,10 @@ def _struct_ops_section(
     def err(msg: str, offset: int | None = None) -> ObjectError:
         return ObjectError(msg, file=elf.file, section=sec.name, offset=offset)
 
-    ds = next((t for _, t in btf if isinstance(t, Datasec) and t.name == sec.name), None)
+    ds = next(
+        (t for _, t in btf.of_kind(Kind.DATASEC) if isinstance(t, Datasec) and t.name == sec.name),
+        None,
+    )
     if ds is None:
         raise err("struct_ops section has no BTF DATASEC describing it")
     data = bytes(sec.size) if sec.is_nobits else sec.data

@@ -1,7 +1,9 @@
 """Pure reader of BPF ELF relocatable objects: sections, symbols, relocations.
 
-Parsing of the records is done by pyelftools' struct definitions; everything
-around them (bounds, indices, offsets) is validated here so that any byte
+Records are decoded with precompiled ``struct`` formats (no ELF library: the
+reader sits on every object load, and a generic ELF library costs more to import
+than this whole parse); everything around them (bounds, indices, offsets) is
+validated here so that any byte
 string either reads as a consistent object or raises :class:`ObjectError`
 naming the file, section and offset of the problem.
 """
@@ -12,8 +14,9 @@ import enum
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import NamedTuple, TypeVar
 
 from pybpf.errors import ObjectError
 
@@ -49,6 +52,9 @@ _REL_SIZE = 16
 _RELA_SIZE = 24
 _REL = struct.Struct("<QQ")  # Elf64_Rel
 _RELA = struct.Struct("<QQq")  # Elf64_Rela
+# Elf64_Shdr: name, type, flags, addr, offset, size, link, info, addralign, entsize
+_SHDR = struct.Struct("<IIQQQQIIQQ")
+_SYM = struct.Struct("<IBBHQQ")  # Elf64_Sym: name, info, other, shndx, value, size
 
 
 class SectionType(enum.IntEnum):
@@ -194,55 +200,19 @@ def _as_enum(cls: type[_E], value: int) -> int:
         return value
 
 
-class _Structs:
-    """pyelftools record parsers for 64-bit little-endian ELF, with raw integers."""
+class _Shdr(NamedTuple):
+    """One raw Elf64_Shdr."""
 
-    def __init__(self) -> None:
-        from elftools.elf import enums
-        from elftools.elf.structs import ELFStructs
-
-        s = ELFStructs(little_endian=True, elfclass=64)
-        s.create_basic_structs()
-        s.create_advanced_structs(e_type="ET_REL", e_machine="EM_BPF", e_ident_osabi=None)
-        self.structs = s
-        self.sh_type = _reverse(enums.ENUM_SH_TYPE_BASE)
-        self.bind = _reverse(enums.ENUM_ST_INFO_BIND)
-        self.stype = _reverse(enums.ENUM_ST_INFO_TYPE)
-        self.vis = _reverse(enums.ENUM_ST_VISIBILITY)
-        self.shndx = _reverse(enums.ENUM_ST_SHNDX)
-
-    def shdr(self, raw: bytes) -> Any:
-        return self.structs.Elf_Shdr.parse(raw)
-
-    def sym(self, raw: bytes) -> Any:
-        return self.structs.Elf_Sym.parse(raw)
-
-    def rel(self, raw: bytes) -> Any:
-        return self.structs.Elf_Rel.parse(raw)
-
-    def rela(self, raw: bytes) -> Any:
-        return self.structs.Elf_Rela.parse(raw)
-
-
-def _reverse(table: Mapping[str, object]) -> Callable[[object], int]:
-    names = {k: v for k, v in table.items() if isinstance(v, int)}
-
-    def conv(value: object) -> int:
-        if isinstance(value, int):
-            return value
-        return names[str(value)]
-
-    return conv
-
-
-_STRUCTS: _Structs | None = None
-
-
-def _structs() -> _Structs:
-    global _STRUCTS
-    if _STRUCTS is None:
-        _STRUCTS = _Structs()
-    return _STRUCTS
+    sh_name: int
+    sh_type: int
+    sh_flags: int
+    sh_addr: int
+    sh_offset: int
+    sh_size: int
+    sh_link: int
+    sh_info: int
+    sh_addralign: int
+    sh_entsize: int
 
 
 def _cstring(table: bytes, offset: int) -> str | None:
@@ -268,12 +238,14 @@ class ElfObject:
         symbols: tuple[Symbol, ...],
         relocations: Mapping[int, tuple[Relocation, ...]],
         rel_sections: Mapping[int, int],
+        pending: Mapping[int, Callable[[], tuple[Relocation, ...]]] | None = None,
     ) -> None:
         self.file = file
         self.sections = sections
         self.symbols = symbols
         self._relocations = dict(relocations)
         self._rel_sections = dict(rel_sections)
+        self._pending = dict(pending or {})
         self._by_name: dict[str, Section] = {}
         for sec in sections:
             self._by_name.setdefault(sec.name, sec)
@@ -318,8 +290,18 @@ class ElfObject:
         return self.sections[index]
 
     def relocations(self, section_index: int) -> tuple[Relocation, ...]:
-        """Relocations applying to section ``section_index`` (from its REL section)."""
-        return self._relocations.get(section_index, ())
+        """Relocations applying to section ``section_index`` (from its REL section).
+
+        Those of non-allocated sections (DWARF, BTF) are read on first use: the
+        loader never needs them and ``-g`` objects carry thousands.
+        """
+        rels = self._relocations.get(section_index)
+        if rels is None:
+            parse = self._pending.pop(section_index, None)
+            if parse is None:
+                return ()
+            rels = self._relocations[section_index] = parse()
+        return rels
 
     def relocation_section(self, section_index: int) -> Section | None:
         """The REL section whose ``sh_info`` targets ``section_index``, if any."""
@@ -346,7 +328,6 @@ class _Parser:
     def __init__(self, data: bytes, file: str | None) -> None:
         self.data = data
         self.file = file
-        self.s = _structs()
 
     def err(
         self, msg: str, *, section: str | None = None, offset: int | None = None
@@ -362,6 +343,7 @@ class _Parser:
         )
         symbols = self.symbols(sections)
         relocs: dict[int, tuple[Relocation, ...]] = {}
+        pending: dict[int, Callable[[], tuple[Relocation, ...]]] = {}
         rel_of: dict[int, int] = {}
         for sec in sections:
             if sec.type not in (SectionType.REL, SectionType.RELA):
@@ -381,13 +363,17 @@ class _Parser:
                     offset=sec.offset,
                 )
             rel_of[target] = sec.index
-            relocs[target] = self.relocations(sec, sections[target], len(symbols))
+            if sections[target].is_alloc:
+                relocs[target] = self.relocations(sec, sections[target], len(symbols))
+            else:
+                pending[target] = partial(self.relocations, sec, sections[target], len(symbols))
         return ElfObject(
             file=self.file,
             sections=sections,
             symbols=symbols,
             relocations=relocs,
             rel_sections=rel_of,
+            pending=pending,
         )
 
     # -- ELF header ---------------------------------------------------------------
@@ -451,13 +437,10 @@ class _Parser:
             )
         return shoff, shnum, shstrndx
 
-    def section_headers(self, shoff: int, shnum: int) -> list[Any]:
-        return [
-            self.s.shdr(self.data[shoff + i * _SHDR_SIZE : shoff + (i + 1) * _SHDR_SIZE])
-            for i in range(shnum)
-        ]
+    def section_headers(self, shoff: int, shnum: int) -> list[_Shdr]:
+        return [_Shdr(*_SHDR.unpack_from(self.data, shoff + i * _SHDR_SIZE)) for i in range(shnum)]
 
-    def shstrtab(self, headers: list[Any], shstrndx: int) -> bytes:
+    def shstrtab(self, headers: list[_Shdr], shstrndx: int) -> bytes:
         if not 0 < shstrndx < len(headers):
             raise self.err(
                 f"section name table index {shstrndx} out of range "
@@ -465,12 +448,12 @@ class _Parser:
                 offset=62,
             )
         h = headers[shstrndx]
-        if self.s.sh_type(h.sh_type) != SectionType.STRTAB:
+        if h.sh_type != SectionType.STRTAB:
             raise self.err(f"section name table (section {shstrndx}) is not a string table")
         return self.contents(h, f"[{shstrndx}]")
 
-    def contents(self, h: Any, name: str) -> bytes:
-        if self.s.sh_type(h.sh_type) == SectionType.NOBITS:
+    def contents(self, h: _Shdr, name: str) -> bytes:
+        if h.sh_type == SectionType.NOBITS:
             return b""
         off, size = h.sh_offset, h.sh_size
         if off + size > len(self.data):
@@ -482,7 +465,7 @@ class _Parser:
             )
         return self.data[off : off + size]
 
-    def section(self, index: int, h: Any, shstrtab: bytes, hdr_off: int) -> Section:
+    def section(self, index: int, h: _Shdr, shstrtab: bytes, hdr_off: int) -> Section:
         name = _cstring(shstrtab, h.sh_name) if index else ""
         if name is None:
             raise self.err(
@@ -491,12 +474,11 @@ class _Parser:
                 section=f"[{index}]",
                 offset=hdr_off,
             )
-        stype = self.s.sh_type(h.sh_type)
         data = b"" if index == 0 else self.contents(h, name)
         return Section(
             index=index,
             name=name,
-            type=_as_enum(SectionType, stype),
+            type=_as_enum(SectionType, h.sh_type),
             flags=h.sh_flags,
             addr=h.sh_addr,
             offset=h.sh_offset,
@@ -536,18 +518,18 @@ class _Parser:
                 offset=tab.offset,
             )
         out: list[Symbol] = []
-        for i in range(tab.size // _SYM_SIZE):
+        for i, (st_name, st_info, st_other, shndx, st_value, st_size) in enumerate(
+            _SYM.iter_unpack(tab.data)
+        ):
             off = i * _SYM_SIZE
-            r = self.s.sym(tab.data[off : off + _SYM_SIZE])
-            name = _cstring(strtab.data, r.st_name)
+            name = _cstring(strtab.data, st_name)
             if name is None:
                 raise self.err(
-                    f"symbol {i}: name offset {r.st_name:#x} outside string table "
+                    f"symbol {i}: name offset {st_name:#x} outside string table "
                     f"{strtab.name!r} ({len(strtab.data):#x} bytes)",
                     section=tab.name,
                     offset=off,
                 )
-            shndx = self.s.shndx(r.st_shndx)
             if shndx == SHN_XINDEX or (shndx < SHN_LORESERVE and shndx >= len(sections)):
                 raise self.err(
                     f"symbol {i} ({name!r}): section index {shndx} out of range "
@@ -559,11 +541,11 @@ class _Parser:
                 Symbol(
                     index=i,
                     name=name,
-                    value=r.st_value,
-                    size=r.st_size,
-                    bind=_as_enum(SymbolBind, self.s.bind(r.st_info.bind)),
-                    type=_as_enum(SymbolType, self.s.stype(r.st_info.type)),
-                    visibility=_as_enum(SymbolVisibility, self.s.vis(r.st_other.visibility)),
+                    value=st_value,
+                    size=st_size,
+                    bind=_as_enum(SymbolBind, st_info >> 4),
+                    type=_as_enum(SymbolType, st_info & 0xF),
+                    visibility=_as_enum(SymbolVisibility, st_other & 0x3),
                     shndx=shndx,
                 )
             )
