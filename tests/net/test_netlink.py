@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pybpf.link.netlink import IFLA, TCA, TCMSG, Layout, Message, iter_attrs
+from pybpf.sys.netlink import IFLA, TCA, TCMSG, Layout, Message, iter_attrs
 
 
 def test_layout_roundtrip() -> None:

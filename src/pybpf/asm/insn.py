@@ -13,6 +13,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from pybpf._ints import s32
 from pybpf.asm.opcodes import (
     CLASS_MASK,
     MODE_MASK,
@@ -66,7 +67,7 @@ class Instruction:
         """An ld_imm64 of ``value`` (taken modulo 2**64) into ``dst``."""
         value &= (1 << 64) - 1
         lo = value & 0xFFFFFFFF
-        return cls(LD_IMM64, dst, src, 0, _s32(lo), value >> 32)
+        return cls(LD_IMM64, dst, src, 0, s32(lo), value >> 32)
 
     # -- fields ---------------------------------------------------------------------------
 
@@ -217,10 +218,10 @@ class Instruction:
         """A copy with a new immediate: 64-bit for ld_imm64, signed/unsigned 32-bit otherwise."""
         if self.is_ld_imm64:
             value &= (1 << 64) - 1
-            return dataclasses.replace(self, imm=_s32(value & 0xFFFFFFFF), imm_hi=value >> 32)
+            return dataclasses.replace(self, imm=s32(value & 0xFFFFFFFF), imm_hi=value >> 32)
         if not -(1 << 31) <= value < (1 << 32):
             raise ValueError(f"immediate {value:#x} does not fit in 32 bits")
-        return dataclasses.replace(self, imm=_s32(value))
+        return dataclasses.replace(self, imm=s32(value))
 
     def with_src(self, src: int) -> Instruction:
         """A copy with a new source register/pseudo field."""
@@ -242,11 +243,6 @@ class Instruction:
         if not self.is_ld_imm64:
             return head
         return head + _HI.pack(self.next_opcode, self.next_regs, self.next_off, self.imm_hi)
-
-
-def _s32(value: int) -> int:
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value & 0x80000000 else value
 
 
 def decode_iter(data: bytes, *, section: str | None = None) -> Iterator[Instruction]:

@@ -8,6 +8,7 @@ immediate are patched; a failed relocation turns the instruction into
 
 from __future__ import annotations
 
+from pybpf._ints import s32
 from pybpf.asm.insn import Instruction
 from pybpf.asm.opcodes import Class, JmpOp, Size, Source
 from pybpf.btf.core_calc import ReloValues
@@ -33,11 +34,6 @@ def poison(insn: Instruction) -> list[Instruction]:
     return out
 
 
-def _s32(v: int) -> int:
-    v &= 0xFFFFFFFF
-    return v - (1 << 32) if v & 0x80000000 else v
-
-
 def patch_insn(insn: Instruction, res: ReloValues) -> tuple[list[Instruction], str]:
     """Replacement instruction(s) for ``insn`` and a libbpf-style note of what changed."""
     if res.poison:
@@ -49,7 +45,7 @@ def patch_insn(insn: Instruction, res: ReloValues) -> tuple[list[Instruction], s
             raise PatchError("ALU instruction takes a register operand, not an immediate")
         if res.validate and insn.imm & _U64 != orig:
             raise PatchError(f"unexpected ALU/ALU64 value: got {insn.imm}, expected {orig}")
-        return [insn.replace(imm=_s32(new))], f"(ALU/ALU64) imm {insn.imm & 0xFFFFFFFF} -> {new}"
+        return [insn.replace(imm=s32(new))], f"(ALU/ALU64) imm {insn.imm & 0xFFFFFFFF} -> {new}"
     if cls in (Class.LDX, Class.ST, Class.STX):
         if res.validate and insn.off & _U64 != orig:
             raise PatchError(f"unexpected LDX/ST/STX offset: got {insn.off}, expected {orig}")

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pybpf._ints import s32
 from pybpf.btf import cache as _cache
 from pybpf.btf import names as _names
 from pybpf.btf.types import (
@@ -107,10 +108,6 @@ _SKIP_QUALIFIERS = frozenset(
 _SIZED = frozenset(
     (Kind.INT, Kind.ENUM, Kind.ENUM64, Kind.STRUCT, Kind.UNION, Kind.FLOAT, Kind.DATASEC)
 )
-
-
-def _s32(v: int) -> int:
-    return v - (1 << 32) if v & 0x80000000 else v
 
 
 class BTF:
@@ -473,7 +470,7 @@ class BTF:
                 cls = Struct if k == Kind.STRUCT else Union
                 return cls(name, sz, tuple(members))
             if k == Kind.ENUM:
-                conv = _s32 if kflag else int
+                conv = s32 if kflag else int
                 vals = tuple(EnumValue(s(w[j]), conv(w[j + 1])) for j in range(p, p + 2 * vlen, 2))
                 return Enum(name, sz, kflag, vals)
             if k == Kind.ENUM64:
@@ -509,7 +506,7 @@ class BTF:
             if k == Kind.FLOAT:
                 return Float(name, sz)
             if k == Kind.DECL_TAG:
-                return DeclTag(name, sz, _s32(w[p]), kflag)
+                return DeclTag(name, sz, s32(w[p]), kflag)
             if k == Kind.TYPE_TAG:
                 return TypeTag(name, sz, kflag)
         except ValueError as exc:  # bad linkage or encoding value

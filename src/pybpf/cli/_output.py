@@ -8,7 +8,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["emit_json", "emit_table"]
+__all__ = ["emit_json", "emit_table", "type_name"]
+
+
+def type_name(t: Any) -> str:
+    """bpftool's spelling of a program/map type: the enum name in lower case."""
+    return t.name.lower() if hasattr(t, "name") else str(t)
 
 
 def emit_json(data: Any) -> None:

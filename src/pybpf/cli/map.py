@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pybpf.cli._output import emit_json, emit_table
+from pybpf.cli._output import emit_json, emit_table, type_name
 
 __all__ = ["open_map", "register"]
 
@@ -42,15 +42,11 @@ def register(subparsers: Any) -> None:
     pin.set_defaults(func=_pin)
 
 
-def _type_name(t: Any) -> str:
-    return t.name.lower() if hasattr(t, "name") else str(t)
-
-
 def map_record(info: Any) -> dict[str, Any]:
     """A map's info with bpftool's JSON keys."""
     return {
         "id": info.id,
-        "type": _type_name(info.type),
+        "type": type_name(info.type),
         "name": info.name,
         "flags": info.map_flags,
         "bytes_key": info.key_size,

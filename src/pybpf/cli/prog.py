@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pybpf.cli._output import emit_json, emit_table
+from pybpf.cli._output import emit_json, emit_table, type_name
 
 __all__ = ["prog_record", "register"]
 
@@ -31,15 +31,11 @@ def register(subparsers: Any) -> None:
         d.set_defaults(func=_dump, what=what)
 
 
-def _type_name(t: Any) -> str:
-    return t.name.lower() if hasattr(t, "name") else str(t)
-
-
 def prog_record(info: Any) -> dict[str, Any]:
     """A program's info with bpftool's JSON keys."""
     return {
         "id": info.id,
-        "type": _type_name(info.type),
+        "type": type_name(info.type),
         "name": info.name,
         "tag": info.tag,
         "gpl_compatible": info.gpl_compatible,

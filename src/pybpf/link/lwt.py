@@ -15,9 +15,9 @@ from typing import Any
 
 from pybpf.errors import AttachError, KernelError
 from pybpf.link.base import CallbackLink, Link
-from pybpf.link.netlink import NLM_F, RTM, RTMSG, Message, NetlinkSocket, Policy, ifindex_of
 from pybpf.sys.fd import fd_of
 from pybpf.sys.info import prog_info
+from pybpf.sys.netlink import NLM_F, RTM, RTMSG, Message, NetlinkSocket, Policy, ifindex_of
 from pybpf.uapi.enums import AttachType, ProgType
 
 __all__ = ["attach_lwt"]

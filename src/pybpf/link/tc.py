@@ -18,7 +18,10 @@ from typing import Any
 
 from pybpf.errors import AttachError, KernelError, NotSupportedError
 from pybpf.link.base import CallbackLink, FDLink, Link
-from pybpf.link.netlink import (
+from pybpf.sys import links as syslinks
+from pybpf.sys import progs as sysprogs
+from pybpf.sys.fd import fd_of
+from pybpf.sys.netlink import (
     NLM_F,
     RTM,
     TCA,
@@ -29,9 +32,6 @@ from pybpf.link.netlink import (
     ifindex_of,
     ifname_of,
 )
-from pybpf.sys import links as syslinks
-from pybpf.sys import progs as sysprogs
-from pybpf.sys.fd import fd_of
 from pybpf.sys.netns import netns_inode
 from pybpf.uapi.enums import AttachType
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from pybpf.errors import AttachError, KernelError
 from pybpf.link.base import CallbackLink, FDLink, Link
-from pybpf.link.netlink import IFINFOMSG, IFLA, RTM, Message, NetlinkSocket, ifindex_of, ifname_of
 from pybpf.sys import links as syslinks
 from pybpf.sys.fd import dup_fd, fd_of
+from pybpf.sys.netlink import IFINFOMSG, IFLA, RTM, Message, NetlinkSocket, ifindex_of, ifname_of
 from pybpf.uapi.enums import AttachType
 
 __all__ = ["XDP_FLAGS", "XdpState", "attach_xdp", "xdp_query"]
