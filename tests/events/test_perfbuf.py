@@ -220,3 +220,20 @@ def test_callback_true_stops_early_and_keeps_the_rest(perfobj: Any, emit: Emitte
         pb.sample_cb = lambda cpu, data: seqs.append(check_words(data, 16))
         assert pb.consume() == 13
     assert seqs == list(range(seqs[0], seqs[0] + 20))
+
+
+def test_callback_error_consumes_its_sample_and_keeps_the_rest(perfobj: Any, emit: Emitter) -> None:
+    seqs: list[int] = []
+
+    def fail_at_five(cpu: int, data: bytes) -> None:
+        seqs.append(check_words(data, 16))
+        if len(seqs) == 5:
+            raise RuntimeError("callback failed")
+
+    with PerfBuffer(perfobj.maps["events"].fd, fail_at_five, cpus=[0]) as pb:
+        emit(40, cpu=0)
+        with pytest.raises(RuntimeError, match="callback failed"):
+            pb.consume()
+        pb.sample_cb = lambda cpu, data: seqs.append(check_words(data, 16))
+        assert pb.consume() == 35
+    assert seqs == list(range(seqs[0], seqs[0] + 40))

@@ -10,7 +10,6 @@ A record that runs past the end of the ring is reassembled from its two pieces.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import mmap
@@ -18,6 +17,8 @@ import select
 import struct
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, Generic, TypeVar, overload
 
 from pybpf.errors import EventError, MapError
@@ -37,6 +38,7 @@ _SAMPLE = int(PerfRecordType.SAMPLE)
 _LOST = int(PerfRecordType.LOST)
 _HDR = struct.Struct("<IHHI")  # perf_event_header + the sample's u32 raw size
 _LOST_REC = struct.Struct("<QQ")  # id, lost
+_first = itemgetter(0)
 
 SampleCallback = Callable[[int, Any], object]
 LostCallback = Callable[[int, int], object]
@@ -125,7 +127,7 @@ class PerfBuffer(Closing, Generic[T]):
         """Records that ran past the end of their ring and were reassembled."""
         self._rings: dict[int, _CpuRing] = {}
         self._pending: deque[tuple[int, Any]] = deque()  # taken, not yet handed out
-        self._runs: dict[int, Callable[[Any], Iterator[tuple[bytes]]]] = {}
+        self._runs: dict[int, Callable[[Any], Any]] = {}
         self._epoll = select.epoll()
         try:
             self._open_rings(cpus, info.max_entries, wakeup_events)
@@ -233,16 +235,24 @@ class PerfBuffer(Closing, Generic[T]):
                             while firsts[k] == word:
                                 k += 1
                             window = 8
-                        unpack = runs.get(rsize)
+                        unpack: Callable[[Any], Any] | None = runs.get(rsize)
                         if unpack is None:
                             unpack = runs[rsize] = struct.Struct(f"<12x{raw}s").iter_unpack
+                        # The callback runs from C (any/map) and stops at the first
+                        # truthy return; the records it took are those the unpacker
+                        # no longer holds.
+                        recs: Any = unpack(ring.view[at : at + k * rsize])
+                        items = map(_first, recs)
                         stop = False
-                        for (rec,) in unpack(ring.view[at : at + k * rsize]):
-                            n += 1
-                            tail += rsize
-                            if cb(cpu, rec if dec is None else dec(rec)):
-                                stop = True
-                                break
+                        try:
+                            stop = any(
+                                map(cb, repeat(cpu), items if dec is None else map(dec, items))
+                            )
+                        finally:
+                            taken = k - recs.__length_hint__()
+                            n += taken
+                            tail += taken * rsize
+                            del recs, items
                         if stop or n == limit:
                             break
                         if tail >= head:
@@ -356,6 +366,8 @@ class PerfBuffer(Closing, Generic[T]):
 
     async def events(self, *, chunk: int = 4096) -> AsyncIterator[T]:
         """Yield samples as they arrive, waiting in the running asyncio loop."""
+        import asyncio  # only asyncio users pay for importing it
+
         loop = asyncio.get_running_loop()
         fd = self.fileno()
         ready = asyncio.Event()

@@ -35,15 +35,19 @@ _BTF_TYPED_MAPS = frozenset(
 
 def load_object(obj: Object) -> None:
     """Put ``obj`` in the kernel: BTF, maps, programs (see module docstring)."""
+    from pybpf.elf.maps import MapKind
     from pybpf.loader.programs import load_programs
-    from pybpf.loader.struct_ops import register_struct_ops
 
     _load_btf(obj)
     _fill_kconfig(obj)
     _create_maps(obj)
     load_programs(obj)
     _init_slots(obj)
-    register_struct_ops(obj)  # struct_ops maps need their programs' fds
+    if any(ms.kind is MapKind.STRUCT_OPS for ms in obj.spec.maps.values()):
+        # imported only when needed: its module is a cost at every other load
+        from pybpf.loader.struct_ops import register_struct_ops
+
+        register_struct_ops(obj)  # struct_ops maps need their programs' fds
     _finish_data_maps(obj)
 
 
