@@ -9,14 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.conftest import need_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bench_quick_writes_tables_and_json(kernel: Any, tmp_path: Path) -> None:
-    if subprocess.run(["which", "gcc"], capture_output=True).returncode:
-        pytest.skip("gcc is needed to build the libbpf C references")
+    need_tool("gcc", "builds the libbpf C references")
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [
