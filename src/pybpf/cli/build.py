@@ -60,6 +60,11 @@ def vmlinux_header(btf_path: str) -> Path:
     return out
 
 
+def include_dir() -> Path:
+    """Directory of pybpf's BPF-side headers (``#include <pybpf.h>``)."""
+    return Path(__file__).resolve().parent.parent / "include"
+
+
 def _find_clang(explicit: str | None) -> str:
     for cand in [explicit] if explicit else ["clang-19", "clang"]:
         path = shutil.which(cand)
@@ -77,6 +82,7 @@ def clang_command(
     machine = platform.machine()
     cmd = [clang, "-g", "-O2", "-target", "bpf", f"-D__TARGET_ARCH_{_ARCH.get(machine, machine)}"]
     cmd += ["-Wall", f"-I{hdr_dir}", f"-I{src.parent}", *(f"-I{i}" for i in includes)]
+    cmd += [f"-I{include_dir()}"]
     multi = _MULTIARCH.get(machine)
     if multi and Path("/usr/include", multi).is_dir():
         cmd += ["-idirafter", f"/usr/include/{multi}"]
