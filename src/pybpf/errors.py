@@ -25,6 +25,7 @@ __all__ = [
     "ObjectError",
     "ProgramLoadError",
     "RelocationError",
+    "StaticLinkError",
     "VerifierError",
 ]
 
@@ -102,6 +103,19 @@ class CoreRelocationError(RelocationError):
 
 class ExternError(RelocationError):
     """A strong ``.kconfig``/``.ksyms`` extern cannot be resolved on this kernel."""
+
+
+class StaticLinkError(ObjectError):
+    """Objects cannot be linked into one: a symbol is defined twice, never defined,
+    or declared with types that do not match.
+
+    ``symbol`` names the symbol and ``files`` the objects involved (both, for a clash).
+    """
+
+    def __init__(self, message: str, *, symbol: str, files: tuple[str, ...]) -> None:
+        self.symbol = symbol
+        self.files = files
+        super().__init__(message)
 
 
 class KernelError(BPFError, OSError):
