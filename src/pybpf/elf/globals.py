@@ -156,7 +156,13 @@ def variables(elf: ElfObject, btf: BTF | None) -> Mapping[str, VariableSpec]:
             found.append(VariableSpec(sym.name, sec.name, sym.value, sym.size, 0, glob, const))
     out: dict[str, VariableSpec] = {}
     for var in found:
-        if var.name in out:
+        prev = out.get(var.name)
+        if prev is not None and not (prev.is_global and var.is_global):
+            # statics of objects linked into one: the global (else the first) keeps the name
+            later, out[var.name] = (prev, var) if var.is_global else (var, prev)
+            out[f"{later.name}@{later.section}+{later.offset:#x}"] = later
+            continue
+        if prev is not None:
             raise ObjectError(
                 f"two global variables are called {var.name!r} "
                 f"(in {out[var.name].section!r} and {var.section!r})",

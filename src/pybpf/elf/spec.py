@@ -207,6 +207,19 @@ def _ext_records(
     return pick(ext.func_info), pick(ext.line_info), pick(ext.core_relos)
 
 
+def _distinct_static_names(functions: list[Function]) -> list[Function]:
+    """Static subprograms of one name (each object linked into this one had its own)
+    are told apart by offset, as libbpf does: later ones are named ``name@0xOFFSET``."""
+    seen: set[str] = set()
+    out: list[Function] = []
+    for f in functions:
+        if f.name in seen and not f.is_global and f.section.name == TEXT_SEC:
+            f = replace(f, name=f"{f.name}@{f.offset:#x}")
+        seen.add(f.name)
+        out.append(f)
+    return out
+
+
 def _build(data: bytes, name: str, file: str | None) -> ObjectSpec:
     elf = ElfObject.from_bytes(data, file=file)
     license_ = _license(elf)
@@ -224,7 +237,7 @@ def _build(data: bytes, name: str, file: str | None) -> ObjectSpec:
 
             btf_ext = BTFExt.from_bytes(ext_data, btf, section=BTF_EXT_SEC)
 
-    functions = split_functions(elf)
+    functions = _distinct_static_names(split_functions(elf))
     func_at: dict[tuple[int, int], Function] = {
         (f.section.index, f.offset // INSN_SIZE): f for f in functions
     }
