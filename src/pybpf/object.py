@@ -389,20 +389,45 @@ class Object:
 
 
 def open(
-    src: str | os.PathLike[str] | bytes | bytearray | memoryview,
+    src: str | os.PathLike[str] | bytes | bytearray | memoryview | list[Any] | tuple[Any, ...],
     **options: Any,
 ) -> Object:
-    """Open a BPF object file (or its bytes): read it, put nothing in the kernel yet."""
+    """Open a BPF object file (or its bytes): read it, put nothing in the kernel yet.
+
+    A list of objects is linked into one first (``pybpf.open([main, lib])``, see
+    :mod:`pybpf.linker`).
+    """
     from pybpf.elf.spec import ObjectSpec
 
-    if isinstance(src, bytes | bytearray | memoryview):
+    if isinstance(src, list | tuple):
+        from pybpf.linker import link_objects
+
+        paths = [s if isinstance(s, bytes) else os.fspath(s) for s in src]
+        files = [p for p in paths if isinstance(p, str)]
+        if files and not options.get("name"):
+            options["name"] = _obj_stem(files[0])
+        data = link_objects(paths)
+        spec = ObjectSpec.from_bytes(
+            data, name=options.get("name"), file=" + ".join(files) if files else None
+        )
+    elif isinstance(src, bytes | bytearray | memoryview):
         spec = ObjectSpec.from_bytes(bytes(src), name=options.get("name"))
     else:
         spec = ObjectSpec.from_file(os.fspath(src))
     return Object(spec, **options)
 
 
-def load(src: str | os.PathLike[str] | bytes | bytearray | memoryview, **options: Any) -> Object:
+def _obj_stem(path: str) -> str:
+    """The object name a path gives (``main`` for ``main.bpf.o``)."""
+    from pybpf.elf.spec import object_name
+
+    return object_name(path)
+
+
+def load(
+    src: str | os.PathLike[str] | bytes | bytearray | memoryview | list[Any] | tuple[Any, ...],
+    **options: Any,
+) -> Object:
     """Open and load a BPF object; use as ``with pybpf.load(path) as obj:``."""
     obj = open(src, **options)
     try:

@@ -2,6 +2,8 @@
 
 Like ``bpftool gen skeleton`` for C: the module embeds the object and declares its
 maps, programs, variables and types (see :mod:`pybpf.skeleton`).
+``pybpf gen object OUT.bpf.o A.bpf.o B.bpf.o`` links objects statically into one,
+like ``bpftool gen object`` (see :mod:`pybpf.linker`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``gen`` subcommand (``gen skeleton``)."""
-    p = subparsers.add_parser("gen", help="generate code from a BPF object (Python skeletons)")
+    """Add the ``gen`` subcommand (``gen skeleton``, ``gen object``)."""
+    p = subparsers.add_parser(
+        "gen", help="generate code from a BPF object (Python skeletons, linked objects)"
+    )
     sub = p.add_subparsers(dest="gen_command", metavar="WHAT", required=True)
     s = sub.add_parser(
         "skeleton",
@@ -34,6 +38,18 @@ def register(subparsers: Any) -> None:
         help="skeleton name: class <Name>Skeleton (default: OBJ's name without .bpf.o)",
     )
     s.set_defaults(func=_skeleton)
+    o = sub.add_parser(
+        "object",
+        help="link BPF objects statically into one (externs resolved across them)",
+    )
+    o.add_argument("output", metavar="OUT", help="linked object to write (.bpf.o)")
+    o.add_argument("inputs", metavar="OBJ", nargs="+", help="BPF ELF objects to link, in order")
+    o.add_argument(
+        "--allow-unresolved",
+        action="store_true",
+        help="leave externs no object defines (building a library object)",
+    )
+    o.set_defaults(func=_object)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -57,4 +73,11 @@ def _skeleton(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         _write_atomic(Path(args.output), text)
+    return 0
+
+
+def _object(args: argparse.Namespace) -> int:
+    from pybpf.linker import link_files
+
+    link_files(args.output, args.inputs, allow_unresolved=args.allow_unresolved)
     return 0

@@ -1,7 +1,7 @@
 """Where each kept input section lands in the output (pure).
 
 Sections with the same name are appended in input order, each at the next offset
-aligned to its own alignment (padding is zeros), as libbpf's linker does.
+aligned to the section's alignment so far (padding is zeros), as libbpf's linker does.
 ``license`` and ``version`` are not appended but must be identical everywhere.
 """
 
@@ -49,9 +49,12 @@ def _check_same_kind(out: OutSection, sec: Section, inp: LinkInput) -> None:
 
 
 def _append(out: OutSection, sec: Section) -> int:
-    """Append ``sec`` to ``out`` at its alignment; returns the offset used."""
-    align = max(sec.addralign, 1)
-    out.align = max(out.align, align)
+    """Append ``sec`` to ``out``; returns the offset used.
+
+    The offset is aligned to the largest alignment seen so far in the section, not
+    only ``sec``'s own, as libbpf's linker does (so both give the same layout).
+    """
+    out.align = align = max(out.align, sec.addralign, 1)
     off = (out.size + align - 1) // align * align
     if sec.type == SectionType.NOBITS:
         out.nobits_size = off + sec.size
