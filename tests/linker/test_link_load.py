@@ -54,7 +54,10 @@ def _loadall(obj: Path, pins: Path) -> dict[str, tuple[Any, ...]]:
         maps = {i: json.loads(_bpftool("-j", "map", "show", "id", str(i)))
                 for i in info.get("map_ids", [])}  # fmt: skip
         xlated = _bpftool("prog", "dump", "xlated", "pinned", str(pin))
-        xlated = re.sub(r"map\[id:(\d+)\]", lambda m: f"map[{maps[int(m[1])]['name']}]", xlated)
+        names = {i: m["name"] for i, m in maps.items()}
+        xlated = re.sub(
+            r"map\[id:(\d+)\]", lambda m, names=names: f"map[{names[int(m[1])]}]", xlated
+        )
         shapes = sorted((m["name"], m["type"], m["bytes_key"], m["bytes_value"],
                          m["max_entries"], m["flags"]) for m in maps.values())  # fmt: skip
         out[info["name"]] = (info["type"], xlated, shapes)
@@ -92,6 +95,7 @@ def _run(obj: pybpf.Object) -> dict[str, Any]:
         "main": main, "lib": lib, "main_out": g["main_out"], "lib_out": g["lib_out"],
         "lib_bss": g["lib_bss"], "shared": (obj.maps["shared"][0], obj.maps["shared"][1]),
         "lib_map": obj.maps["lib_map"][0],
+        "msgs": (bytes(g["main_msg"]).rstrip(b"\0"), bytes(g["lib_msg"]).rstrip(b"\0")),
     }  # fmt: skip
 
 
@@ -110,6 +114,7 @@ def test_same_behaviour_as_bpftools_link(link_obj: Obj, tmp_path: Path) -> None:
     assert mine["main_out"] == main + 42 + 1 + 1  # lib_data, main's counter, kconfig
     assert mine["lib_out"] == 2042 + 42 + 2 + 200 + _task_pid_offset() + 1  # CO-RE
     assert (mine["lib_bss"], mine["shared"], mine["lib_map"]) == (1, (main, 1), 1)
+    assert mine["msgs"] == (b"main=%d" % main, b"lib=2001")  # both objects' format strings
 
 
 def test_other_order_first_weak_wins(link_obj: Obj, tmp_path: Path, bpffs: Path) -> None:

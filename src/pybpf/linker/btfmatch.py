@@ -56,7 +56,9 @@ def _fwd_mismatch(t1: Type, t2: Type) -> str | None:
     return f"forward declaration of {t1.name!r} does not match a {_kind(other)}"
 
 
-def _members_differ(btf1: BTF, t1: Struct | Union, btf2: BTF, t2: Struct | Union, depth: int) -> str | None:  # noqa: E501
+def _members_differ(
+    btf1: BTF, t1: Struct | Union, btf2: BTF, t2: Struct | Union, depth: int
+) -> str | None:
     if len(t1.members) != len(t2.members):
         return f"{_kind(t1)} {t1.name!r} has {len(t1.members)} vs {len(t2.members)} fields"
     for m1, m2 in zip(t1.members, t2.members, strict=True):
@@ -70,7 +72,9 @@ def _members_differ(btf1: BTF, t1: Struct | Union, btf2: BTF, t2: Struct | Union
     return None
 
 
-def _proto_differ(btf1: BTF, t1: FuncProto, btf2: BTF, t2: FuncProto, exact: bool, depth: int) -> str | None:  # noqa: E501
+def _proto_differ(
+    btf1: BTF, t1: FuncProto, btf2: BTF, t2: FuncProto, exact: bool, depth: int
+) -> str | None:
     if len(t1.params) != len(t2.params):
         return f"{len(t1.params)} vs {len(t2.params)} parameters"
     for i, (p1, p2) in enumerate(zip(t1.params, t2.params, strict=True)):

@@ -23,7 +23,7 @@ from pybpf.btf.types import (
 )
 from pybpf.elf.reader import SymbolBind, SymbolType
 from pybpf.linker.btfrefs import map_refs
-from pybpf.linker.inputs import LinkInput
+from pybpf.linker.inputs import LinkInput, is_non_static
 from pybpf.linker.layout import Placement
 from pybpf.linker.symbols import Global, SymbolTable
 
@@ -36,12 +36,6 @@ class MergedBTF:
 
     types: list[Type] = field(default_factory=lambda: [VOID])
     id_maps: list[dict[int, int]] = field(default_factory=list)
-
-
-def _is_global(t: Type) -> bool:
-    if isinstance(t, Var):
-        return t.linkage != VarLinkage.STATIC
-    return isinstance(t, Func) and t.linkage != Linkage.STATIC
 
 
 def _as_defined(t: Type, g: Global) -> Type:
@@ -94,7 +88,7 @@ class _Merger:
         for tid, t in inp.btf.own_types():
             if isinstance(t, Datasec):
                 continue
-            g = self.syms.globals.get(t.name) if _is_global(t) else None
+            g = self.syms.globals.get(t.name) if is_non_static(t) else None
             if g is not None and (g.owner, g.btf_id) != (i, tid):
                 deferred.append((i, tid, t.name))
                 continue
@@ -118,10 +112,10 @@ class _Merger:
                 continue
             placed = self.p.of(i, sec.index) if sec is not None else None
             entries = self.secs.setdefault(ds.name, [])
-            statics = self.static_offsets(i, inp, sec.index) if placed else {}
+            statics = self.static_offsets(inp, sec.index) if sec and placed else {}
             for vs in ds.vars:
                 t = inp.btf.type(vs.type)
-                g = self.syms.globals.get(t.name) if _is_global(t) else None
+                g = self.syms.globals.get(t.name) if is_non_static(t) else None
                 if g is not None:
                     self.add_global(g, ds.name, vs, entries)
                     continue
@@ -150,7 +144,7 @@ class _Merger:
         self.placed_globals.add(g.name)
 
     @staticmethod
-    def static_offsets(i: int, inp: LinkInput, shndx: int) -> dict[str, int]:
+    def static_offsets(inp: LinkInput, shndx: int) -> dict[str, int]:
         """Offsets of the static variables of one section, from their local symbols."""
         return {
             s.name: s.value

@@ -13,7 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pybpf.btf.encode import StringTable, encode_type
-from pybpf.btf.ext import CORE_RELO_SIZE, FUNC_INFO_SIZE, LINE_INFO_SIZE, CoreRelo, FuncInfo, LineInfo
+from pybpf.btf.ext import (
+    CORE_RELO_SIZE,
+    FUNC_INFO_SIZE,
+    LINE_INFO_SIZE,
+    CoreRelo,
+    FuncInfo,
+    LineInfo,
+)
 from pybpf.btf.types import Type
 from pybpf.errors import ObjectError
 from pybpf.linker.inputs import LinkInput
@@ -43,7 +50,9 @@ def _offset(p: Placement, i: int, inp: LinkInput, name: str) -> int:
     return placed[1]
 
 
-def collect_ext(inputs: list[LinkInput], p: Placement, type_id: Callable[[int, int], int]) -> ExtRecords:
+def collect_ext(
+    inputs: list[LinkInput], p: Placement, type_id: Callable[[int, int], int]
+) -> ExtRecords:
     """Every input's records, rebased; ``type_id(input, old id)`` gives the final id."""
     out = ExtRecords()
     for i, inp in enumerate(inputs):

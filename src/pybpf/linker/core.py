@@ -32,7 +32,9 @@ def _btf_sections(inputs: list[LinkInput], p: Placement, syms: SymbolTable) -> l
     type_data = encode_types(types, strings)
     ext = collect_ext(inputs, p, lambda i, tid: new_id[merged.id_maps[i][tid]] if tid else 0)
     ext_data = encode_ext(ext, strings)
-    out = [OutSection(".BTF", SectionType.PROGBITS, 0, 0, 4, bytearray(encode_btf(type_data, strings)))]
+    out = [
+        OutSection(".BTF", SectionType.PROGBITS, 0, 0, 4, bytearray(encode_btf(type_data, strings)))
+    ]
     if any(inp.ext is not None for inp in inputs):
         out.append(OutSection(".BTF.ext", SectionType.PROGBITS, 0, 0, 4, bytearray(ext_data)))
     return out

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from pybpf.btf.ext import BTFExt
     from pybpf.btf.reader import BTF
 
-__all__ = ["LinkInput", "is_kept", "read_input"]
+__all__ = ["LinkInput", "is_kept", "is_non_static", "read_input"]
 
 LLVM_ADDRSIG = 0x6FFF4C03
 EXTERN_SECS = (".kconfig", ".ksyms", ".extern")  # BTF-only sections of extern variables
@@ -59,13 +59,18 @@ class LinkInput:
         return found
 
 
+def is_non_static(t: object) -> bool:
+    """A global or extern VAR/FUNC (what a global symbol's BTF is)."""
+    if isinstance(t, Var):
+        return t.linkage != VarLinkage.STATIC
+    return isinstance(t, Func) and t.linkage != Linkage.STATIC
+
+
 def _globals_btf(btf: BTF) -> dict[str, tuple[int, str]]:
     """Map each non-static VAR/FUNC name to its id and the DATASEC listing it."""
     out: dict[str, tuple[int, str]] = {}
     for tid, t in btf.of_kind(Kind.VAR, Kind.FUNC):
-        if isinstance(t, Var) and t.linkage != VarLinkage.STATIC:
-            out.setdefault(t.name, (tid, ""))
-        elif isinstance(t, Func) and t.linkage != Linkage.STATIC:
+        if is_non_static(t):
             out.setdefault(t.name, (tid, ""))
     for _, ds in btf.of_kind(Kind.DATASEC):
         assert isinstance(ds, Datasec)

@@ -26,7 +26,9 @@ _INSN = 8
 
 
 def _shift_imm(out: OutSection, offset: int, delta: int, file: str) -> None:
-    imm = _IMM.unpack_from(out.data, offset + 4)[0] + (delta // _INSN if out.data[offset] == _OP_CALL else delta)  # noqa: E501
+    imm = _IMM.unpack_from(out.data, offset + 4)[0] + (
+        delta // _INSN if out.data[offset] == _OP_CALL else delta
+    )
     try:
         _IMM.pack_into(out.data, offset + 4, imm)
     except struct.error:

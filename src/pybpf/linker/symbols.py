@@ -184,9 +184,7 @@ class _Resolver:
         if why:
             raise self.conflict(g, f"types do not match: {why}", inp.file)
 
-    def check_section(
-        self, g: Global, sec: OutSection | None, declared: str, file: str
-    ) -> None:
+    def check_section(self, g: Global, sec: OutSection | None, declared: str, file: str) -> None:
         """An extern declared in a data section must be defined in that section."""
         if sec is None or declared in ("", ".extern") or sec.name == declared:
             return

@@ -26,6 +26,7 @@ u64 lib_bss;
 volatile int weak_var SEC(".data") = 7;
 static volatile u64 counter;
 u64 lib_out;
+char lib_msg[16];
 
 __hidden __noinline int lib_add(int a, int b) { return a + b; }
 
@@ -40,14 +41,16 @@ SEC("syscall")
 int lib_prog(void *ctx)
 {
 	u32 k = 1;
-	u64 *v = bpf_map_lookup_elem(&shared, &k);
+	u64 *v = bpf_map_lookup_elem(&shared, &k), args[1];
 
 	counter += 2;
 	if (v)
 		*v += 1;
 	lib_out = helper(lib_data) + lib_data + counter + weak_only()
 		+ bpf_core_field_offset(struct task_struct, pid) + (LINUX_KERNEL_VERSION ? 1 : 0);
-	return helper(k);
+	args[0] = helper(k);
+	bpf_snprintf(lib_msg, sizeof(lib_msg), "lib=%d", args, sizeof(args));	/* .rodata.str1.1 */
+	return args[0];
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -32,12 +32,13 @@ static __noinline int helper(int x) { return x + 1000; }	/* link_lib has its own
 static volatile u64 counter;				/* link_lib has its own */
 const volatile int main_cfg = 3;
 u64 main_out;
+char main_msg[16];
 
 SEC("syscall")
 int main_prog(void *ctx)
 {
 	u32 k = 0, one = 1;
-	u64 *v;
+	u64 *v, args[1];
 	int r;
 
 	counter += 1;
@@ -48,6 +49,8 @@ int main_prog(void *ctx)
 	bpf_map_update_elem(&lib_map, &k, &one, BPF_ANY);
 	lib_bss += 1;
 	main_out = r + lib_data + counter + (LINUX_KERNEL_VERSION ? 1 : 0);
+	args[0] = r;
+	bpf_snprintf(main_msg, sizeof(main_msg), "main=%d", args, sizeof(args));	/* .rodata.str1.1 */
 	return r;
 }
 
