@@ -221,3 +221,45 @@ def test_gen_object_cli(link_obj: Obj, tmp_path: Path) -> None:
     )  # fmt: skip
     assert bad.returncode != 0 and "lib_mul" in bad.stderr and "link_dup" in bad.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.bpf.o"]  # nothing half-written
+
+
+def _kinds(elf: ElfObject) -> tuple[Counter[str], Counter[tuple[str, str]]]:
+    btf, _ = _btf(elf)
+    return Counter(t.kind.name for _, t in btf), Counter(
+        (t.kind.name, t.name) for _, t in btf if t.name
+    )
+
+
+_SINGLE = sorted(
+    p.name.removesuffix(".bpf.c")
+    for p in (Path(__file__).parents[1] / "bpf").glob("*.bpf.c")
+    if not p.name.startswith("legacy_")
+)
+
+
+@pytest.mark.parametrize(
+    "names",
+    [[n] for n in _SINGLE] + [["core", "ksyms"], ["net_xdp", "tools_xdp"]],
+    ids=lambda n: "+".join(n),
+)
+def test_linked_test_objects_match_bpftool(
+    bpf_objects: Path, tmp_path: Path, names: list[str]
+) -> None:
+    """Every test object (alone, and some pairs) links as bpftool links it: same code and
+    data bytes, same symbols, same BTF types by kind and name; programs are unchanged."""
+    inputs = [bpf_objects / f"{n}.bpf.o" for n in names]
+    ours = ElfObject.from_bytes(link_objects(inputs))
+    ref = ElfObject.from_file(bpftool_link(tmp_path / "ref.bpf.o", inputs))
+    code = [s for s in ref.sections if s.type in (1, 8) and not s.name.startswith(".BTF")]
+    for s in code:
+        mine = ours.section(s.name)
+        assert mine is not None and (mine.data, mine.size) == (s.data, s.size), s.name
+    assert _symbols(ours) == _symbols(ref)
+    assert _kinds(ours) == _kinds(ref)
+    if len(names) == 1:
+        before, after = ObjectSpec.from_file(inputs[0]), ObjectSpec.from_bytes(link_objects(inputs))
+        assert set(before.programs) == set(after.programs) and set(before.maps) == set(after.maps)
+        for name, p in before.programs.items():
+            q = after.programs[name]
+            assert (p.insns, len(p.line_info), len(p.func_info), len(p.core_relos)) == (
+                q.insns, len(q.line_info), len(q.func_info), len(q.core_relos))  # fmt: skip

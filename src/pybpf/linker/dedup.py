@@ -69,7 +69,8 @@ def dedup(types: list[Type]) -> tuple[list[Type], list[int]]:
             cls[k] = cls[target]
     rep: dict[int, int] = {}
     for k, c in enumerate(cls):
-        rep.setdefault(c, k)
+        if k not in fwd:  # a resolved forward declaration never stands for its struct
+            rep.setdefault(c, k)
     order = sorted(rep.values())
     new_of_rep = {old: new for new, old in enumerate(order)}
     new_id = [new_of_rep[rep[c]] for c in cls]
