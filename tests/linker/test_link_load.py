@@ -108,8 +108,8 @@ def test_same_behaviour_as_bpftools_link(link_obj: Obj, tmp_path: Path) -> None:
         theirs = _run(obj)
     assert mine == theirs
     # the C: lib_mul(3, 4) + link_lib's strong weak_bias + the first weak weak_only
-    # + main's static helper(3) + link_lib's strong weak_var
-    main = 12 + 10 + 200 + 1003 + 7
+    # + main's static helper(3) + link_lib's strong weak_var + lib_add(lib_ro, 0)
+    main = 12 + 10 + 200 + 1003 + 7 + 5
     assert mine["main"] == main and mine["lib"] == 2001  # link_lib's own static helper(1)
     assert mine["main_out"] == main + 42 + 1 + 1  # lib_data, main's counter, kconfig
     assert mine["lib_out"] == 2042 + 42 + 2 + 200 + _task_pid_offset() + 1  # CO-RE
@@ -122,7 +122,7 @@ def test_other_order_first_weak_wins(link_obj: Obj, tmp_path: Path, bpffs: Path)
     definitions (bpftool 7.1's own link of this order does not load in libbpf 1.1)."""
     inputs = [link_obj(n) for n in reversed(APP)]
     with pybpf.load(inputs) as obj:
-        assert obj.programs["main_prog"].test_run().retval == 12 + 10 + 100 + 1003 + 7
+        assert obj.programs["main_prog"].test_run().retval == 12 + 10 + 100 + 1003 + 7 + 5
         assert obj.programs["lib_prog"].test_run().retval == 2001
         assert obj.globals["weak_var"] == 7
     out = link_files(tmp_path / "app.bpf.o", inputs)
@@ -135,3 +135,13 @@ def test_open_list_with_conflict_raises(link_obj: Obj) -> None:
         pybpf.open([link_obj("link_lib"), link_obj("link_dup")])
     assert ei.value.symbol == "lib_mul" and len(ei.value.files) == 2
     assert set(os.listdir("/proc/self/fd")) <= fds
+
+
+def test_linked_rodata_set_from_python(link_obj: Obj) -> None:
+    """A .rodata variable of one object, read through an extern by the other, takes the
+    value Python gives it before load."""
+    with pybpf.open([link_obj(n) for n in APP]) as obj:
+        obj.globals["lib_ro"] = 9
+        obj.globals["main_cfg"] = 2
+        obj.load()
+        assert obj.programs["main_prog"].test_run().retval == 8 + 10 + 200 + 1002 + 7 + 9

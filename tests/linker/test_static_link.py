@@ -14,6 +14,7 @@ from tests.linker.conftest import APP, bpftool_link
 
 from pybpf.btf.ext import BTFExt
 from pybpf.btf.reader import BTF
+from pybpf.btf.types import Func, Linkage
 from pybpf.elf.reader import ElfObject, SymbolBind, SymbolVisibility
 from pybpf.elf.spec import ObjectSpec
 from pybpf.errors import ObjectError, StaticLinkError
@@ -142,6 +143,10 @@ def test_spec_of_linked_object(link_obj: Obj) -> None:
     counters = [n for n in spec.variables if n.split("@")[0] == "counter"]
     assert len(helpers) == 2 and len(counters) == 2
     assert "LINUX_KERNEL_VERSION" in spec.externs
+    # hidden lib_add, called from both objects, is verified as a static function
+    assert spec.btf is not None
+    (fid,) = spec.btf.find("lib_add")
+    assert spec.btf.type(fid) == Func("lib_add", spec.btf.type(fid).type, Linkage.STATIC)  # type: ignore[union-attr]
     assert spec.variables["weak_var"].is_global
 
 
@@ -193,7 +198,8 @@ def test_unresolved_extern(link_obj: Obj, tmp_path: Path) -> None:
     assert ei.value.files == (str(main),)
     out = link_files(tmp_path / "lib.bpf.o", [main], allow_unresolved=True)
     undef = {s.name for s in ElfObject.from_file(out).symbols[1:] if s.is_undefined}
-    assert undef == {"lib_mul", "lib_data", "lib_bss", "shared", "lib_map", "LINUX_KERNEL_VERSION"}
+    assert undef == {"lib_mul", "lib_add", "lib_data", "lib_ro", "lib_bss", "shared", "lib_map",
+                     "LINUX_KERNEL_VERSION"}  # fmt: skip
     # the library links on with the object that completes it
     done = ElfObject.from_bytes(link_objects([out, link_obj("link_lib")]))
     assert {s.name for s in done.symbols[1:] if s.is_undefined} == {"LINUX_KERNEL_VERSION"}

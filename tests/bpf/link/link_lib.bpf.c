@@ -22,6 +22,7 @@ struct {
 } lib_map SEC(".maps");
 
 volatile u64 lib_data = 42;
+const volatile u32 lib_ro = 5;
 u64 lib_bss;
 volatile int weak_var SEC(".data") = 7;
 static volatile u64 counter;

@@ -8,6 +8,8 @@
 extern int lib_mul(int a, int b);		/* strong definition in link_lib */
 extern volatile u64 lib_data;			/* .data of link_lib ('.extern' here) */
 extern u64 lib_bss SEC(".bss");			/* declared in .bss, defined in link_lib's .bss */
+extern const volatile u32 lib_ro;		/* .rodata of link_lib */
+extern int lib_add(int a, int b);		/* hidden in link_lib: stays hidden */
 extern u32 LINUX_KERNEL_VERSION __kconfig;	/* also declared by link_lib */
 
 extern struct {
@@ -42,7 +44,8 @@ int main_prog(void *ctx)
 	int r;
 
 	counter += 1;
-	r = lib_mul(main_cfg, 4) + weak_bias() + weak_only() + helper(main_cfg) + weak_var;
+	r = lib_mul(main_cfg, 4) + weak_bias() + weak_only() + helper(main_cfg) + weak_var
+	    + lib_add(lib_ro, 0);
 	v = bpf_map_lookup_elem(&shared, &k);
 	if (v)
 		*v += r;
