@@ -100,7 +100,7 @@ def _differ(btf1: BTF, id1: int, btf2: BTF, id2: int, exact: bool, depth: int) -
     if isinstance(t1, Int | Float | Enum | Enum64):
         assert isinstance(t2, Int | Float | Enum | Enum64)
         if t1.size != t2.size:
-            return f"{_kind(t1)} {t1.name!r} sizes {t1.size} and {t2.size} differ"
+            return f"{_kind(t1)} sizes {t1.size} and {t2.size} differ ({t1.name!r}, {t2.name!r})"
         return None
     if isinstance(t1, Ptr):
         assert isinstance(t2, Ptr)

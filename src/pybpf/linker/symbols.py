@@ -156,7 +156,9 @@ class _Resolver:
     ) -> None:
         weak = s.bind == SymbolBind.WEAK
         if not s.is_undefined and not g.extern and not g.weak and not weak:
-            raise self.conflict(g, "defined (non-weak) in two objects", inp.file)
+            raise self.conflict(
+                g, "defined (non-weak) in two objects; make one __weak, or static", inp.file
+            )
         self.check_types(g, inp, btf_id, datasec)
         if s.bind == SymbolBind.GLOBAL:
             g.sym.bind = SymbolBind.GLOBAL
@@ -182,7 +184,9 @@ class _Resolver:
         else:
             why = types_differ(owner.btf, g.btf_id, inp.btf, btf_id)
         if why:
-            raise self.conflict(g, f"types do not match: {why}", inp.file)
+            raise self.conflict(
+                g, f"types do not match: {why}; declare it alike in every object", inp.file
+            )
 
     def check_section(self, g: Global, sec: OutSection | None, declared: str, file: str) -> None:
         """An extern declared in a data section must be defined in that section."""
@@ -196,7 +200,8 @@ class _Resolver:
                 files = tuple(dict.fromkeys(g.ref_files))
                 raise StaticLinkError(
                     f"extern {g.name!r} is not defined in any linked object "
-                    f"(referenced from {', '.join(files)})",
+                    f"(referenced from {', '.join(files)}); add the object that defines it, "
+                    "or allow unresolved externs to build a library object",
                     symbol=g.name,
                     files=files,
                 )
