@@ -177,6 +177,7 @@ def test_weak_and_strong_resolution(link_obj: Obj) -> None:
         ("link_badfunc", "lib_mul", "2 vs 1 parameters"),
         ("link_badmap", "shared", "max_entries 4 and 8 differ"),
         ("link_badvar", "lib_data", "sizes 8 and 4 differ"),
+        ("link_badsec", "lib_data", "declared in '.bss' but defined in '.data'"),
     ],
 )
 def test_conflicts_name_symbol_and_both_files(

@@ -192,7 +192,9 @@ class _Resolver:
         """An extern declared in a data section must be defined in that section."""
         if sec is None or declared in ("", ".extern") or sec.name == declared:
             return
-        raise self.conflict(g, f"declared in {declared!r} but defined in {sec.name!r}", file)
+        raise self.conflict(
+            g, f"declared in {declared!r} but defined in {sec.name!r}; declare it there", file
+        )
 
     def check_resolved(self) -> None:
         for g in self.t.globals.values():
