@@ -145,3 +145,30 @@ def test_linked_rodata_set_from_python(link_obj: Obj) -> None:
         obj.globals["main_cfg"] = 2
         obj.load()
         assert obj.programs["main_prog"].test_run().retval == 8 + 10 + 200 + 1002 + 7 + 9
+
+
+def _older_clang() -> str | None:
+    """An older clang than the test objects' (Debian packages 13..16), if installed."""
+    return next(
+        (c for c in ("clang-13", "clang-14", "clang-15", "clang-16") if shutil.which(c)), None
+    )
+
+
+def test_objects_of_two_compilers(link_obj: Obj, tmp_path: Path) -> None:
+    """link_lib from an older clang (other REL section flags, which bpftool 7.1's linker
+    refuses) with link_main from clang-19: one program, same results."""
+    cc = _older_clang()
+    if cc is None:
+        pytest.skip("no clang-13..16 installed (the compiler-range packages)")
+    root = Path(__file__).resolve().parents[2]
+    lib = tmp_path / "link_lib.bpf.o"
+    flags = ["-g", "-O2", "-target", "bpf", "-idirafter", "/usr/include/x86_64-linux-gnu",
+             "-D__TARGET_ARCH_x86", f"-I{root / 'src/pybpf/include'}",
+             f"-I{link_obj('link_lib').parents[1]}", f"-I{root / 'tests/bpf'}"]  # fmt: skip
+    src = root / "tests/bpf/link/link_lib.bpf.c"
+    proc = subprocess.run([cc, *flags, "-c", str(src), "-o", str(lib)],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    with pybpf.load([lib, link_obj("link_main")]) as obj:
+        assert obj.programs["main_prog"].test_run().retval == 12 + 10 + 200 + 1003 + 7 + 5
+        assert obj.programs["lib_prog"].test_run().retval == 2001
