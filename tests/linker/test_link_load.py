@@ -19,8 +19,9 @@ from tests.linker.conftest import APP, bpftool_link
 
 import pybpf
 from pybpf.btf import BTF, Struct
+from pybpf.elf.reader import ElfObject
 from pybpf.errors import StaticLinkError
-from pybpf.linker import link_files
+from pybpf.linker import link_files, link_objects
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
@@ -172,3 +173,21 @@ def test_objects_of_two_compilers(link_obj: Obj, tmp_path: Path) -> None:
     with pybpf.load([lib, link_obj("link_main")]) as obj:
         assert obj.programs["main_prog"].test_run().retval == 12 + 10 + 200 + 1003 + 7 + 5
         assert obj.programs["lib_prog"].test_run().retval == 2001
+
+
+def test_kfuncs_declared_by_both_objects(link_obj: Obj, tmp_path: Path, bpffs: Path) -> None:
+    """Both objects declare the same kfuncs (bpftool 7.1's linker fails on this): one
+    .ksyms entry each; the object runs in pybpf and loads in bpftool."""
+    inputs = [link_obj("link_kfunc_a"), link_obj("link_kfunc_b")]
+    with pybpf.load(inputs) as obj:
+        assert obj.programs["kfunc_a"].test_run().retval == 6
+        assert obj.programs["kfunc_b"].test_run().retval == 15  # a's kf_value(5)
+        assert obj.globals["kf_count"] == 11
+    raw = ElfObject.from_bytes(link_objects(inputs)).section(".BTF")
+    assert raw is not None
+    btf = BTF.from_bytes(raw.data)
+    (ksyms,) = [t for _, t in btf if t.kind.name == "DATASEC" and t.name == ".ksyms"]
+    names = sorted(btf.name_of(v.type) for v in ksyms.vars)  # type: ignore[union-attr]
+    assert names == ["bpf_rcu_read_lock", "bpf_rcu_read_unlock"]
+    out = link_files(tmp_path / "kf.bpf.o", inputs)
+    assert set(_loadall(out, bpffs / "kf")) == {"kfunc_a", "kfunc_b"}
