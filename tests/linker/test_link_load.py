@@ -112,7 +112,7 @@ def test_same_behaviour_as_bpftools_link(link_obj: Obj, tmp_path: Path) -> None:
     # + main's static helper(3) + link_lib's strong weak_var + lib_add(lib_ro, 0)
     main = 12 + 10 + 200 + 1003 + 7 + 5
     assert mine["main"] == main and mine["lib"] == 2001  # link_lib's own static helper(1)
-    assert mine["main_out"] == main + 42 + 1 + 1  # lib_data, main's counter, kconfig
+    assert mine["main_out"] == main + 42 + 1 + 1 + 6  # lib_data, counter, kconfig, bpf_loop
     assert mine["lib_out"] == 2042 + 42 + 2 + 200 + _task_pid_offset() + 1  # CO-RE
     assert (mine["lib_bss"], mine["shared"], mine["lib_map"]) == (1, (main, 1), 1)
     assert mine["msgs"] == (b"main=%d" % main, b"lib=2001")  # both objects' format strings

@@ -32,6 +32,12 @@ __weak volatile int weak_var SEC(".data") = 5;	/* link_lib's strong one (7) wins
 
 static __noinline int helper(int x) { return x + 1000; }	/* link_lib has its own */
 static volatile u64 counter;				/* link_lib has its own */
+
+static int loop_cb(u32 i, u64 *sum)			/* a callback: ld_imm64 of .text + offset */
+{
+	*sum += i;
+	return 0;
+}
 const volatile int main_cfg = 3;
 u64 main_out;
 char main_msg[16];
@@ -51,7 +57,9 @@ int main_prog(void *ctx)
 		*v += r;
 	bpf_map_update_elem(&lib_map, &k, &one, BPF_ANY);
 	lib_bss += 1;
-	main_out = r + lib_data + counter + (LINUX_KERNEL_VERSION ? 1 : 0);
+	args[0] = 0;
+	bpf_loop(4, loop_cb, &args[0], 0);			/* 0 + 1 + 2 + 3 */
+	main_out = r + lib_data + counter + (LINUX_KERNEL_VERSION ? 1 : 0) + args[0];
 	args[0] = r;
 	bpf_snprintf(main_msg, sizeof(main_msg), "main=%d", args, sizeof(args));	/* .rodata.str1.1 */
 	return r;
