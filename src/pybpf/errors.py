@@ -109,7 +109,13 @@ class StaticLinkError(ObjectError):
     """Objects cannot be linked into one: a symbol is defined twice, never defined,
     or declared with types that do not match.
 
-    ``symbol`` names the symbol and ``files`` the objects involved (both, for a clash).
+    ``symbol`` names the symbol and ``files`` the objects involved (both, for a clash):
+
+    >>> try:                                               # doctest: +SKIP
+    ...     pybpf.open(["lib.bpf.o", "other.bpf.o"])
+    ... except StaticLinkError as e:
+    ...     print(e.symbol, e.files)
+    lib_mul ('lib.bpf.o', 'other.bpf.o')
     """
 
     def __init__(self, message: str, *, symbol: str, files: tuple[str, ...]) -> None:

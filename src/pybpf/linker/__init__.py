@@ -5,8 +5,9 @@ maps and variables resolve across objects (weak/strong, hidden/static rules),
 same-named sections are appended, BTF is merged and deduplicated and
 ``.BTF.ext`` is kept with rebased offsets.
 
->>> from pybpf.linker import link_files            # doctest: +SKIP
+>>> from pybpf.linker import link_files  # doctest: +SKIP
 >>> link_files("app.bpf.o", ["main.bpf.o", "lib.bpf.o"])  # doctest: +SKIP
+PosixPath('app.bpf.o')
 
 Not to be confused with :mod:`pybpf.loader.linker`, which joins one program with
 its subprograms at load time.
@@ -30,7 +31,11 @@ def link_files(
     *,
     allow_unresolved: bool = False,
 ) -> Path:
-    """Link ``inputs`` and write the object to ``output`` (replaced only when complete)."""
+    """Link ``inputs`` and write the object to ``output`` (replaced only when complete).
+
+    >>> link_files("app.bpf.o", ["main.bpf.o", "lib.bpf.o"])  # doctest: +SKIP
+    PosixPath('app.bpf.o')
+    """
     data = link_objects(inputs, allow_unresolved=allow_unresolved)
     out = Path(output)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)

@@ -30,7 +30,18 @@ def _btf_sections(inputs: list[LinkInput], p: Placement, syms: SymbolTable) -> l
     types, new_id = dedup(merged.types)
     strings = StringTable()
     type_data = encode_types(types, strings)
-    ext = collect_ext(inputs, p, lambda i, tid: new_id[merged.id_maps[i][tid]] if tid else 0)
+
+    def final_id(i: int, tid: int) -> int:
+        """The id in the output of type ``tid`` of input ``i`` (as .BTF.ext names it)."""
+        if not tid:
+            return 0
+        merged_id = merged.id_maps[i].get(tid)
+        if merged_id is None:
+            raise ObjectError(f".BTF.ext refers to type [{tid}], not a type it can name",
+                              file=inputs[i].file)  # fmt: skip
+        return new_id[merged_id]
+
+    ext = collect_ext(inputs, p, final_id)
     ext_data = encode_ext(ext, strings)
     out = [
         OutSection(".BTF", SectionType.PROGBITS, 0, 0, 4, bytearray(encode_btf(type_data, strings)))
@@ -45,6 +56,9 @@ def link_objects(sources: Sequence[Source], *, allow_unresolved: bool = False) -
 
     Raises :class:`~pybpf.errors.StaticLinkError` for symbol clashes, unresolved
     externs and type mismatches, :class:`~pybpf.errors.ObjectError` for unusable input.
+
+    >>> data = link_objects(["main.bpf.o", "lib.bpf.o"])  # doctest: +SKIP
+    >>> pybpf.open(data)                                   # doctest: +SKIP
     """
     if not sources:
         raise ObjectError("nothing to link: give at least one object")
