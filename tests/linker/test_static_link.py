@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.linker.conftest import APP, bpftool_link
 
 from pybpf.btf.ext import BTFExt
@@ -270,3 +272,21 @@ def test_linked_test_objects_match_bpftool(
             q = after.programs[name]
             assert (p.insns, len(p.line_info), len(p.func_info), len(p.core_relos)) == (
                 q.insns, len(q.line_info), len(q.func_info), len(q.core_relos))  # fmt: skip
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_corrupted_input_raises_object_error(link_obj: Obj, data: st.DataObject) -> None:
+    """Bytes changed anywhere in an input: linked, or an ObjectError, nothing else."""
+    lib = bytearray(link_obj("link_lib").read_bytes())
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(lib) - 1))
+        lib[pos] = data.draw(st.integers(0, 255))
+    try:
+        out = link_objects([bytes(lib), link_obj("link_main")])
+    except ObjectError as exc:
+        assert "<input 0>" in str(exc) or "cannot link malformed" in str(exc)  # names it
+        return
+    ElfObject.from_bytes(out)  # whatever links is a well-formed object

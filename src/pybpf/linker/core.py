@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,6 +63,18 @@ def link_objects(sources: Sequence[Source], *, allow_unresolved: bool = False) -
     """
     if not sources:
         raise ObjectError("nothing to link: give at least one object")
+    try:
+        return _link(sources, allow_unresolved)
+    except ObjectError:
+        raise
+    except (KeyError, IndexError, ValueError, TypeError, AssertionError, struct.error) as exc:
+        names = ", ".join(str(s) if not isinstance(s, bytes) else "<bytes>" for s in sources)
+        raise ObjectError(
+            f"cannot link malformed objects ({names}): {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _link(sources: Sequence[Source], allow_unresolved: bool) -> bytes:
     inputs = [read_input(src, i) for i, src in enumerate(sources)]
     placement = place_sections(inputs)
     syms = resolve_symbols(inputs, placement, allow_unresolved=allow_unresolved)
