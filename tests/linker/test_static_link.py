@@ -290,3 +290,14 @@ def test_corrupted_input_raises_object_error(link_obj: Obj, data: st.DataObject)
         assert "<input 0>" in str(exc) or "cannot link malformed" in str(exc)  # names it
         return
     ElfObject.from_bytes(out)  # whatever links is a well-formed object
+
+
+def test_spec_equals_spec_of_bpftools_link(link_obj: Obj, tmp_path: Path) -> None:
+    """pybpf reads both links alike: programs, subprograms, maps, variables, externs."""
+    inputs = [link_obj(n) for n in APP]
+    ours = ObjectSpec.from_bytes(link_objects(inputs), name="app").summary()
+    ref = ObjectSpec.from_file(bpftool_link(tmp_path / "app.bpf.o", inputs), name="app").summary()
+    for key in ("file", "sections"):  # bpftool puts .strtab/.symtab first
+        ours.pop(key), ref.pop(key)
+    assert ours == ref
+    assert len(ours["programs"]) == 2 and len(ours["maps"]) == 7  # 2 BTF maps, 5 data
