@@ -17,8 +17,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LinkInput", "is_kept", "is_non_static", "read_input"]
 
-LLVM_ADDRSIG = 0x6FFF4C03
-EXTERN_SECS = (".kconfig", ".ksyms", ".extern")  # BTF-only sections of extern variables
 
 
 def is_kept(sec: Section) -> bool:
