@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["LinkInput", "is_kept", "is_non_static", "read_input"]
 
 
-
 def is_kept(sec: Section) -> bool:
     """Whether a section's contents go to the output (code and data, not metadata).
 
