@@ -29,7 +29,7 @@ int on_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 
 	key.family = ctx->family;
 	key.dport = ctx->dport;
-	/* the address arrays are copied with a helper: the verifier refuses loads from fields are copied with a helper: the verifier refuses loads
+	/* the address arrays are copied with a helper: the verifier refuses loads
 	 * through a ctx pointer moved by an offset, which memcpy would produce */
 	if (key.family == AF_INET) {
 		key.daddr[10] = 0xff;
