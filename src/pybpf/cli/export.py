@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
         "--listen", default="127.0.0.1:9435", metavar="ADDR:PORT", help="default 127.0.0.1:9435"
     )
     p.add_argument("--list", action="store_true", help="name the shipped examples and exit")
-    p.add_argument("-v", "--verbose", action="store_true", help="log loads, reloads and scrapes")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show the loader's debug output")
     p.set_defaults(func=_run)
 
 
@@ -51,7 +51,7 @@ def _run(args: argparse.Namespace) -> int:
     from pybpf.export.daemon import serve
 
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO,
         format="pybpf export: %(message)s",
     )
     return serve(args.config, args.listen, verbose=args.verbose)

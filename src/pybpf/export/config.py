@@ -277,6 +277,7 @@ class _Ctx:
         self.used.add(key)
         if key not in self.m or self.m[key] is None:
             if default is ...:
+                self._typo(key)
                 raise ConfigError(
                     "is required", file=self.file, line=self.m.line, field=self._sub(key)
                 )
@@ -297,6 +298,14 @@ class _Ctx:
             if problem:
                 raise self.at(key).error(problem)
         return value
+
+    def _typo(self, key: str) -> None:
+        """A missing required ``key`` next to a misspelt one: point at the typo."""
+        import difflib
+
+        close = difflib.get_close_matches(key, [k for k in self.m if k != key], n=1)
+        if close:
+            raise self.at(close[0]).error(f"unknown field {close[0]!r}; did you mean {key!r}?")
 
     def child(self, key: str) -> _Ctx | None:
         self.used.add(key)
