@@ -9,14 +9,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("yaml")
-pytest.importorskip("prometheus_client")
-
-from pybpf.errors import BPFError, ConfigError  # noqa: E402
-from pybpf.export.collector import _Hist  # noqa: E402
-from pybpf.export.config import HistogramSpec, load_config, parse_config  # noqa: E402
-from pybpf.export.daemon import example_names, parse_listen, resolve_config  # noqa: E402
-from pybpf.export.decoders import build_chain  # noqa: E402
+from pybpf.errors import BPFError, ConfigError
+from pybpf.export.collector import _Hist
+from pybpf.export.config import HistogramSpec, load_config, parse_config
+from pybpf.export.daemon import example_names, parse_listen, resolve_config
+from pybpf.export.decoders import build_chain
 
 GOOD = """\
 objects:
@@ -88,14 +85,18 @@ def test_missing_and_bad_yaml(tmp_path: Path) -> None:
         load_config(write(tmp_path, "objects:\n  - name: a\n  b: [\n"))
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.yaml")
-    text = GOOD.replace("          map: exec_count\n", "          map: exec_count\n          map: x\n")
+    text = GOOD.replace(
+        "          map: exec_count\n", "          map: exec_count\n          map: x\n"
+    )
     with pytest.raises(ConfigError, match=r":10: duplicate key 'map'"):
         load_config(write(tmp_path, text))
 
 
 def test_duplicate_metric_names(tmp_path: Path) -> None:
     text = GOOD + GOOD.split("objects:\n", 1)[1].replace("name: execs", "name: again")
-    with pytest.raises(ConfigError, match=r"cfg.yaml:20: .*'exec_total' is defined twice \(also at .*:8\)"):
+    with pytest.raises(
+        ConfigError, match=r"cfg.yaml:20: .*'exec_total' is defined twice \(also at .*:8\)"
+    ):
         load_config(write(tmp_path, text))
 
 
@@ -171,11 +172,15 @@ def test_decoders() -> None:
 def test_ksym_and_cgroup_decoders() -> None:
     ksym = _chain("- name: ksym\n")
     kallsyms = Path("/proc/kallsyms").read_text().splitlines()
-    addr, name = next(
-        (int(a, 16), n)
-        for a, t, n, *_ in (line.split() for line in kallsyms)
-        if t in "tT" and n == "schedule"
-    ) if any(line.endswith(" schedule") for line in kallsyms) else (0, "")
+    addr, name = (
+        next(
+            (int(a, 16), n)
+            for a, t, n, *_ in (line.split() for line in kallsyms)
+            if t in "tT" and n == "schedule"
+        )
+        if any(line.endswith(" schedule") for line in kallsyms)
+        else (0, "")
+    )
     if not addr:
         pytest.skip("kallsyms hides addresses (not root?)")
     assert ksym(addr) == name and ksym(addr + 1) == name

@@ -9,17 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("yaml")
-pytest.importorskip("prometheus_client")
-
-from tests.export.exporter import ExporterProcess, run_n  # noqa: E402
+from tests.export.exporter import ExporterProcess, run_n
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
@@ -164,7 +159,9 @@ def test_biolatency(exporters: list[ExporterProcess], tmp_path: Path) -> None:
         os.close(fd)
         path.unlink()
     dev = os.major(os.stat("/var/tmp").st_dev), os.minor(os.stat("/var/tmp").st_dev)
-    name = Path(f"/sys/dev/block/{dev[0]}:{dev[1]}/uevent").read_text().split("DEVNAME=")[1].split()[0]
+    name = (
+        Path(f"/sys/dev/block/{dev[0]}:{dev[1]}/uevent").read_text().split("DEVNAME=")[1].split()[0]
+    )
     s = e.samples()
     count, total = check_histogram(s, "pybpf_bio_latency_seconds", device=name, operation="write")
     assert count >= 20 and total > 0
@@ -194,6 +191,7 @@ def test_tcp_retrans(exporters: list[ExporterProcess]) -> None:
     dst, port = f"10.198.{n}.2", 40000 + os.getpid() % 20000
     _netns(ns)
     try:
+
         def ip(*args: str) -> None:
             subprocess.run(["ip", "-n", ns, *args], check=True)
 
@@ -233,9 +231,13 @@ def test_xdp_proto(exporters: list[ExporterProcess]) -> None:
         subprocess.run(["ip", "link", "set", host, "up"], check=True)
         subprocess.run(["ip", "-n", ns, "addr", "add", f"{peer_addr}/30", "dev", peer], check=True)
         subprocess.run(["ip", "-n", ns, "link", "set", peer, "up"], check=True)
-        mac = subprocess.run(
-            ["ip", "-o", "link", "show", host], check=True, capture_output=True, text=True
-        ).stdout.split("link/ether", 1)[1].split()[0]
+        mac = (
+            subprocess.run(
+                ["ip", "-o", "link", "show", host], check=True, capture_output=True, text=True
+            )
+            .stdout.split("link/ether", 1)[1]
+            .split()[0]
+        )
         subprocess.run(
             ["ip", "-n", ns, "neigh", "replace", host_addr, "lladdr", mac, "dev", peer], check=True
         )
@@ -321,7 +323,11 @@ def test_sighup_reload_keeps_counters(exporters: list[ExporterProcess], tmp_path
         assert value(s2, "pybpf_lat_seconds_count", syscall="getppid") == 30
 
         # a broken config: named by file, line and field; nothing changes
-        cfg.write_text(CONFIG.replace("          map: exec_count", "          map: exec_count\n          colour: red"))
+        cfg.write_text(
+            CONFIG.replace(
+                "          map: exec_count", "          map: exec_count\n          colour: red"
+            )
+        )
         mark = len(e.lines)
         e.send(signal.SIGHUP)
         e.wait_for("reload failed", start=mark)
@@ -377,7 +383,9 @@ def test_bad_config_fails_at_start(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
     assert r.returncode == 1
-    assert f"{cfg}:9: objects[0].metrics.counters[0].map: object 'export_exec' has no map" in r.stderr
+    assert (
+        f"{cfg}:9: objects[0].metrics.counters[0].map: object 'export_exec' has no map" in r.stderr
+    )
     assert "exec_count" in r.stderr  # the maps it has
 
 
