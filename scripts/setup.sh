@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
-for p in clang-19 llvm-19 libbpf-dev bpftool make iproute2 systemtap-sdt-dev gcc; do
+for p in clang-19 llvm-19 libbpf-dev bpftool make iproute2 systemtap-sdt-dev gcc prometheus; do
 	dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

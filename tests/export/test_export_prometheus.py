@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import need_tool
 from tests.export.exporter import ExporterProcess, free_port, run_n
 from tests.export.test_export_kernel import CONFIG, SECOND, ask, getppid_child
@@ -62,7 +61,9 @@ class Prometheus:
 
     def query(self, expr: str) -> float | None:
         """An instant query's single value (None: no series)."""
-        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode(
+            {"query": expr}
+        )
         with urllib.request.urlopen(url, timeout=10) as r:
             body = json.load(r)
         assert body["status"] == "success", body
