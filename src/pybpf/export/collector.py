@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import math
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from operator import itemgetter
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import BPFError, ConfigError
@@ -32,26 +33,56 @@ log = logging.getLogger("pybpf.export")
 _INF = float("inf")
 
 
-def _field_getter(
-    layout: Any, fld: str, where: Where, map_name: str, what: str
-) -> Callable[[Any], Any]:
-    """A function taking a decoded key/value to its ``fld`` member ("" = all of it)."""
-    cls = getattr(layout, "cls", None)
-    if not fld or cls is None:
-        if cls is not None and not fld:
-            raise where.error(f"{what} of map {map_name!r} is a struct: name one of its fields")
-        return lambda v: v
-    index = cls._index
-    if fld not in index:
-        raise where.error(
-            f"{what} of map {map_name!r} ({layout.type_name}) has no field {fld!r}; "
-            f"fields: {', '.join(cls._fields)}"
-        )
-    return itemgetter(index[fld])
+class _Part:
+    """Where one member of a key or value lies in the raw bytes, and how to decode it.
+
+    ``fld`` "" means the whole key/value. Bitfields are refused (labels come from
+    whole members)."""
+
+    def __init__(self, layout: Any, fld: str, where: Where, map_name: str, what: str) -> None:
+        cls = getattr(layout, "cls", None)
+        if not fld:
+            if cls is not None:
+                raise where.error(
+                    f"{what} of map {map_name!r} is a struct ({layout.type_name}): "
+                    "name one of its fields"
+                )
+            self.off, self.layout = 0, layout
+        else:
+            fields = {f.name: f for f in getattr(layout, "fields", ())}
+            f = fields.get(fld)
+            if cls is None or f is None:
+                known = ", ".join(fields) if fields else f"none: it is a {layout.type_name}"
+                raise where.error(
+                    f"{what} of map {map_name!r} has no field {fld!r}; fields: {known}"
+                )
+            if f.bits or f.bit_offset % 8:
+                raise where.error(f"field {fld!r} of map {map_name!r} is a bitfield")
+            self.off, self.layout = f.bit_offset // 8, f.layout
+        self.size = int(self.layout.size)
+        self.end = self.off + self.size
+        fmt = getattr(self.layout, "fmt", None)
+        #: an integer member: decoded with int.from_bytes (no layout call)
+        self.int_signed: bool | None = None
+        if getattr(self.layout, "conv", 1) is None and fmt in _INT_FMTS:
+            self.int_signed = fmt.islower()
+
+    def decode(self, raw: bytes) -> Any:
+        """The member's Python value out of the whole key/value bytes."""
+        chunk = raw[self.off : self.end]
+        if self.int_signed is not None:
+            return int.from_bytes(chunk, "little", signed=self.int_signed)
+        return self.layout.decode(chunk)
+
+
+_INT_FMTS = frozenset("BHIQbhiq")
 
 
 class MapReader:
-    """Reads one map into {label values: value}, decoding labels from the BTF key."""
+    """Reads one map into {label values: value}, labels decoded from the BTF key.
+
+    Keys and values stay bytes: each label's member is sliced out and decoded once
+    per distinct raw value (cached), so a scrape costs a dict lookup per key."""
 
     def __init__(
         self,
@@ -60,7 +91,7 @@ class MapReader:
         *,
         value_field: str,
         where: Where,
-        skip_field: str | None = None,
+        bucket_field: str | None = None,
         whole_key_labels: bool = True,
     ) -> None:
         from pybpf.codec import LayoutCodec
@@ -69,79 +100,158 @@ class MapReader:
         kc, vc = m.key_codec, m.value_codec
         if not isinstance(kc, LayoutCodec) or not isinstance(vc, LayoutCodec):
             raise where.error(f"map {m.name!r} has no BTF key/value types to decode labels from")
-        self.key_layout = kc.layout
-        self.is_struct = getattr(kc.layout, "cls", None) is not None
-        self.getters: list[Callable[[Any], Any]] = []
-        self.decoders = []
+        is_struct = getattr(kc.layout, "cls", None) is not None
+        self.parts: list[_Part] = []
+        self.chains: list[Callable[[Any], str | None]] = []
         for lab in labels:
-            if not self.is_struct and not whole_key_labels:
+            if not is_struct and not whole_key_labels:
                 raise lab.where.error(
                     f"the key of map {m.name!r} is not a struct: it has no field for label "
                     f"{lab.name!r}"
                 )
-            fld = lab.field if self.is_struct else ""
-            self.getters.append(_field_getter(kc.layout, fld, lab.where, m.name, "the key"))
-            self.decoders.append(build_chain(lab.decoders))
-        self.caches: list[dict[Any, str | None]] = [{} for _ in labels]
-        self.skip: Callable[[Any], Any] | None = None
-        if skip_field is not None:
-            self.skip = _field_getter(kc.layout, skip_field if self.is_struct else "", where,
-                                      m.name, "the key")  # fmt: skip
-        vget = _field_getter(vc.layout, value_field, where, m.name, "the value")
-        if getattr(vc.layout, "cls", None) is not None and not value_field:
-            raise where.error(f"the value of map {m.name!r} is a struct: set value_field")
-        self.value_of = vget
+            fld = lab.field if is_struct else ""
+            self.parts.append(_Part(kc.layout, fld, lab.where, m.name, "the key"))
+            self.chains.append(build_chain(lab.decoders))
+        self.caches: list[dict[bytes, str | None]] = [{} for _ in labels]
+        self.bucket: _Part | None = None
+        if bucket_field is not None:
+            self.bucket = _Part(kc.layout, bucket_field if is_struct else "", where, m.name,
+                                "the key")  # fmt: skip
+            if self.bucket.int_signed is None:
+                raise where.error(f"the bucket field of map {m.name!r} is not an integer")
+        self.value = _Part(vc.layout, value_field, where, m.name, "the value")
+        self.stride = m._stride
+        self.ncpus = m._ncpus if m.percpu else 1
 
-    def _value(self, v: Any) -> float:
-        if self.map.percpu:
-            return float(sum(self.value_of(x) for x in v))
-        return float(self.value_of(v))
+    def _value(self, raw: bytes) -> int | float:
+        part = self.value
+        if part.int_signed is not None and self.ncpus == 1:
+            return int.from_bytes(raw[part.off : part.end], "little", signed=part.int_signed)
+        total: int | float = 0
+        for c in range(self.ncpus):
+            base = c * self.stride
+            v = part.decode(raw[base : base + self.stride])
+            total += v if isinstance(v, int | float) else float(v)
+        return total
 
-    def _labels(self, key: Any) -> tuple[str, ...] | None:
+    def _labels(self, kraw: bytes) -> tuple[str, ...] | None:
         out = []
-        for get, dec, cache in zip(self.getters, self.decoders, self.caches, strict=True):
-            raw = get(key)
+        for part, chain, cache in zip(self.parts, self.chains, self.caches, strict=True):
+            raw = kraw[part.off : part.end]
             try:
                 hit = cache[raw]
-            except TypeError:  # unhashable (a list): decode each time
-                hit = dec(raw)
             except KeyError:
-                hit = dec(raw)
-                if len(cache) < 100_000:
-                    cache[raw] = hit
+                hit = chain(part.decode(kraw))
+                if len(cache) >= 200_000:  # keys churn: keep the cache bounded
+                    cache.clear()
+                cache[raw] = hit
             if hit is None:
                 return None
             out.append(hit)
         return tuple(out)
 
-    def read(self) -> dict[tuple[str, ...], float]:
+    def read(self) -> dict[tuple[str, ...], int | float]:
         """{labels: summed value}: series whose labels decode the same are added up."""
-        kdec = self.map.key_codec.decode
-        vdec = self.map._decode_value
-        out: dict[tuple[str, ...], float] = {}
+        if len(self.parts) == 1 and self.value.int_signed is not None and self.ncpus == 1:
+            fast = self._read_fast()
+            if fast is not None:
+                return fast
+        out: dict[tuple[str, ...], int | float] = {}
+        get = out.get
+        value = self._value
         for kraw, vraw in self.map.items_raw():
-            labels = self._labels(kdec(kraw))
-            if labels is None:
-                continue
-            out[labels] = out.get(labels, 0.0) + self._value(vdec(vraw))
+            labels = self._labels(kraw)
+            if labels is not None:
+                out[labels] = get(labels, 0) + value(vraw)
         return out
 
-    def read_buckets(self) -> dict[tuple[str, ...], dict[int, float]]:
+    def _batches(self) -> Iterator[tuple[bytes, bytes, int]] | None:
+        """The map as (keys blob, values blob, count) batches, or None without batch ops."""
+        import errno
+
+        from pybpf.errors import MapError
+        from pybpf.map import FD_VALUE_TYPES
+        from pybpf.sys.maps import map_lookup_batch_raw
+
+        m = self.map
+        if not m._batch_ok or m.type in FD_VALUE_TYPES:
+            return None
+        out: list[tuple[bytes, bytes, int]] = []
+        cursor: bytes | None = None
+        while True:
+            try:
+                r = map_lookup_batch_raw(m.fd, m.key_size, m.value_size, _BATCH, cursor)
+            except MapError as exc:
+                if not out and exc.errno in (errno.EINVAL, errno.EOPNOTSUPP, 524):
+                    m._batch_ok = False
+                    return None
+                raise
+            out.append((r.keys, r.values, r.count))
+            if r.cursor is None:
+                return iter(out)
+            cursor = r.cursor
+
+    def _read_fast(self) -> dict[tuple[str, ...], int | float] | None:
+        """One label, integer values: whole batches at C speed (slices, struct, map)."""
+        batches = self._batches()
+        if batches is None:
+            return None
+        part, chain, cache = self.parts[0], self.chains[0], self.caches[0]
+        ks, vs = self.map.key_size, self.map.value_size
+        vp = self.value
+        vfmt = "=" + (f"{vp.off}x" if vp.off else "") + vp.layout.fmt
+        vfmt += f"{vs - vp.end}x" if vs > vp.end else ""
+        vst = struct.Struct(vfmt)
+        whole_value = vp.off == 0 and vp.size == vs
+        raws: list[bytes] = []
+        vals: list[int] = []
+        for kb, vb, n in batches:
+            lo, width = part.off, part.size
+            raws += [kb[i : i + width] for i in range(lo, n * ks, ks)]
+            if whole_value:
+                vals += memoryview(vb).cast(vp.layout.fmt).tolist()
+            else:
+                vals += [t[0] for t in vst.iter_unpack(vb)]
+        labs = list(map(cache.get, raws, repeat(_MISS)))
+        if _MISS in labs:
+            if len(cache) + len(raws) > 200_000:  # keys churn: keep the cache bounded
+                cache.clear()
+            for i, lab in enumerate(labs):
+                if lab is _MISS:
+                    raw = raws[i]
+                    lab = cache.get(raw, _MISS)
+                    if lab is _MISS:
+                        lab = cache[raw] = chain(part.decode(bytes(part.off) + raw))
+                    labs[i] = lab
+        if None not in labs:
+            one = dict(zip(zip(labs), vals, strict=True))
+            if len(one) == len(labs):  # one series per key: nothing to add up
+                return one  # type: ignore[return-value]
+        out: dict[tuple[str, ...], int | float] = {}
+        get = out.get
+        for lab, v in zip(labs, vals, strict=True):
+            if lab is not None:
+                key = (lab,)
+                out[key] = get(key, 0) + v
+        return out
+
+    def read_buckets(self) -> dict[tuple[str, ...], dict[int, int | float]]:
         """{labels: {bucket index: count}} for a histogram's bucket map."""
-        assert self.skip is not None
-        kdec = self.map.key_codec.decode
-        vdec = self.map._decode_value
-        bucket_of = self.skip
-        out: dict[tuple[str, ...], dict[int, float]] = {}
+        assert self.bucket is not None
+        bucket = self.bucket
+        out: dict[tuple[str, ...], dict[int, int | float]] = {}
         for kraw, vraw in self.map.items_raw():
-            key = kdec(kraw)
-            labels = self._labels(key)
+            labels = self._labels(kraw)
             if labels is None:
                 continue
             slots = out.setdefault(labels, {})
-            b = int(bucket_of(key))
-            slots[b] = slots.get(b, 0.0) + self._value(vdec(vraw))
+            b = int(bucket.decode(kraw))
+            slots[b] = slots.get(b, 0) + self._value(vraw)
         return out
+
+
+_MISS: Any = object()
+_BATCH = 4096
 
 
 class _Hist:
@@ -208,6 +318,8 @@ class _Metric:
         self.spec = spec
         self.full_name = f"{ns}_{spec.name}" if ns else spec.name
         self.label_names = [lab.name for lab in spec.labels]
+        #: label text per label value, kept across scrapes (see SeriesFamily)
+        self.fragments: list[dict[str, str]] = [{} for _ in spec.labels]
         m = _map(obj, spec.map, spec.map_where)
         self.hist: _Hist | None = None
         self.sum_reader: MapReader | None = None
@@ -218,7 +330,7 @@ class _Metric:
                 spec.labels,
                 value_field=spec.value_field,
                 where=spec.map_where,
-                skip_field=spec.bucket_field,
+                bucket_field=spec.bucket_field,
                 whole_key_labels=False,
             )
             if spec.sum_map:
@@ -231,11 +343,9 @@ class _Metric:
                                     where=spec.map_where)  # fmt: skip
 
     def family(self) -> Metric:
-        from prometheus_client.core import (
-            CounterMetricFamily,
-            GaugeMetricFamily,
-            HistogramMetricFamily,
-        )
+        from prometheus_client.core import HistogramMetricFamily
+
+        from pybpf.export.exposition import SeriesFamily
 
         spec = self.spec
         names = self.label_names
@@ -253,14 +363,9 @@ class _Metric:
                 buckets, s = self.hist.family_data(slots, total)
                 fam.add_metric(list(labels), buckets, s)  # type: ignore[attr-defined]
             return fam
-        cls = CounterMetricFamily if spec.kind == "counter" else GaugeMetricFamily
-        fam = cls(self.full_name, spec.help, labels=names)
-        data = self.reader.read()
-        sample_name = fam.name + ("_total" if spec.kind == "counter" else "")
-        add = fam.add_sample
-        for labels, value in data.items():
-            add(sample_name, dict(zip(names, labels, strict=True)), value)
-        return fam
+        return SeriesFamily(
+            self.full_name, spec.help, spec.kind, names, self.reader.read(), self.fragments
+        )
 
 
 def _map(obj: pybpf.Object, name: str, where: Where) -> pybpf.Map:

@@ -130,19 +130,18 @@ class _Flags:
 
 def serve(config: str, listen: str = DEFAULT_LISTEN, *, verbose: bool = False) -> int:
     """Run the exporter until SIGTERM/SIGINT; returns the exit status (0)."""
-    from prometheus_client import CollectorRegistry, start_http_server
+    from pybpf.export.exposition import MetricsServer
 
     path = resolve_config(config)
     host, port = parse_listen(listen)
     exporter = Exporter(path, verbose=verbose)
     flags = _Flags(threading.Event())
     try:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(exporter.collector)
         try:
-            server, thread = start_http_server(port, addr=host, registry=registry)
+            server = MetricsServer(host, port, exporter.collector)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+        server.thread.start()
 
         def on_stop(signum: int, frame: Any) -> None:
             flags.stop = True
@@ -176,9 +175,7 @@ def serve(config: str, listen: str = DEFAULT_LISTEN, *, verbose: bool = False) -
         finally:
             for s, h in old.items():
                 signal.signal(s, h)
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+            server.close()
     finally:
         exporter.close()
     log.info("stopped: everything detached")
