@@ -43,7 +43,7 @@ def setup(n: int) -> tuple[Any, Any, Any]:
     obj.load()  # not attached: only the benchmark writes the map
     keys = [f"c{i:09d}x".encode().ljust(16, b"\0") for i in range(n)]
     m.update_batch(zip(keys, range(1, n + 1), strict=True))
-    metric = _Metric(cfg.namespace, obj, oc.metrics[0])
+    metric = _Metric(cfg.namespace, obj, oc.metrics[0], oc)
 
     class One:
         """The exporter's collector reduced to this one metric."""

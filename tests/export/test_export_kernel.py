@@ -384,7 +384,8 @@ def test_bad_config_fails_at_start(tmp_path: Path) -> None:
     )  # fmt: skip
     assert r.returncode == 1
     assert (
-        f"{cfg}:9: objects[0].metrics.counters[0].map: object 'export_exec' has no map" in r.stderr
+        f"{cfg}:9: objects[0].metrics.counters[0].map: object 'execs' (export_exec.bpf.o) has no map"
+        in r.stderr
     )
     assert "exec_count" in r.stderr  # the maps it has
 
@@ -412,3 +413,17 @@ def test_listen_busy() -> None:
             env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src")),
         )  # fmt: skip
     assert r.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
+def test_bad_rodata_names_its_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "export.yaml"
+    cfg.write_text(CONFIG.replace("    object: export_exec.bpf.o\n",
+                                  "    object: export_exec.bpf.o\n    rodata:\n      targ_pid: 1\n"))  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src"))
+    r = subprocess.run(
+        [sys.executable, "-m", "pybpf", "export", str(cfg), "--listen", "127.0.0.1:1"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 1
+    assert f"{cfg}:6: objects[0].rodata.targ_pid: object 'execs': no global variable" in r.stderr
+    assert "targ_uid" in r.stderr  # the variables it has

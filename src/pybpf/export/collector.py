@@ -314,13 +314,15 @@ class _Hist:
 class _Metric:
     """One configured metric bound to its maps in a loaded object."""
 
-    def __init__(self, ns: str, obj: pybpf.Object, spec: MetricSpec | HistogramSpec) -> None:
+    def __init__(
+        self, ns: str, obj: pybpf.Object, spec: MetricSpec | HistogramSpec, cfg: ObjectConfig
+    ) -> None:
         self.spec = spec
         self.full_name = f"{ns}_{spec.name}" if ns else spec.name
         self.label_names = [lab.name for lab in spec.labels]
         #: label text per label value, kept across scrapes (see SeriesFamily)
         self.fragments: list[dict[str, str]] = [{} for _ in spec.labels]
-        m = _map(obj, spec.map, spec.map_where)
+        m = _map(obj, cfg, spec.map, spec.map_where)
         self.hist: _Hist | None = None
         self.sum_reader: MapReader | None = None
         if isinstance(spec, HistogramSpec):
@@ -334,7 +336,7 @@ class _Metric:
                 whole_key_labels=False,
             )
             if spec.sum_map:
-                sm = _map(obj, spec.sum_map, spec.map_where)
+                sm = _map(obj, cfg, spec.sum_map, spec.map_where)
                 self.sum_reader = MapReader(
                     sm, spec.labels, value_field="", where=spec.map_where, whole_key_labels=False
                 )
@@ -368,12 +370,14 @@ class _Metric:
         )
 
 
-def _map(obj: pybpf.Object, name: str, where: Where) -> pybpf.Map:
+def _map(obj: pybpf.Object, cfg: ObjectConfig, name: str, where: Where) -> pybpf.Map:
     try:
         return obj.maps[name]
     except KeyError:
         known = ", ".join(n for n in obj.maps if not n.startswith(".")) or "none"
-        raise where.error(f"object {obj.name!r} has no map {name!r}; maps: {known}") from None
+        raise where.error(
+            f"object {cfg.name!r} ({cfg.path.name}) has no map {name!r}; maps: {known}"
+        ) from None
 
 
 class ExportedObject:
@@ -391,11 +395,13 @@ class ExportedObject:
                 try:
                     self.obj.globals[var] = value
                 except KeyError as exc:
-                    raise cfg.where.error(f"rodata: {exc.args[0]}") from None
+                    raise cfg.rodata_where[var].error(
+                        f"object {cfg.name!r}: {exc.args[0]}"
+                    ) from None
                 except (TypeError, ValueError, OverflowError, BPFError) as exc:
-                    raise cfg.where.error(f"rodata {var!r}: {exc}") from None
+                    raise cfg.rodata_where[var].error(f"cannot set {var!r}: {exc}") from None
             # bind metrics before load: a config mistake costs no kernel work
-            self.metrics = [_Metric(namespace, self.obj, spec) for spec in cfg.metrics]
+            self.metrics = [_Metric(namespace, self.obj, spec, cfg) for spec in cfg.metrics]
             self.obj.load()
             self._attach()
         except BaseException:

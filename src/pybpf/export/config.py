@@ -171,7 +171,9 @@ class ObjectConfig:
     attach: list[Attach] | None
     metrics: list[MetricSpec | HistogramSpec]
     where: Where
-    #: the object's own config text (for SIGHUP: unchanged objects keep running)
+    #: where each rodata setting is (errors from the object point there)
+    rodata_where: dict[str, Where] = field(default_factory=dict)
+    #: the object's settings and file identity (SIGHUP: unchanged objects keep running)
     signature: str = ""
 
 
@@ -485,12 +487,14 @@ def _object(c: _Ctx, base: Path) -> ObjectConfig:
             f"no object {rel!r} (looked in {base} and in the objects shipped with pybpf)"
         )
     rodata: dict[str, Any] = {}
+    rodata_where: dict[str, Where] = {}
     rc = c.child("rodata")
     if rc is not None:
         for k, v in rc.m.items():
             if not isinstance(v, int | float | str | bool | list):
                 raise rc.at(k).error(f"rodata values are numbers, strings or lists, not {_kind(v)}")
             rodata[k] = v
+            rodata_where[k] = rc.at(k)
     attach: list[Attach] | None = None
     if "attach" in c.m:
         attach = []
@@ -533,7 +537,13 @@ def _object(c: _Ctx, base: Path) -> ObjectConfig:
         )
     c.done()
     obj = ObjectConfig(
-        name=name, path=path, rodata=rodata, attach=attach, metrics=metrics, where=c.at("name")
+        name=name,
+        path=path,
+        rodata=rodata,
+        attach=attach,
+        metrics=metrics,
+        where=c.at("name"),
+        rodata_where=rodata_where,
     )
     # the object's settings plus the object file's identity: SIGHUP keeps it when unchanged
     st = path.stat()
