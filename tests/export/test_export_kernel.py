@@ -427,3 +427,40 @@ def test_bad_rodata_names_its_line(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert f"{cfg}:6: objects[0].rodata.targ_pid: object 'execs': no global variable" in r.stderr
     assert "targ_uid" in r.stderr  # the variables it has
+
+
+XDP_BAD = """\
+  - name: xdp
+    object: export_xdp.bpf.o
+    attach:
+      - program: xdp_count_proto
+        interface: pxe-nope0
+    metrics:
+      counters:
+        - name: xdp_packets_total
+          map: xdp_protocols
+          value_field: packets
+"""
+
+
+def test_reload_with_a_failing_object_changes_nothing(
+    exporters: list[ExporterProcess], tmp_path: Path
+) -> None:
+    """An object that cannot attach (no such interface): the reload is refused, named by
+    file and line, and the running object keeps its program and counts."""
+    exe = unique_true(tmp_path)
+    cfg = tmp_path / "export.yaml"
+    cfg.write_text(CONFIG)
+    e = start(exporters, str(cfg))
+    run_n([str(exe)], 2)
+    before = e.samples()
+    cfg.write_text(CONFIG + XDP_BAD)
+    mark = len(e.lines)
+    e.send(signal.SIGHUP)
+    e.wait_for("reload failed", start=mark)
+    assert f"{cfg}:14: objects[1]: object 'xdp'" in e.stderr and "pxe-nope0" in e.stderr
+    run_n([str(exe)], 1)
+    after = e.samples()
+    assert prog_ids(after) == prog_ids(before)
+    assert value(after, "pybpf_exec_total", comm=exe.name) == 3
+    assert e.stop() == 0

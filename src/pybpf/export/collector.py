@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["ExportCollector", "ExportedObject", "MapReader"]
 
 log = logging.getLogger("pybpf.export")
-_INF = float("inf")
 
 
 class _Part:

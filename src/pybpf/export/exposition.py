@@ -25,6 +25,7 @@ from prometheus_client.utils import floatToGoString
 __all__ = ["CONTENT_TYPE", "MetricsServer", "SeriesFamily", "render"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_MAX_CACHED = 200_000  # label texts kept per label between scrapes
 log = logging.getLogger("pybpf.export")
 
 
@@ -97,6 +98,8 @@ class SeriesFamily(Metric):
             firsts = list(map(itemgetter(0), self.data))
             prefixes = list(map(cache.get, firsts))
             if None in prefixes:
+                if len(cache) > _MAX_CACHED:  # label values churn: start over
+                    cache.clear()
                 for i, p in enumerate(prefixes):
                     if p is None:
                         v0 = firsts[i]
@@ -106,6 +109,9 @@ class SeriesFamily(Metric):
             lines.append("\n".join(map(operator.add, prefixes, text)))
             lines.append("\n")
             return "".join(lines)
+        for cache in frags:
+            if len(cache) > _MAX_CACHED:
+                cache.clear()
         for labels, value in self.data.items():
             parts = []
             for cache, lname, v in zip(frags, names, labels, strict=True):
