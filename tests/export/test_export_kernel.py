@@ -96,6 +96,7 @@ def test_exec_count_by_name(exporters: list[ExporterProcess], tmp_path: Path) ->
     assert value(s, "pybpf_exec_total", comm=exe.name) == 7
     ids = prog_ids(s)
     assert list(ids) == ["count_exec"] and prog_exists(ids["count_exec"])
+    assert value(s, "process_resident_memory_bytes") > 0  # type: ignore[operator]
     maps = {dict(lab)["map"]: dict(lab) for lab in series(s, "pybpf_map_info")}
     assert maps["exec_count"]["type"] == "hash" and maps["exec_count"]["max_entries"] == "10240"
     assert e.stop(signal.SIGTERM) == 0

@@ -121,6 +121,17 @@ class Exporter:
         self._set_stats(False)
 
 
+def exporter_registry(exporter: Exporter) -> Any:
+    """A prometheus_client registry of the exporter's collector plus the process's own
+    metrics (``process_resident_memory_bytes``, CPU seconds, open fds)."""
+    from prometheus_client import CollectorRegistry, ProcessCollector
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(exporter.collector)
+    ProcessCollector(registry=registry)
+    return registry
+
+
 @dataclass
 class _Flags:
     wake: threading.Event
@@ -137,8 +148,9 @@ def serve(config: str, listen: str = DEFAULT_LISTEN, *, verbose: bool = False) -
     exporter = Exporter(path, verbose=verbose)
     flags = _Flags(threading.Event())
     try:
+        registry = exporter_registry(exporter)
         try:
-            server = MetricsServer(host, port, exporter.collector)
+            server = MetricsServer(host, port, registry)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
         server.thread.start()
