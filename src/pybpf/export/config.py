@@ -30,6 +30,19 @@ labels with decoders), with label fields named after the BTF key's members::
               bucket_multiplier: 1e-9
               sum_map: lat_sum       # exact _sum (else estimated from bucket bounds)
 
+Histogram bucket keys (the ``bucket_field`` of the key, or the whole key when it is
+a plain integer) and their Prometheus ``le`` bounds, all times ``bucket_multiplier``:
+
+- ``log2``: key k counts values below 2^k (bcc's slot: 0 for 0, else
+  floor(log2 v) + 1), so ``le`` = 2^k for k in bucket_min..bucket_max;
+- ``linear``: key k counts values in [k*w, (k+1)*w), so ``le`` = (k+1)*w;
+- ``exact``: the key is the value itself; ``le`` = each of ``bucket_keys``.
+
+Keys below the first bucket count in it, keys past the last only in ``+Inf``. The
+``_sum`` is exact from ``sum_map`` (a map of the same labels holding the total of
+the values), or from the keys themselves for ``exact``; otherwise it is estimated
+from the bucket bounds (3/4 of 2^k, or the middle of a linear bucket).
+
 String values may use ``${VAR}`` and ``${VAR:-default}`` (environment).
 """
 
