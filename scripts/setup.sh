@@ -5,13 +5,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
-for p in clang-19 llvm-19 libbpf-dev bpftool make iproute2 systemtap-sdt-dev gcc prometheus; do
+for p in clang-19 llvm-19 libbpf-dev bpftool make iproute2 systemtap-sdt-dev gcc; do
 	dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+# Debian's prometheus: the tests of `pybpf export` scrape it with a real server.
+if ! dpkg -s prometheus >/dev/null 2>&1; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq prometheus >/dev/null 2>&1 || {
+		apt-get update -qq && apt-get install -y -qq prometheus >/dev/null
+	}
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v -E '^(WARNING|\s*$)' || true
