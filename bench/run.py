@@ -2,7 +2,7 @@
 
     python bench/run.py [NAME ...] [--json OUT] [--quick] [--no-bcc]
 
-Names: ringbuf perfbuf btf objload maps growth (default: all). Each benchmark prints
+Names: ringbuf perfbuf btf objload maps growth export (default: all). Each benchmark prints
 one table with pybpf and its reference, the ratio and the target (PASS/MISS).
 Needs root (programs are loaded into the running kernel), gcc and libbpf-dev.
 """
@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import b_btf
 import b_events
+import b_export
 import b_growth
 import b_maps
 import b_objload
@@ -35,6 +36,7 @@ BENCHMARKS: dict[str, Callable[[Options], list[Table]]] = {
     "objload": b_objload.run,
     "maps": b_maps.run,
     "growth": b_growth.run,
+    "export": b_export.run,
 }
 
 

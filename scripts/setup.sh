@@ -13,6 +13,13 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
+# Debian's prometheus: the tests of `pybpf export` scrape it with a real server.
+if ! dpkg -s prometheus >/dev/null 2>&1; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq prometheus >/dev/null 2>&1 || {
+		apt-get update -qq && apt-get install -y -qq prometheus >/dev/null
+	}
+fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v -E '^(WARNING|\s*$)' || true
 

@@ -231,3 +231,21 @@ class NotSupportedError(BPFError):
 
 class EventError(BPFError, ValueError):
     """An event record (ring/perf buffer, trace_pipe) is not what the reader expects."""
+
+
+class ConfigError(BPFError, ValueError):
+    """A configuration file (e.g. ``pybpf export``'s YAML) is invalid.
+
+    ``file``, ``line`` and ``field`` (a dotted path such as
+    ``objects[0].metrics.counters[1].map``) say where.
+    """
+
+    def __init__(
+        self, message: str, *, file: str | None = None, line: int | None = None, field: str = ""
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.field = field
+        where = f"{file}:{line}" if file and line else (file or "")
+        parts = [p for p in (where, field) if p]
+        super().__init__(f"{': '.join(parts)}: {message}" if parts else message)

@@ -26,6 +26,7 @@ COMMANDS = (
     "gen",
     "build",
     "tracepoint",
+    "export",
 )
 
 
