@@ -15,6 +15,7 @@ __all__ = [
     "AttachError",
     "BPFError",
     "BTFError",
+    "ConfigError",
     "CoreRelocationError",
     "EventError",
     "ExternError",
