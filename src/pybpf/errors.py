@@ -25,6 +25,7 @@ __all__ = [
     "ObjectError",
     "ProgramLoadError",
     "RelocationError",
+    "UsageError",
     "VerifierError",
 ]
 
@@ -211,3 +212,8 @@ class NotSupportedError(BPFError):
 
 class EventError(BPFError, ValueError):
     """An event record (ring/perf buffer, trace_pipe) is not what the reader expects."""
+
+
+class UsageError(BPFError, TypeError):
+    """pybpf was called the wrong way: a missing argument or target, an unknown or missing
+    field, a closed reader. The message says what to pass instead."""

@@ -363,9 +363,16 @@ class Object:
         self, name: str, callback: Any = None, *, event_type: str | int | None = None
     ) -> RingBuffer[Any]:
         """A reader of ring buffer map ``name``, decoding records as BTF ``event_type``."""
-        from pybpf.events.ringbuf import RingBuffer
+        from pybpf.events.ringbuf import LOST_MAP, RingBuffer
 
-        return RingBuffer(self.maps[name].fd, callback, decoder=self._event_decoder(event_type))
+        lost = self.maps.get(LOST_MAP)
+        return RingBuffer(
+            self.maps[name].fd,
+            callback,
+            decoder=self._event_decoder(event_type),
+            lost_map=lost.fd if lost is not None and not lost.closed else None,
+            lost_key=name,
+        )
 
     def perfbuf(
         self,

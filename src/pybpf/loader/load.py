@@ -216,6 +216,8 @@ def _create_map(obj: Object, ms: MapSpec, m: Map) -> FD:
 def _explain_map_error(obj: Object, ms: MapSpec, exc: MapError) -> BPFError:
     from pybpf.sys import features
 
+    if exc.errno in (errno.EPERM, errno.EACCES):
+        return exc  # privileges, not support: the error says what is missing
     try:
         supported = features.has_map_type(MapType(ms.type))
     except (ValueError, KernelError):
