@@ -57,11 +57,28 @@ static __always_inline void pybpf__rb_count_lost(struct pybpf_rb_name *key)
 		__sync_fetch_and_add(count, 1);
 }
 
+/* Byte i of the string literal s (0 past its end), and bytes 8w..8w+7 as a little-endian
+ * u64: constants, so the key is built with two immediate stores and the object keeps no
+ * copy of the name in a .rodata section. */
+#define PYBPF__CH(s, i) ((__u64)(unsigned char)(sizeof(s) > (i) ? (s)[(i) < sizeof(s) ? (i) : 0] : 0))
+#define PYBPF__W(s, w)                                                         \
+	(PYBPF__CH(s, 8 * (w)) | PYBPF__CH(s, 8 * (w) + 1) << 8 |              \
+	 PYBPF__CH(s, 8 * (w) + 2) << 16 | PYBPF__CH(s, 8 * (w) + 3) << 24 |   \
+	 PYBPF__CH(s, 8 * (w) + 4) << 32 | PYBPF__CH(s, 8 * (w) + 5) << 40 |   \
+	 PYBPF__CH(s, 8 * (w) + 6) << 48 | PYBPF__CH(s, 8 * (w) + 7) << 56)
+
 /* Count one lost record of ring buffer map `ring`. */
 #define pybpf_ringbuf_lost(ring)                                               \
 	({                                                                     \
-		struct pybpf_rb_name __pybpf_key = { #ring };                  \
-		pybpf__rb_count_lost(&__pybpf_key);                            \
+		_Static_assert(sizeof(#ring) <= 16,                            \
+			       "pybpf_ringbuf_*: ring buffer map name longer than 15 characters"); \
+		union {                                                        \
+			struct pybpf_rb_name key;                              \
+			__u64 w[2];                                            \
+		} __pybpf_k;                                                   \
+		__pybpf_k.w[0] = PYBPF__W(#ring, 0);                           \
+		__pybpf_k.w[1] = PYBPF__W(#ring, 1);                           \
+		pybpf__rb_count_lost(&__pybpf_k.key);                          \
 	})
 
 /* bpf_ringbuf_reserve(&ring, size, 0) that counts a failure as a lost record. */
