@@ -37,7 +37,9 @@ def run_tool(name: str, body: Callable[[], int]) -> int:
         return 1
     stop_on_signals()
     try:
-        return body()
+        rc = body()
+        sys.stdout.flush()
+        return rc
     except _Stop:
         return 0
     except BPFError as exc:
@@ -47,7 +49,9 @@ def run_tool(name: str, body: Callable[[], int]) -> int:
             print(f"hint: {hint}", file=sys.stderr)
         return 1
     except BrokenPipeError:
-        return 0
+        from pybpf.cli._epipe import closed_pipe_exit
+
+        return closed_pipe_exit()
 
 
 class _Pollable(Protocol):
@@ -75,6 +79,7 @@ def poll_loop(reader: _Pollable, duration: float | None = None, name: str = "") 
     finally:
         with contextlib.suppress(BPFError, OSError):
             reader.poll(0)  # what was still queued
+        with contextlib.suppress(BPFError, OSError):
             report_lost(name or os.path.basename(sys.argv[0]), reader)
     return 0
 
