@@ -7,6 +7,7 @@ through and accepts ints for 1/2/4/8-byte slots, so raw bytes always work.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pybpf.errors import BPFError
@@ -68,6 +69,10 @@ class LayoutCodec:
         """Encode ``value``; bytes of the right size pass through unchanged."""
         if isinstance(value, bytes | bytearray | memoryview) and len(value) == self.size:
             return bytes(value)
+        if isinstance(value, Mapping):
+            from pybpf.btf.layout import check_fields
+
+            check_fields(self.layout, value)  # every field named, none misspelled
         raw = self.layout.encode(value)
         if len(raw) < self.size:
             raw += bytes(self.size - len(raw))

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pybpf.codec import BytesCodec, Codec, LayoutCodec, codec_for
-from pybpf.errors import MapError
+from pybpf.errors import MapError, UsageError
 from pybpf.sys import maps as sysmaps
 from pybpf.sys.fd import FD
 from pybpf.uapi.enums import MapType, UpdateFlags
@@ -245,7 +245,10 @@ class Map(MutableMapping[Any, Any]):
     def _key(self, key: Any) -> bytes:
         if self.type in ARRAY_TYPES and isinstance(key, int) and not 0 <= key < self.max_entries:
             raise KeyError(key)
-        return self.key_codec.encode(key)
+        try:
+            return self.key_codec.encode(key)
+        except UsageError as exc:
+            raise UsageError(f"map {self.name!r} key: {exc}") from None
 
     def _value(self, value: Any) -> bytes:
         if isinstance(value, Map):
@@ -253,7 +256,10 @@ class Map(MutableMapping[Any, Any]):
         if self.type in FD_VALUE_TYPES and hasattr(value, "fd") and not isinstance(value, int):
             value = value.fd
         if not self.percpu:
-            return self.value_codec.encode(value)
+            try:
+                return self.value_codec.encode(value)
+            except UsageError as exc:
+                raise UsageError(f"map {self.name!r} value: {exc}") from None
         if (
             isinstance(value, bytes | bytearray | memoryview)
             and len(value) == self._stride * self._ncpus

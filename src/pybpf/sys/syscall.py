@@ -81,9 +81,9 @@ _CAP_NET_ADMIN, _CAP_SYS_ADMIN, _CAP_PERFMON, _CAP_BPF = 12, 21, 38, 39
 def effective_caps() -> int:
     """The calling thread's effective capability mask (CapEff of /proc/self/status)."""
     try:
-        with open("/proc/thread-self/status", encoding="ascii") as f:
+        with open("/proc/thread-self/status", "rb") as f:  # bytes: no codec import needed
             for line in f:
-                if line.startswith("CapEff:"):
+                if line.startswith(b"CapEff:"):
                     return int(line.split()[1], 16)
     except OSError:
         pass
@@ -119,8 +119,8 @@ def privilege_hint() -> str:
     if missing:
         text += f"; missing: {', '.join(missing)}"
     try:
-        with open("/proc/sys/kernel/unprivileged_bpf_disabled", encoding="ascii") as f:
-            level = f.read().strip()
+        with open("/proc/sys/kernel/unprivileged_bpf_disabled", "rb") as f:
+            level = f.read().strip().decode()
     except OSError:
         level = ""
     if level and level != "0" and not caps & (1 << _CAP_BPF):

@@ -18,6 +18,8 @@
  * `ring` is the bare name of the BPF_MAP_TYPE_RINGBUF map (not a pointer), at most
  * 15 characters (the kernel's map-name length): the name is the counter's key. The
  * counter map is static, so objects that never call these macros do not get it.
+ * Loaders that refuse static maps (libbpf 1.1 does) need it global: define
+ * PYBPF_RB_LOST_GLOBAL before including pybpf.h.
  */
 #ifndef __PYBPF_RINGBUF_H
 #define __PYBPF_RINGBUF_H
@@ -32,7 +34,13 @@ struct pybpf_rb_name {
 	char name[16];
 };
 
-static struct {
+#ifdef PYBPF_RB_LOST_GLOBAL
+#define PYBPF__RB_LOST_LINKAGE
+#else
+#define PYBPF__RB_LOST_LINKAGE static
+#endif
+
+PYBPF__RB_LOST_LINKAGE struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, PYBPF_RB_LOST_RINGS);
 	__type(key, struct pybpf_rb_name);
