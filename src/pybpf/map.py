@@ -588,13 +588,17 @@ class Map(MutableMapping[Any, Any]):
         """Make the map read-only for user space (BPF_MAP_FREEZE)."""
         sysmaps.map_freeze(self._fd)
 
-    def pin(self, path: str | os.PathLike[str]) -> None:
-        """Pin the map on bpffs at ``path`` (mounting bpffs if needed)."""
-        from pybpf.sys.fs import ensure_bpffs
+    def pin(self, path: str | os.PathLike[str], *, mount: bool | None = None) -> None:
+        """Pin the map on bpffs at ``path`` (mode 0600). The path must not go through a
+        symlink; missing directories inside a bpffs are created. A bpffs is mounted only
+        at an empty /sys/fs/bpf, or on the pin's directory with ``mount=True``.
+
+        Example: ``m.pin("/sys/fs/bpf/myapp/counts")``
+        """
+        from pybpf.sys.fs import prepare_pin
         from pybpf.sys.objects import obj_pin
 
-        ensure_bpffs()
-        obj_pin(self._fd, os.fspath(path))
+        obj_pin(self._fd, os.fspath(prepare_pin(path, mount=mount)))
 
     @staticmethod
     def unpin(path: str | os.PathLike[str]) -> None:

@@ -92,6 +92,7 @@ class Object:
         name: str | None = None,
         btf_custom_path: str | os.PathLike[str] | None = None,
         pin_root: str | os.PathLike[str] = "/sys/fs/bpf",
+        mount_bpffs: bool | None = None,
         kconfig: Mapping[str, Any] | None = None,
         log_level: int = 0,
         verbose: bool = False,
@@ -100,6 +101,9 @@ class Object:
         self.name = _obj_name(spec, name)
         self.btf_custom_path = btf_custom_path
         self.pin_root = Path(pin_root)
+        #: mount a bpffs on pin_root when it is not on one (True; the mount stays after
+        #: the process exits), never (False), or only at an empty /sys/fs/bpf (None)
+        self.mount_bpffs = mount_bpffs
         self.kconfig_overrides = dict(kconfig or {})
         self.log_level = log_level
         self.verbose = verbose
