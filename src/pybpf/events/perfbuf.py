@@ -129,7 +129,7 @@ class PerfBuffer(Closing, Generic[T]):
         wakeup_events: int = 1,
     ) -> None:
         if page_cnt <= 0 or page_cnt & (page_cnt - 1):
-            raise ValueError(f"page_cnt must be a power of two, not {page_cnt}")
+            raise EventError(f"page_cnt must be a power of two (1, 2, 4, 8...), not {page_cnt}")
         self._map, info = dup_map_fd(map_fd, MapType.PERF_EVENT_ARRAY, "perf buffer")
         self.name = info.name
         self.sample_cb = sample_cb

@@ -144,6 +144,11 @@ def _hint(cmd: Cmd, err: int) -> str | None:
     if err == _errno.E2BIG:
         if cmd in (Cmd.MAP_UPDATE_ELEM, Cmd.MAP_UPDATE_BATCH):
             return "the map is full (max_entries reached)"
+        if cmd == Cmd.MAP_CREATE:
+            return (
+                "max_entries or the key/value size is larger than the kernel allows for this "
+                "map type (or the kernel is older than a field set in the request)"
+            )
         return "the kernel is older than a field set in the request (non-zero unknown attr bytes)"
     if err == _errno.EINVAL:
         return "the kernel rejected an argument (type, flags or sizes), or lacks the feature"
