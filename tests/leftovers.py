@@ -26,6 +26,9 @@ class Leftovers:
 
     def __init__(self, pins: list[Path] | None = None) -> None:
         self.pin_dirs = list(pins or [])
+        # where a mount left behind would matter (the whole table changes with other
+        # processes' network namespaces and containers)
+        self.mount_roots = [Path("/sys"), *(d.parent for d in self.pin_dirs)]
         self.created: dict[str, set[int]] = {k: set() for k in set(_KINDS.values())}
         self._real: Any = None
 
@@ -42,7 +45,11 @@ class Leftovers:
         ]
         return {
             "fds": sorted(os.listdir("/proc/self/fd"), key=int),
-            "mounts": sorted(map(str, fs.mounts())),
+            "mounts": sorted(
+                str(m)
+                for m in fs.mounts()
+                if any(m == r or r in m.parents for r in self.mount_roots)
+            ),
             "tracefs probes": probes,
             "pins": sorted(str(p) for d in self.pin_dirs if d.exists() for p in d.rglob("*")),
         }
