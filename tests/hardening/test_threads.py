@@ -96,28 +96,31 @@ def test_ringbuf_threads_no_duplicate_no_loss(ringobj: Any, how: str) -> None:
 
 
 def test_ringbuf_threads_iterating(ringobj: Any) -> None:
-    """Four iterators on one ring share the records between them."""
+    """Four iterators on one ring share the records between them; each stops at the
+    first record tagged 1 (four of them come last)."""
     parts: list[list[int]] = [[] for _ in range(THREADS)]
     prog = ringobj.programs["produce"]
     total = 20_000
-    rb = ringobj.ringbuf("rb")
 
-    def take(i: int) -> None:
+    def take(rb: Any, i: int) -> None:
         for rec in rb:
-            seq = struct.unpack_from("<Q", rec)[0]
-            parts[i].append(seq)
-            if sum(map(len, parts)) >= total:
+            seq, _cpu, tag = struct.unpack_from("<QII", rec)
+            if tag == 1:
                 return
+            parts[i].append(seq)
 
-    threads = [threading.Thread(target=take, args=(i,), daemon=True) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for _ in range(4):
-        prog.test_run(ctx=_ARGS.pack(total // 4, 0, 0, 0, 0, 0, 0, 0))
-    _wait_for(lambda: sum(map(len, parts)), total)
+    with ringobj.ringbuf("rb") as rb:
+        threads = [threading.Thread(target=take, args=(rb, i)) for i in range(THREADS)]
+        for t in threads:
+            t.start()
+        for _ in range(4):
+            prog.test_run(ctx=_ARGS.pack(total // 4, 0, 0, 0, 0, 0, 0, 0))
+        prog.test_run(ctx=_ARGS.pack(THREADS, 0, 0, 0, 1, 0, 0, 0))  # the stop records
+        for t in threads:
+            t.join(20)
+        assert not any(t.is_alive() for t in threads)
     got = [s for p in parts for s in p]
     assert len(got) == total and len(set(got)) == total
-    rb.close()
 
 
 def test_perfbuf_threads_no_duplicate_no_loss(perfobj: Any) -> None:
