@@ -321,11 +321,23 @@ class Map(MutableMapping[Any, Any]):
                 self.update(k, v, flags=flags)
             return
         if kw:
-            raise TypeError("Map.update takes no keyword items")
-        sysmaps.map_update_elem(self._fd, self._key(key), self._value(value), flags)
+            raise UsageError("Map.update takes no keyword items: pass a dict or (key, value)")
+        self._update(key, value, flags)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        sysmaps.map_update_elem(self._fd, self._key(key), self._value(value), UpdateFlags.ANY)
+        self._update(key, value, UpdateFlags.ANY)
+
+    def _update(self, key: Any, value: Any, flags: int) -> None:
+        k, v = self._key(key), self._value(value)
+        try:
+            sysmaps.map_update_elem(self._fd, k, v, flags)
+        except MapError as exc:
+            raise MapError(
+                f"update map {self.name!r} at key {key!r}",
+                exc.errno or 0,
+                exc.detail,
+                hint=exc.hint,
+            ) from None
 
     def __delitem__(self, key: Any) -> None:
         if not sysmaps.map_delete_elem(self._fd, self._key(key)):
