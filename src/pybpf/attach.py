@@ -9,9 +9,11 @@ program whose section names its target and reports the others with a reason.
 from __future__ import annotations
 
 import importlib
+import inspect
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pybpf.errors import BPFError, NotSupportedError
+from pybpf.errors import BPFError, NotSupportedError, UsageError
 
 if TYPE_CHECKING:
     from pybpf.link.base import Link
@@ -32,7 +34,9 @@ def _tracepoint(prog: Program, *args: Any, **kw: Any) -> Link:
         return attach_tracepoint(prog.fd, *args, prog_name=prog.name, **kw)
     t = _target(prog)
     if t is None:
-        raise BPFError(f"program {prog.name!r}: give the tracepoint as attach('category', 'name')")
+        raise UsageError(
+            f"program {prog.name!r}: give the tracepoint as attach('category', 'name')"
+        )
     return attach_tracepoint(prog.fd, t.category, t.name, prog_name=prog.name, **kw)
 
 
@@ -41,7 +45,7 @@ def _raw_tracepoint(prog: Program, *args: Any, **kw: Any) -> Link:
 
     name = args[0] if args else getattr(_target(prog), "name", None)
     if not name:
-        raise BPFError(f"program {prog.name!r}: give the raw tracepoint as attach('name')")
+        raise UsageError(f"program {prog.name!r}: give the raw tracepoint as attach('name')")
     return attach_raw_tracepoint(prog.fd, name, prog_name=prog.name, **kw)
 
 
@@ -63,7 +67,7 @@ def _kprobe(prog: Program, *args: Any, **kw: Any) -> Link:
     if args:
         return attach_kprobe(prog.fd, *args, prog_name=prog.name, **kw)
     if t is None:
-        raise BPFError(f"program {prog.name!r}: give the kernel function as attach('func')")
+        raise UsageError(f"program {prog.name!r}: give the kernel function as attach('func')")
     return attach_kprobe(prog.fd, t.function, offset=t.offset, prog_name=prog.name, **kw)
 
 
@@ -74,7 +78,7 @@ def _ksyscall(prog: Program, *args: Any, **kw: Any) -> Link:
     kw.setdefault("retprobe", bool(prog.sec and prog.sec.retprobe))
     name = args[0] if args else getattr(t, "syscall", None)
     if not name:
-        raise BPFError(f"program {prog.name!r}: give the syscall as attach('name')")
+        raise UsageError(f"program {prog.name!r}: give the syscall as attach('name')")
     return attach_ksyscall(prog.fd, name, prog_name=prog.name, **kw)
 
 
@@ -94,7 +98,7 @@ def _uprobe(prog: Program, *args: Any, **kw: Any) -> Link:
         return attach_uprobe(prog.fd, *args, prog_name=prog.name, **kw)
     t = _target(prog)
     if t is None:
-        raise BPFError(
+        raise UsageError(
             f"program {prog.name!r}: give the target as attach(binary, symbol, offset, pid=...)"
         )
     return attach_uprobe(prog.fd, t.binary, t.function, t.offset, prog_name=prog.name, **kw)
@@ -122,7 +126,7 @@ def _usdt(prog: Program, *args: Any, **kw: Any) -> Link:
         return attach_usdt(prog.fd, *args, prog_name=prog.name, **kw)
     t = _target(prog)
     if t is None:
-        raise BPFError(
+        raise UsageError(
             f"program {prog.name!r}: give the probe as attach(binary, provider, name, pid=...)"
         )
     return attach_usdt(prog.fd, t.binary, t.provider, t.name, prog_name=prog.name, **kw)
@@ -134,9 +138,51 @@ def _iter(prog: Program, *args: Any, **kw: Any) -> Link:
     return attach_iter(prog.fd, prog_name=prog.name, target=prog.attach_target or "", **kw)
 
 
+# What the explicit argument of each hook is, for the error when it is missing.
+_EXAMPLES = {
+    "perf_event": "an open perf event fd, e.g. prog.attach(pybpf.link.perf_event."
+    "open_sampling_event(cpu=0, sample_freq=99))",
+    "socket": "a socket, e.g. prog.attach(socket.socket(socket.AF_PACKET, socket.SOCK_RAW))",
+    "sk_reuseport": "a SO_REUSEPORT socket, e.g. prog.attach(sock)",
+    "tc": "an interface and direction, e.g. prog.attach('eth0', direction='ingress')",
+    "tcx": "an interface and direction, e.g. prog.attach('eth0', direction='ingress')",
+    "netkit": "a netkit interface, e.g. prog.attach('nk0')",
+    "xdp": "an interface, e.g. prog.attach('eth0')",
+    "cgroup": "a cgroup v2 (path, or fd), e.g. prog.attach('/sys/fs/cgroup/unified/mygroup')",
+    "sockmap": "the sockmap/sockhash map, e.g. prog.attach(obj.maps['sock_map'])",
+}
+
+
+def _check_args(
+    prog: Program, fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]
+) -> None:
+    """A missing or extra argument becomes a :class:`UsageError` saying what to pass
+    (instead of a bare TypeError from the hook's function)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind(prog.fd, *args, prog_name=prog.name, **kw)
+    except TypeError as exc:
+        kind = prog.sec.kind.value if prog.sec is not None else "?"
+        params = [
+            p.name
+            for p in list(sig.parameters.values())[1:]
+            if p.default is inspect.Parameter.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        want = _EXAMPLES.get(kind) or f"({', '.join(params)})"
+        raise UsageError(
+            f"program {prog.name!r} ({kind}, section {prog.sec.name if prog.sec else '?'!r}): "
+            f"attach() needs {want}; {exc}"
+        ) from None
+
+
 def _perf_event(prog: Program, *args: Any, **kw: Any) -> Link:
     from pybpf.link.perf_event import attach_perf_event
 
+    _check_args(prog, attach_perf_event, args, kw)
     return attach_perf_event(prog.fd, *args, prog_name=prog.name, **kw)
 
 
@@ -151,7 +197,9 @@ def _network(module: str, func: str) -> Any:
                 f"attaching {prog.sec.kind.value if prog.sec else module} programs from pybpf"
             ) from None
         fn = getattr(mod, func)
-        return fn(prog.fd, *args, prog_name=prog.name, **_net_defaults(prog, kw))  # type: ignore[no-any-return]
+        kw = _net_defaults(prog, kw)
+        _check_args(prog, fn, args, kw)
+        return fn(prog.fd, *args, prog_name=prog.name, **kw)  # type: ignore[no-any-return]
 
     return attach
 

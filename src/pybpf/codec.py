@@ -7,9 +7,10 @@ through and accepts ints for 1/2/4/8-byte slots, so raw bytes always work.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pybpf.errors import BPFError
+from pybpf.errors import BPFError, BTFError, UsageError
 
 if TYPE_CHECKING:
     from pybpf.btf import BTF
@@ -66,9 +67,23 @@ class LayoutCodec:
 
     def encode(self, value: Any) -> bytes:
         """Encode ``value``; bytes of the right size pass through unchanged."""
-        if isinstance(value, bytes | bytearray | memoryview) and len(value) == self.size:
-            return bytes(value)
-        raw = self.layout.encode(value)
+        if isinstance(value, bytes | bytearray | memoryview):
+            if len(value) == self.size:
+                return bytes(value)
+            try:  # a char array takes shorter bytes (zero-padded)
+                return self._pad(self.layout.encode(value))
+            except BTFError:
+                raise UsageError(
+                    f"{len(value)} bytes cannot be a {self.type_name} ({self.size} bytes): "
+                    f"pass exactly {self.size} bytes, or a Python value of that type"
+                ) from None
+        if isinstance(value, Mapping):
+            from pybpf.btf.layout import check_fields
+
+            check_fields(self.layout, value)  # every field named, none misspelled
+        return self._pad(self.layout.encode(value))
+
+    def _pad(self, raw: bytes) -> bytes:
         if len(raw) < self.size:
             raw += bytes(self.size - len(raw))
         return raw

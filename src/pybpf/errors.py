@@ -27,6 +27,7 @@ __all__ = [
     "ProgramLoadError",
     "RelocationError",
     "StaticLinkError",
+    "UsageError",
     "VerifierError",
 ]
 
@@ -250,3 +251,8 @@ class ConfigError(BPFError, ValueError):
         where = f"{file}:{line}" if file and line else (file or "")
         parts = [p for p in (where, field) if p]
         super().__init__(f"{': '.join(parts)}: {message}" if parts else message)
+
+
+class UsageError(BPFError, TypeError):
+    """pybpf was called the wrong way: a missing argument or target, an unknown or missing
+    field, a closed reader. The message says what to pass instead."""

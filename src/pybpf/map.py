@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pybpf.codec import BytesCodec, Codec, LayoutCodec, codec_for
-from pybpf.errors import MapError
+from pybpf.errors import MapError, UsageError
 from pybpf.sys import maps as sysmaps
 from pybpf.sys.fd import FD
 from pybpf.uapi.enums import MapType, UpdateFlags
@@ -245,7 +245,10 @@ class Map(MutableMapping[Any, Any]):
     def _key(self, key: Any) -> bytes:
         if self.type in ARRAY_TYPES and isinstance(key, int) and not 0 <= key < self.max_entries:
             raise KeyError(key)
-        return self.key_codec.encode(key)
+        try:
+            return self.key_codec.encode(key)
+        except UsageError as exc:
+            raise UsageError(f"map {self.name!r} key: {exc}") from None
 
     def _value(self, value: Any) -> bytes:
         if isinstance(value, Map):
@@ -253,7 +256,10 @@ class Map(MutableMapping[Any, Any]):
         if self.type in FD_VALUE_TYPES and hasattr(value, "fd") and not isinstance(value, int):
             value = value.fd
         if not self.percpu:
-            return self.value_codec.encode(value)
+            try:
+                return self.value_codec.encode(value)
+            except UsageError as exc:
+                raise UsageError(f"map {self.name!r} value: {exc}") from None
         if (
             isinstance(value, bytes | bytearray | memoryview)
             and len(value) == self._stride * self._ncpus
@@ -315,11 +321,23 @@ class Map(MutableMapping[Any, Any]):
                 self.update(k, v, flags=flags)
             return
         if kw:
-            raise TypeError("Map.update takes no keyword items")
-        sysmaps.map_update_elem(self._fd, self._key(key), self._value(value), flags)
+            raise UsageError("Map.update takes no keyword items: pass a dict or (key, value)")
+        self._update(key, value, flags)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        sysmaps.map_update_elem(self._fd, self._key(key), self._value(value), UpdateFlags.ANY)
+        self._update(key, value, UpdateFlags.ANY)
+
+    def _update(self, key: Any, value: Any, flags: int) -> None:
+        k, v = self._key(key), self._value(value)
+        try:
+            sysmaps.map_update_elem(self._fd, k, v, flags)
+        except MapError as exc:
+            raise MapError(
+                f"update map {self.name!r} at key {key!r}",
+                exc.errno or 0,
+                exc.detail,
+                hint=exc.hint,
+            ) from None
 
     def __delitem__(self, key: Any) -> None:
         if not sysmaps.map_delete_elem(self._fd, self._key(key)):
@@ -582,13 +600,17 @@ class Map(MutableMapping[Any, Any]):
         """Make the map read-only for user space (BPF_MAP_FREEZE)."""
         sysmaps.map_freeze(self._fd)
 
-    def pin(self, path: str | os.PathLike[str]) -> None:
-        """Pin the map on bpffs at ``path`` (mounting bpffs if needed)."""
-        from pybpf.sys.fs import ensure_bpffs
+    def pin(self, path: str | os.PathLike[str], *, mount: bool | None = None) -> None:
+        """Pin the map on bpffs at ``path`` (mode 0600). The path must not go through a
+        symlink; missing directories inside a bpffs are created. A bpffs is mounted only
+        at an empty /sys/fs/bpf, or on the pin's directory with ``mount=True``.
+
+        Example: ``m.pin("/sys/fs/bpf/myapp/counts")``
+        """
+        from pybpf.sys.fs import prepare_pin
         from pybpf.sys.objects import obj_pin
 
-        ensure_bpffs()
-        obj_pin(self._fd, os.fspath(path))
+        obj_pin(self._fd, os.fspath(prepare_pin(path, mount=mount)))
 
     @staticmethod
     def unpin(path: str | os.PathLike[str]) -> None:

@@ -92,6 +92,7 @@ class Object:
         name: str | None = None,
         btf_custom_path: str | os.PathLike[str] | None = None,
         pin_root: str | os.PathLike[str] = "/sys/fs/bpf",
+        mount_bpffs: bool | None = None,
         kconfig: Mapping[str, Any] | None = None,
         log_level: int = 0,
         verbose: bool = False,
@@ -100,6 +101,9 @@ class Object:
         self.name = _obj_name(spec, name)
         self.btf_custom_path = btf_custom_path
         self.pin_root = Path(pin_root)
+        #: mount a bpffs on pin_root when it is not on one (True; the mount stays after
+        #: the process exits), never (False), or only at an empty /sys/fs/bpf (None)
+        self.mount_bpffs = mount_bpffs
         self.kconfig_overrides = dict(kconfig or {})
         self.log_level = log_level
         self.verbose = verbose
@@ -363,9 +367,16 @@ class Object:
         self, name: str, callback: Any = None, *, event_type: str | int | None = None
     ) -> RingBuffer[Any]:
         """A reader of ring buffer map ``name``, decoding records as BTF ``event_type``."""
-        from pybpf.events.ringbuf import RingBuffer
+        from pybpf.events.ringbuf import LOST_MAP, RingBuffer
 
-        return RingBuffer(self.maps[name].fd, callback, decoder=self._event_decoder(event_type))
+        lost = self.maps.get(LOST_MAP)
+        return RingBuffer(
+            self.maps[name].fd,
+            callback,
+            decoder=self._event_decoder(event_type),
+            lost_map=lost.fd if lost is not None and not lost.closed else None,
+            lost_key=name,
+        )
 
     def perfbuf(
         self,

@@ -192,13 +192,13 @@ class Program:
 
         return prog_jited_insns(self.fd)
 
-    def pin(self, path: str | os.PathLike[str]) -> None:
-        """Pin the program on bpffs (mounting bpffs if needed)."""
-        from pybpf.sys.fs import ensure_bpffs
+    def pin(self, path: str | os.PathLike[str], *, mount: bool | None = None) -> None:
+        """Pin the program on bpffs at ``path`` (mode 0600; the same checks as
+        :meth:`pybpf.Map.pin`)."""
+        from pybpf.sys.fs import prepare_pin
         from pybpf.sys.objects import obj_pin
 
-        ensure_bpffs()
-        obj_pin(self.fd, os.fspath(path))
+        obj_pin(self.fd, os.fspath(prepare_pin(path, mount=mount)))
 
     @staticmethod
     def unpin(path: str | os.PathLike[str]) -> None:

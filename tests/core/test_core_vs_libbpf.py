@@ -109,6 +109,7 @@ REFERENCE_CANNOT_OPEN = {
     "spec_multi": "a static entry program, which libbpf 1.1 refuses",
     "net_tc": "tcx/ section names, newer than libbpf 1.1",
     "net_misc": "a netfilter section, newer than libbpf 1.1",
+    "hard_loss": "a static map (pybpf.h's ring-buffer loss counter), which libbpf 1.1 refuses",
 }
 
 

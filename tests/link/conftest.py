@@ -47,31 +47,11 @@ def uprobe_target_nopie() -> Path:
 PREFIX = "lt_"  # name prefix of every program these tests load
 
 
-def our_links() -> list[int]:
-    """Kernel link ids whose program is one of these tests' (name starts with lt_)."""
-    from pybpf.errors import BPFError
-    from pybpf.sys import info, objects
-
-    out: list[int] = []
-    for link_id in objects.ids("link"):
-        try:
-            with objects.get_fd_by_id("link", link_id) as fd:
-                prog_id = info.link_info(fd).prog_id
-            with objects.get_fd_by_id("prog", prog_id) as pfd:
-                name = info.prog_info(pfd).name
-        except BPFError:
-            continue  # went away meanwhile
-        if name.startswith(PREFIX):
-            out.append(link_id)
-    return out
-
-
 def _snapshot() -> dict[str, object]:
     from pybpf import tracefs
 
     mine = f"pybpf/pybpf_{os.getpid()}_"
     return {
-        "links": our_links(),
         "fds": sorted(os.listdir("/proc/self/fd"), key=int),
         "kprobe_events": [e for e in tracefs.probe_event_names("kprobe") if e.startswith(mine)],
         "uprobe_events": [e for e in tracefs.probe_event_names("uprobe") if e.startswith(mine)],
@@ -85,14 +65,20 @@ def _snapshot() -> dict[str, object]:
 def no_leaks(kernel: None) -> Iterator[Callable[[], dict[str, object]]]:
     """Assert that the test leaves no link, fd, tracefs probe entry or pin behind.
 
-    Yields the snapshot function so tests can also compare mid-way.
+    Links and programs are those this process created (their ids), so other processes
+    loading the same programs meanwhile do not count. Yields the snapshot function so
+    tests can also compare mid-way.
     """
     import gc
 
+    from leftovers import Leftovers
+
     gc.collect()
     before = _snapshot()
-    yield _snapshot
+    with Leftovers() as lo:
+        yield _snapshot
     gc.collect()
     after = _snapshot()
     for key, value in before.items():
         assert after[key] == value, f"{key} leaked: before {value}, after {after[key]}"
+    lo.check()

@@ -139,19 +139,22 @@ def test_long_verifier_log_arrives_whole(bpf_obj) -> None:  # type: ignore[no-un
 
 
 def test_failed_load_leaves_nothing_behind(bpf_obj) -> None:  # type: ignore[no-untyped-def]
-    progs = {p.id for p in introspect.programs()}
-    maps = {m.id for m in introspect.maps()}
-    fds = len(os.listdir("/proc/self/fd"))
-    obj = pybpf.open(bpf_obj("maps"))
-    obj.programs["read_inner"].prog_type = ProgType.XDP  # wrong context: the load fails
-    obj.programs["read_inner"].log_size = 1 << 20
-    with pytest.raises(BPFError):
-        obj.load()
-    obj.close()
-    assert not Path("/sys/fs/bpf/m_pinned").exists()  # the pin it made is gone
-    assert len(os.listdir("/proc/self/fd")) == fds
-    _settled(lambda: {p.id for p in introspect.programs()} <= progs)
-    _settled(lambda: {m.id for m in introspect.maps()} <= maps)
+    """Counts only what this process created (ids seen at creation, its fds and pins),
+    so other processes loading BPF meanwhile do not matter."""
+    from leftovers import Leftovers
+
+    root = Path(f"/sys/fs/bpf/pybpf_{os.getpid()}_failed_load")
+    with Leftovers(pins=[root]) as lo:
+        obj = pybpf.open(bpf_obj("maps"), pin_root=root)
+        obj.programs["read_inner"].prog_type = ProgType.XDP  # wrong context: the load fails
+        obj.programs["read_inner"].log_size = 1 << 20
+        with pytest.raises(BPFError):
+            obj.load()
+        obj.close()
+    assert lo.created["map"]  # maps were made before the program failed; all are gone
+    assert not (root / "m_pinned").exists()  # the pin it made is gone
+    lo.check()
+    root.rmdir()
 
 
 def _settled(check: Callable[[], bool], timeout: float = 10.0) -> None:

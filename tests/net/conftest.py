@@ -32,46 +32,6 @@ def sh(*args: str) -> str:
     return proc.stdout
 
 
-def our_links() -> list[int]:
-    """Kernel link ids whose program belongs to these tests (name starts with nt_)."""
-    from pybpf.errors import BPFError
-    from pybpf.sys import info, objects
-    from pybpf.uapi.enums import LinkType
-
-    out: list[int] = []
-    for link_id in objects.ids("link"):
-        try:
-            with objects.get_fd_by_id("link", link_id) as fd:
-                li = info.link_info(fd)
-            if not li.prog_id:
-                if li.type == LinkType.STRUCT_OPS:  # no program: count every struct_ops link
-                    out.append(link_id)
-                continue
-            with objects.get_fd_by_id("prog", li.prog_id) as pfd:
-                name = info.prog_info(pfd).name
-        except BPFError:
-            continue
-        if name.startswith(PREFIX):
-            out.append(link_id)
-    return out
-
-
-def our_progs() -> list[int]:
-    """Kernel program ids of these tests' programs still loaded."""
-    from pybpf.errors import BPFError
-    from pybpf.sys import info, objects
-
-    out: list[int] = []
-    for prog_id in objects.ids("prog"):
-        try:
-            with objects.get_fd_by_id("prog", prog_id) as fd:
-                if info.prog_info(fd).name.startswith(PREFIX):
-                    out.append(prog_id)
-        except BPFError:
-            continue
-    return out
-
-
 def netns_list() -> list[str]:
     """Names of the `ip netns` namespaces this test process made (named with its pid)."""
     return (
@@ -83,25 +43,18 @@ def netns_list() -> list[str]:
 
 @pytest.fixture()
 def no_leaks(kernel: None) -> Iterator[None]:
-    """Assert the test leaves no link, program, netns or fd of ours behind."""
-    gc.collect()
-    before = (our_links(), our_progs(), netns_list(), sorted(os.listdir("/proc/self/fd"), key=int))
-    yield
-    gc.collect()
+    """Assert the test leaves no link, program, netns or fd of ours behind: the links and
+    programs this process created (by id), so other processes loading the same programs
+    meanwhile do not count."""
+    from leftovers import Leftovers
 
-    def left() -> tuple[set[object], ...]:
-        """What exists now that did not before (other processes may load and unload
-        their own programs meanwhile: only additions count as leaks)."""
-        now = (our_links(), our_progs(), netns_list())
-        return tuple(set(a) - set(b) for a, b in zip(now, before[:3], strict=True))
-
-    deadline = time.monotonic() + 10.0
-    while any(left()) and time.monotonic() < deadline:
-        time.sleep(0.1)  # programs are freed by the kernel after an RCU grace period
-    for what, extra in zip(("links", "programs", "netns"), left(), strict=True):
-        assert not extra, f"{what} leaked: {sorted(extra)}"  # type: ignore[type-var]
-    fds = sorted(os.listdir("/proc/self/fd"), key=int)
-    assert fds == before[3], f"fds leaked: before {before[3]}, after {fds}"
+    gc.collect()
+    netns_before = netns_list()
+    with Leftovers() as lo:
+        yield
+    gc.collect()
+    lo.check()  # fds, tracefs probes, and every link/program/map made meanwhile freed
+    assert netns_list() == netns_before, f"netns leaked: {netns_list()}"
 
 
 @dataclass

@@ -1,18 +1,19 @@
 """On-disk cache of a BTF blob's type-offset index and name index.
 
 Files are keyed by the blob's size and CRC32, so a changed kernel or module simply
-misses. The cache lives in ``$PYBPF_CACHE_DIR``, else ``$XDG_CACHE_HOME/pybpf``,
-else ``~/.cache/pybpf``; any I/O problem silently disables it. A loaded file is
+misses. The cache lives in this user's pybpf cache directory (see
+:mod:`pybpf._cachefile`: owned by the user, files opened without following symlinks,
+written by atomic rename); any I/O problem silently disables it. A file is used only
+when its BLAKE2b checksum over the whole content, which includes the blob's size and
+CRC32, matches: a tampered or corrupt index is rebuilt from the blob. A loaded file is
 read once into a buffer that the arrays view without copying.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
+import hashlib
 import struct
 import sys
-import tempfile
 import zlib
 from array import array
 from dataclasses import dataclass
@@ -22,10 +23,11 @@ from typing import TypeAlias
 __all__ = ["CachedIndex", "U32s", "cache_dir", "content_key", "load", "save"]
 
 _MAGIC = b"PYBPFIDX"
-_VERSION = 2
+_VERSION = 3
 _BOM = 0x01020304
 # magic, version, byte-order mark, blob size, blob crc32, n types, flags, n names
 _HDR = struct.Struct("=8sIIQIIII")
+_SUM = 32  # BLAKE2b-256 of everything else in the file, stored after the header
 _HAS_NAME_OFFS = 1  # flags: a name offset per type follows the type offsets
 _STARTS_KNOWN = 2  # flags: whether every type name offset starts a string is known ...
 _ALL_STARTS = 4  # ... and that answer is yes
@@ -52,16 +54,15 @@ class CachedIndex:
 
 def cache_dir() -> Path | None:
     """The cache directory, or None when caching is disabled (``PYBPF_CACHE_DIR=""``)."""
-    env = os.environ.get("PYBPF_CACHE_DIR")
-    if env is not None:
-        return Path(env) if env else None
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return Path(xdg) / "pybpf"
-    try:
-        return Path.home() / ".cache" / "pybpf"
-    except (RuntimeError, KeyError):
-        return None
+    from pybpf._cachefile import cache_dir as user_cache_dir
+
+    return user_cache_dir()
+
+
+def _checksum(head: bytes | memoryview, body: bytes | memoryview) -> bytes:
+    h = hashlib.blake2b(head, digest_size=_SUM, person=b"pybpf-btf-idx")
+    h.update(body)
+    return h.digest()
 
 
 def content_key(data: bytes) -> tuple[int, int]:
@@ -70,27 +71,28 @@ def content_key(data: bytes) -> tuple[int, int]:
 
 
 def _path(key: tuple[int, int]) -> Path | None:
+    from pybpf._cachefile import safe_dir
+
     d = cache_dir()
-    if d is None:
+    if d is None or not safe_dir(d):
         return None
     return d / f"btf-{key[0]}-{key[1]:08x}.idx"
 
 
 def load(key: tuple[int, int]) -> CachedIndex | None:
     """Return the cached index for ``key``, or None when absent or invalid."""
+    from pybpf import _cachefile
+
     path = _path(key)
     if path is None:
         return None
-    try:
-        with open(path, "rb") as f:
-            buf = bytearray(os.fstat(f.fileno()).st_size)
-            if f.readinto(buf) != len(buf):
-                return None
-    except OSError:
+    buf = _cachefile.read(path)
+    if buf is None or len(buf) < _HDR.size + _SUM:
         return None
     raw = memoryview(buf)
-    if len(raw) < _HDR.size:
-        return None
+    body = _HDR.size + _SUM
+    if _checksum(raw[: _HDR.size], raw[body:]) != raw[_HDR.size : body]:
+        return None  # corrupt or tampered: rebuilt from the blob
 
     def _words(start: int, count: int) -> memoryview:
         return raw[start : start + 4 * count].cast("I")
@@ -99,7 +101,7 @@ def load(key: tuple[int, int]) -> CachedIndex | None:
     if (magic, version, bom, size, crc) != (_MAGIC, _VERSION, _BOM, key[0], key[1]):
         return None
     has_offs = bool(flags & _HAS_NAME_OFFS)
-    pos = _HDR.size
+    pos = body
     if len(raw) != pos + 4 * ntypes * (1 + has_offs) + 8 * nnames:
         return None
     index = CachedIndex(_words(pos, ntypes))
@@ -128,24 +130,13 @@ def save(key: tuple[int, int], index: CachedIndex) -> bool:
     flags = _HAS_NAME_OFFS if offs is not None else 0
     if index.all_starts is not None:
         flags |= _STARTS_KNOWN | (_ALL_STARTS if index.all_starts else 0)
-    parts = [
-        _HDR.pack(_MAGIC, _VERSION, _BOM, key[0], key[1], len(index.offsets), flags, nnames),
-        index.offsets.tobytes(),
-    ]
+    from pybpf import _cachefile
+
+    head = _HDR.pack(_MAGIC, _VERSION, _BOM, key[0], key[1], len(index.offsets), flags, nnames)
+    parts = [index.offsets.tobytes()]
     if offs is not None:
         parts.append(offs.tobytes())
     if nnames and index.name_hashes is not None and index.name_ids is not None:
         parts += [index.name_hashes.tobytes(), index.name_ids.tobytes()]
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".btf-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(b"".join(parts))
-        os.replace(tmp, path)
-        return True
-    except OSError:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        return False
+    body = b"".join(parts)
+    return _cachefile.write(path, head + _checksum(head, body) + body)

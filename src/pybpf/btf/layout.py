@@ -25,12 +25,12 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pybpf.btf.types import Array, Enum, Enum64, Float, Int, Ptr, Struct, Union
-from pybpf.errors import BTFError
+from pybpf.errors import BTFError, UsageError
 
 if TYPE_CHECKING:
     from pybpf.btf.reader import BTF
 
-__all__ = ["EnumInt", "Layout", "Record", "numpy_dtype"]
+__all__ = ["EnumInt", "Layout", "Record", "check_fields", "numpy_dtype"]
 
 Buffer = bytes | bytearray | memoryview
 _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
@@ -374,6 +374,31 @@ class _RecordLayout(Layout):
         )
         self._fast: Callable[..., Any] | None = None
         self._fast_tried = False
+        self.is_union = is_union
+        self.names = frozenset(f.name for f in fields if f.name)
+        self.required = frozenset() if is_union else _required(fields)
+
+    def check_keys(self, value: Any, complete: bool = False) -> None:
+        """A dict may name only this type's fields (a misspelled field would otherwise be
+        dropped); with ``complete``, every field of a struct too (map keys and values)."""
+        if not isinstance(value, Mapping) or isinstance(value, Record):
+            return
+        keys = set(value)
+        if keys <= self.names and (not complete or keys >= self.required):
+            return
+        unknown = sorted(map(str, keys - self.names))
+        missing = sorted(self.required - keys) if complete else []
+        what = "union" if self.is_union else "struct"
+        parts = []
+        if unknown:
+            parts.append(f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+        if missing:
+            parts.append(f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        valid = ", ".join(f.name for f in self.fields if f.name)
+        raise UsageError(
+            f"cannot encode {self.type_name}: {' and '.join(parts)}; the {what}'s fields are: "
+            f"{valid}" + ("" if self.is_union else " (give every field; 0 for unused ones)")
+        )
 
     def decoder(self) -> Callable[..., Any]:
         """A decoder generated for this struct (see :mod:`pybpf.btf.layout_fast`), if any."""
@@ -437,6 +462,7 @@ class _RecordLayout(Layout):
         return tuple.__new__(self.cls, out)
 
     def flatten(self, value: Any, out: list[Any]) -> None:
+        self.check_keys(value)
         get = _getter(value, self.type_name)
         for f in self.fields:
             v = get(f.name)
@@ -467,6 +493,7 @@ class _RecordLayout(Layout):
             except struct.error as exc:
                 raise BTFError(f"cannot encode {self.type_name}: {exc}") from None
             return
+        self.check_keys(value)
         get = _getter(value, self.type_name)
         for f in self.fields:
             v = get(f.name)
@@ -494,6 +521,47 @@ class _RecordLayout(Layout):
         mask = ((1 << f.bits) - 1) << shift
         raw = (raw & ~mask) | ((int(v) << shift) & mask)
         buf[start : start + nbytes] = raw.to_bytes(nbytes, "little")
+
+
+def check_fields(lay: Layout, value: Any) -> None:
+    """Check that every dict in ``value`` names exactly the fields of its struct (all of
+    them) or members of its union, recursively; raises :class:`UsageError` listing the
+    valid fields. Map keys and values are checked this way before they are encoded.
+
+    Example: ``check_fields(Layout.for_type(btf, key_id), {"pid": 1, "comm": b"sh"})``
+    """
+    if isinstance(lay, _RecordLayout):
+        lay.check_keys(value, complete=True)
+        if isinstance(value, Mapping) and not isinstance(value, Record):
+            for f in lay.fields:
+                if f.name in value:
+                    check_fields(f.layout, value[f.name])
+    elif (
+        isinstance(lay, _ArrayLayout)
+        and isinstance(lay.elem, _RecordLayout)
+        and isinstance(value, Sequence)
+        and not isinstance(value, str | bytes | bytearray)
+    ):
+        for item in value:
+            check_fields(lay.elem, item)
+
+
+def _required(fields: Sequence[_Field]) -> frozenset[str]:
+    """Named fields that share no byte with another field (members of an anonymous union,
+    flattened into their parent, are alternatives: none of them is required)."""
+    spans = []
+    for f in fields:
+        start = f.bit_offset
+        end = start + (f.bits or f.layout.size * 8)
+        spans.append((start, max(end, start + 1)))
+    out = set()
+    for i, f in enumerate(fields):
+        if not f.name:
+            continue
+        a, b = spans[i]
+        if all(j == i or b <= c or d <= a for j, (c, d) in enumerate(spans)):
+            out.add(f.name)
+    return frozenset(out)
 
 
 def _need(buf: Buffer, offset: int, lay: Layout) -> None:

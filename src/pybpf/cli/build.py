@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +39,51 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_run)
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pybpf"
+_TMP_PREFIX = "pybpf-vmlinux-"
+_STAMP = "/* pybpf vmlinux.h: btf sha256 {btf} content sha256 {body} */\n"
+
+
+def _stamped(text: str, btf_digest: str) -> bytes:
+    """The header with a first line binding it to its BTF and to its own content."""
+    body = text.encode()
+    stamp = _STAMP.format(btf=btf_digest, body=hashlib.sha256(body).hexdigest())
+    return stamp.encode() + body
+
+
+def _valid(data: bytes, btf_digest: str) -> bool:
+    stamp, nl, body = data.partition(b"\n")
+    want = _STAMP.format(btf=btf_digest, body=hashlib.sha256(body).hexdigest())
+    return bool(nl) and stamp + nl == want.encode()
 
 
 def vmlinux_header(btf_path: str) -> Path:
-    """``vmlinux.h`` for the BTF at ``btf_path``, generated once per BTF content."""
+    """``vmlinux.h`` for the BTF at ``btf_path``, generated once per BTF content.
+
+    It is cached in this user's pybpf cache directory (never another user's, whatever
+    ``$HOME`` says) and used only when the file is this user's, not writable by others
+    and its first line's checksums match its content and the BTF; otherwise it is made
+    again, atomically. Without a usable cache directory it goes to a private temporary
+    directory for this build.
+    """
+    from pybpf import _cachefile
     from pybpf.btf import BTF
     from pybpf.btf.cdump import dump_c
 
     data = Path(btf_path).read_bytes()
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    out = _cache_dir() / "vmlinux" / digest / "vmlinux.h"
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(dump_c(BTF.from_bytes(data, name=btf_path)))
-        tmp.replace(out)
+    digest = hashlib.sha256(data).hexdigest()
+    base = _cachefile.cache_dir()
+    out = None
+    if base is not None and _cachefile.safe_dir(base):
+        out = base / "vmlinux" / digest[:16] / "vmlinux.h"
+        cached = _cachefile.read(out)
+        if cached is not None and _valid(bytes(cached), digest):
+            return out
+    content = _stamped(dump_c(BTF.from_bytes(data, name=btf_path)), digest)
+    if out is not None and _cachefile.write(out, content):
+        return out
+    tmpdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))  # 0700, for this build only
+    out = tmpdir / "vmlinux.h"
+    out.write_bytes(content)
     return out
 
 
@@ -97,9 +124,15 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.output) if args.output else src.with_name(f"{name}.bpf.o")
     clang = _find_clang(args.clang)
     hdr = vmlinux_header(args.btf)
-    proc = subprocess.run(
-        clang_command(clang, src, out, hdr.parent, args.includes), capture_output=True, text=True
-    )
+    try:
+        proc = subprocess.run(
+            clang_command(clang, src, out, hdr.parent, args.includes),
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        if hdr.parent.name.startswith(_TMP_PREFIX):  # no usable cache: nothing left behind
+            shutil.rmtree(hdr.parent, ignore_errors=True)
     if proc.stderr:
         print(proc.stderr, end="", file=sys.stderr)
     if proc.returncode != 0:

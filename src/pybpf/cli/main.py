@@ -47,7 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit status."""
+    """Run the CLI; returns the process exit status (quietly 141 when stdout's reader
+    went away, as with ``pybpf ... | head``)."""
+    from pybpf.cli._epipe import closed_pipe_exit
+
+    try:
+        rc = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return closed_pipe_exit()
+    return rc
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -55,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         rc = args.func(args)
+    except BrokenPipeError:
+        raise
     except BPFError as exc:
         if args.debug:
             raise

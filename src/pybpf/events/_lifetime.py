@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import mmap
+import threading
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
-__all__ = ["Closing", "unmap"]
+from pybpf.errors import UsageError
+
+__all__ = ["Closing", "Guard", "unmap"]
 
 
 class Closing:
@@ -33,6 +36,33 @@ class Closing:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class Guard:
+    """Serializes the readers of one ring: threads take turns, so no record is handed out
+    twice or skipped. A callback that reads from (or closes) its own reader would
+    deadlock; it gets a :class:`UsageError` instead."""
+
+    __slots__ = ("_lock", "_owner", "what")
+
+    def __init__(self, what: str) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self.what = what
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        if self._owner == me:
+            raise UsageError(
+                f"{self.what}: a callback read from or closed its own reader; return True "
+                "from the callback to stop the read, then read or close outside it"
+            )
+        self._lock.acquire()
+        self._owner = me
+
+    def __exit__(self, *exc: object) -> None:
+        self._owner = None
+        self._lock.release()
 
 
 def unmap(views: Iterable[memoryview], maps: Iterable[mmap.mmap]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import mmap
+import os
 import select
 import struct
 from collections import deque
@@ -21,11 +22,11 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any, Generic, TypeVar, overload
 
-from pybpf.errors import EventError, MapError
-from pybpf.events._lifetime import Closing, unmap
+from pybpf.errors import AttachError, EventError, KernelError, MapError, UsageError
+from pybpf.events._lifetime import Closing, Guard, unmap
 from pybpf.events._mapinfo import HasFileno, dup_map_fd
 from pybpf.sys.fd import FD
-from pybpf.uapi.enums import MapType, PerfRecordType, PerfSampleFormat, PerfSwId
+from pybpf.uapi.enums import MapType, PerfReadFormat, PerfRecordType, PerfSampleFormat, PerfSwId
 
 __all__ = ["PerfBuffer"]
 
@@ -38,6 +39,7 @@ _SAMPLE = int(PerfRecordType.SAMPLE)
 _LOST = int(PerfRecordType.LOST)
 _HDR = struct.Struct("<IHHI")  # perf_event_header + the sample's u32 raw size
 _LOST_REC = struct.Struct("<QQ")  # id, lost
+_LOST_COUNT = struct.Struct("<QQ")  # read() with PERF_FORMAT_LOST: value, lost
 _first = itemgetter(0)
 
 SampleCallback = Callable[[int, Any], object]
@@ -74,6 +76,19 @@ class PerfBuffer(Closing, Generic[T]):
     what the program sent. ``lost_cb(cpu, count)`` reports samples the kernel
     dropped because the ring was full; :attr:`lost` is the running total.
     ``page_cnt`` (a power of two) sets each CPU's ring size in pages.
+
+    :attr:`lost` is exact: on kernels with ``PERF_FORMAT_LOST`` (5.19+) it is the
+    kernel's own count of samples each CPU's event dropped, including those whose lost
+    record was not written or read yet; after :meth:`close`, the count at close.
+
+    Several threads may poll, consume, drain, read or iterate one reader: they take
+    turns (a lock), so each sample goes to exactly one of them.
+
+    Example::
+
+        with obj.perfbuf("events", lambda cpu, data: print(cpu, data)) as pb:
+            pb.poll(100)
+            print(pb.lost, "events lost")
     """
 
     @overload
@@ -114,15 +129,17 @@ class PerfBuffer(Closing, Generic[T]):
         wakeup_events: int = 1,
     ) -> None:
         if page_cnt <= 0 or page_cnt & (page_cnt - 1):
-            raise ValueError(f"page_cnt must be a power of two, not {page_cnt}")
+            raise EventError(f"page_cnt must be a power of two (1, 2, 4, 8...), not {page_cnt}")
         self._map, info = dup_map_fd(map_fd, MapType.PERF_EVENT_ARRAY, "perf buffer")
         self.name = info.name
         self.sample_cb = sample_cb
         self.lost_cb = lost_cb
         self.decoder = decoder
         self.page_cnt = page_cnt
-        self.lost = 0
-        """Samples the kernel dropped (sum of all lost records seen)."""
+        self._guard = Guard(f"perf buffer {info.name!r}")
+        self._lost_seen = 0  # sum of the lost records read
+        self._lost_final: int | None = None
+        self._lost_format = True  # read_format PERF_FORMAT_LOST accepted
         self.wrapped = 0
         """Records that ran past the end of their ring and were reassembled."""
         self._rings: dict[int, _CpuRing] = {}
@@ -153,7 +170,18 @@ class PerfBuffer(Closing, Generic[T]):
             attr = software_event_attr(PerfSwId.BPF_OUTPUT, sample_period=1)
             attr.sample_type = int(PerfSampleFormat.RAW)
             attr.wakeup_events = max(1, wakeup)
-            fd = perf_event_open(attr, -1, cpu, op=f"open bpf-output perf event on CPU {cpu}")
+            op = f"open bpf-output perf event on CPU {cpu}"
+            if self._lost_format:
+                attr.read_format = int(PerfReadFormat.LOST)
+                try:
+                    fd = perf_event_open(attr, -1, cpu, op=op)
+                except AttachError as exc:
+                    if exc.errno != errno.EINVAL:
+                        raise
+                    self._lost_format = False  # before 5.19: count the lost records
+            if not self._lost_format:
+                attr.read_format = 0
+                fd = perf_event_open(attr, -1, cpu, op=op)
             try:
                 ring = _CpuRing(cpu, fd, self.page_cnt)
             except OSError as exc:
@@ -168,6 +196,18 @@ class PerfBuffer(Closing, Generic[T]):
             perf_event_enable(fd)
             map_update_elem(self._map, struct.pack("<I", cpu), struct.pack("<I", fd.fileno()))
             self._epoll.register(fd.fileno(), select.EPOLLIN)
+
+    @property
+    def lost(self) -> int:
+        """Samples the kernel dropped because a CPU's ring was full (exact, see above)."""
+        if self._lost_final is not None:
+            return self._lost_final
+        if not self._lost_format:
+            return self._lost_seen
+        total = 0
+        for ring in self._rings.values():
+            total += _LOST_COUNT.unpack(os.read(ring.fd.fileno(), _LOST_COUNT.size))[1]
+        return max(total, self._lost_seen)
 
     @property
     def cpus(self) -> list[int]:
@@ -277,7 +317,7 @@ class PerfBuffer(Closing, Generic[T]):
         return n
 
     def _lost(self, cpu: int, count: int) -> None:
-        self.lost += count
+        self._lost_seen += count
         if self.lost_cb is not None:
             self.lost_cb(cpu, count)
 
@@ -296,42 +336,70 @@ class PerfBuffer(Closing, Generic[T]):
 
     def consume(self) -> int:
         """Process every CPU's records without waiting; returns the number of samples."""
-        return self._all(self._need_cb())
+        cb = self._need_cb()
+        with self._guard:
+            return self._all(cb)
 
     def poll(self, timeout_ms: int = -1) -> int:
         """Wait up to ``timeout_ms`` (-1: forever) for samples, then process the CPUs that
         have data; returns the number of samples."""
         cb = self._need_cb()
         n = 0
-        for fd, _ in self._epoll.poll(-1 if timeout_ms < 0 else timeout_ms / 1000.0):
-            ring = self._rings.get(fd)
-            if ring is not None:
-                n += self._process(ring, cb)
+        ready = self._epoll.poll(-1 if timeout_ms < 0 else timeout_ms / 1000.0)
+        with self._guard:
+            self._check()
+            pend = self._pending
+            while pend:  # samples taken by an abandoned iteration come first
+                n += 1
+                if cb(*pend.popleft()):
+                    return n
+            for fd, _ in ready:
+                ring = self._rings.get(fd)
+                if ring is not None:
+                    n += self._process(ring, cb)
         return n
 
     def _need_cb(self) -> SampleCallback:
+        self._check()
         if self.sample_cb is None:
-            raise TypeError("PerfBuffer.poll()/consume() need a sample callback (or iterate)")
+            raise UsageError(
+                "PerfBuffer.poll()/consume() need a sample callback: pass one to "
+                "PerfBuffer(map, sample_cb) or obj.perfbuf(name, callback), or use "
+                "read()/drain()/iterate instead"
+            )
         return self.sample_cb
+
+    def _check(self) -> None:
+        if self._map.closed:
+            raise KernelError(
+                f"use perf buffer {self.name!r}",
+                errno.EBADF,
+                "it was closed",
+                hint="open a new reader (obj.perfbuf(name, callback)) to read again",
+            )
 
     def wait(self, timeout_ms: int = -1) -> bool:
         """Block until some CPU's ring has data (or the timeout); True if one has."""
+        self._check()
         return bool(self._epoll.poll(-1 if timeout_ms < 0 else timeout_ms / 1000.0))
 
     def drain(self, limit: int = -1) -> list[T]:
         """Samples available now (decoded, or bytes), consumed; at most ``limit``."""
         out: list[T] = []
-        self._all(lambda _cpu, rec: out.append(rec), limit)
+        self._check()
+        with self._guard:
+            self._all(lambda _cpu, rec: out.append(rec), limit)
         return out
 
     def read(self, count: int, timeout_ms: int = -1) -> list[T]:
         """Wait for up to ``count`` samples; returns early (fewer) when ``timeout_ms``
         passes with nothing new."""
         out: list[T] = []
+        self._check()
         while len(out) < count:
-            if not self._all(lambda _c, r: out.append(r), count - len(out)) and not self.wait(
-                timeout_ms
-            ):
+            with self._guard:
+                got = self._all(lambda _c, r: out.append(r), count - len(out))
+            if not got and not self.wait(timeout_ms):
                 break
         return out
 
@@ -352,11 +420,17 @@ class PerfBuffer(Closing, Generic[T]):
         by the next read of any kind.
         """
         pend = self._pending
+        guard = self._guard
+        self._check()
         while True:
-            if not pend and not self._take(4096):
+            with guard:
+                if not pend:
+                    self._take(4096)
+                item = pend.popleft() if pend else None
+            if item is None:
                 self.wait(-1)
                 continue
-            yield pend.popleft()[1]
+            yield item[1]
 
     # -- asyncio -----------------------------------------------------------------
 
@@ -376,7 +450,9 @@ class PerfBuffer(Closing, Generic[T]):
         try:
             while True:
                 ready.clear()
-                if pend or self._take(chunk):
+                with self._guard:
+                    got = pend or self._take(chunk)
+                if got:
                     while pend:
                         yield pend.popleft()[1]
                     continue
@@ -398,7 +474,18 @@ class PerfBuffer(Closing, Generic[T]):
         """Clear this reader's map slots, unmap the rings, close the events (idempotent)."""
         if self._map.closed:
             return
+        with self._guard:
+            self._close()
+
+    def _close(self) -> None:
+        if self._map.closed:
+            return
         from pybpf.sys.maps import map_delete_elem
+
+        try:
+            self._lost_final = self.lost
+        except OSError:
+            self._lost_final = self._lost_seen
 
         for ring in self._rings.values():
             with contextlib.suppress(MapError):

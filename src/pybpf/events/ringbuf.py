@@ -19,13 +19,13 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Generic, TypeVar, overload
 
-from pybpf.errors import KernelError
-from pybpf.events._lifetime import Closing, unmap
+from pybpf.errors import KernelError, UsageError
+from pybpf.events._lifetime import Closing, Guard, unmap
 from pybpf.events._mapinfo import HasFileno, dup_map_fd
 from pybpf.events.batch import RingBatch, scan_fixed, scan_records
 from pybpf.uapi.enums import MapType
 
-__all__ = ["BUSY_BIT", "DISCARD_BIT", "HDR_SIZE", "RingBuffer"]
+__all__ = ["BUSY_BIT", "DISCARD_BIT", "HDR_SIZE", "LOST_MAP", "RingBuffer"]
 
 T = TypeVar("T")
 
@@ -34,6 +34,8 @@ DISCARD_BIT = 1 << 30  # record discarded by the producer: skip it
 HDR_SIZE = 8  # struct bpf_ringbuf_hdr { u32 len; u32 pg_off; }
 _LEN_MASK = DISCARD_BIT - 1
 _PAGE = mmap.PAGESIZE
+LOST_MAP = "pybpf_rb_lost"  # per-CPU counters of pybpf_ringbuf_reserve/output (pybpf.h)
+_NONE = object()
 
 Callback = Callable[[Any], object]
 
@@ -53,6 +55,21 @@ class RingBuffer(Closing, Generic[T]):
     stops the current :meth:`poll`/:meth:`consume` after that record, like libbpf.
     The reader duplicates the map fd, so closing the map does not break it; call
     :meth:`close` (or use ``with``) to unmap the ring.
+
+    Records the producer could not write (the ring was full) are counted in
+    :attr:`lost` when the BPF side writes with ``pybpf_ringbuf_reserve`` or
+    ``pybpf_ringbuf_output`` from ``pybpf.h`` and ``lost_map`` is that object's
+    ``pybpf_rb_lost`` map (``Object.ringbuf`` and skeletons pass it).
+
+    Several threads may poll, consume, drain, read or iterate one reader: they take
+    turns (a lock), so each record goes to exactly one of them. Zero-copy
+    :meth:`batch` readers must stay in one thread.
+
+    Example::
+
+        with obj.ringbuf("events", print) as rb:
+            rb.poll(100)
+            print(rb.lost, "events lost")
     """
 
     @overload
@@ -62,6 +79,8 @@ class RingBuffer(Closing, Generic[T]):
         callback: Callback | None = None,
         *,
         decoder: None = None,
+        lost_map: int | HasFileno | None = None,
+        lost_key: str | None = None,
     ) -> None: ...
 
     @overload
@@ -71,6 +90,8 @@ class RingBuffer(Closing, Generic[T]):
         callback: Callback | None = None,
         *,
         decoder: Callable[[memoryview], T],
+        lost_map: int | HasFileno | None = None,
+        lost_key: str | None = None,
     ) -> None: ...
 
     def __init__(
@@ -79,9 +100,21 @@ class RingBuffer(Closing, Generic[T]):
         callback: Callback | None = None,
         *,
         decoder: Callable[[memoryview], Any] | None = None,
+        lost_map: int | HasFileno | None = None,
+        lost_key: str | None = None,
     ) -> None:
         self._fd, facts = dup_map_fd(map_fd, MapType.RINGBUF, "ring buffer")
         self.name = facts.name
+        self._guard = Guard(f"ring buffer {facts.name!r}")
+        self._lost_fd: Any = None
+        self._lost_final = 0
+        self._lost_key = (lost_key or facts.name).encode()[:16].ljust(16, b"\0")
+        if lost_map is not None:
+            try:
+                self._lost_fd, _ = dup_map_fd(lost_map, MapType.PERCPU_HASH, "loss counters")
+            except BaseException:
+                self._fd.close()
+                raise
         self.size = facts.max_entries
         self.callback = callback
         self.decoder = decoder
@@ -102,6 +135,8 @@ class RingBuffer(Closing, Generic[T]):
             )
         except OSError as exc:
             self._fd.close()
+            if self._lost_fd is not None:
+                self._lost_fd.close()
             from pybpf.errors import MapError
 
             raise MapError(
@@ -130,6 +165,21 @@ class RingBuffer(Closing, Generic[T]):
         """Bytes between the consumer and producer positions (headers included)."""
         self._check()
         return int(self._prod[0] - self._cons[0])
+
+    @property
+    def lost(self) -> int:
+        """Records the BPF side could not write because the ring was full (counted by the
+        ``pybpf_ringbuf_*`` macros of ``pybpf.h``; 0 without them). Exact at any time;
+        after :meth:`close`, the count at close."""
+        if self._lost_fd is None or self._lost_fd.closed:
+            return self._lost_final
+        from pybpf.sys.cpus import num_possible_cpus
+        from pybpf.sys.maps import map_lookup_elem
+
+        ncpu = num_possible_cpus()
+        raw = map_lookup_elem(self._lost_fd, self._lost_key, 8 * ncpu)
+        self._lost_final = sum(struct.unpack(f"<{ncpu}Q", raw)) if raw else 0
+        return self._lost_final
 
     # -- per-record consumption --------------------------------------------------
 
@@ -238,8 +288,12 @@ class RingBuffer(Closing, Generic[T]):
         """Process every record available now, without waiting; return how many."""
         cb = self.callback
         if cb is None:
-            raise TypeError("RingBuffer.consume() needs a callback (or iterate instead)")
-        return self._process(cb)
+            raise UsageError(
+                "RingBuffer.consume() needs a callback: pass one to RingBuffer(map, callback) "
+                "or obj.ringbuf(name, callback), or use drain()/iterate instead"
+            )
+        with self._guard:
+            return self._process(cb)
 
     def poll(self, timeout_ms: int = -1) -> int:
         """Wait up to ``timeout_ms`` (-1: forever) for records, then process them.
@@ -248,24 +302,33 @@ class RingBuffer(Closing, Generic[T]):
         """
         cb = self.callback
         if cb is None:
-            raise TypeError("RingBuffer.poll() needs a callback (or iterate instead)")
+            raise UsageError(
+                "RingBuffer.poll() needs a callback: pass one to RingBuffer(map, callback) "
+                "or obj.ringbuf(name, callback), or use read()/iterate instead"
+            )
         if self.available() == 0:
             self.wait(timeout_ms)
-        return self._process(cb)
+        with self._guard:
+            return self._process(cb)
 
     def wait(self, timeout_ms: int = -1) -> bool:
         """Block until the kernel signals data (or the timeout); True if it did."""
         self._check()
         ep = self._epoll
         if ep is None:
-            ep = self._epoll = select.epoll()
-            ep.register(self._fd.fileno(), select.EPOLLIN)
+            with self._guard:
+                ep = self._epoll
+                if ep is None:
+                    ep = select.epoll()
+                    ep.register(self._fd.fileno(), select.EPOLLIN)
+                    self._epoll = ep
         return bool(ep.poll(-1 if timeout_ms < 0 else timeout_ms / 1000.0))
 
     def drain(self, limit: int = -1) -> list[T]:
         """Records available now (decoded, or bytes), consumed; at most ``limit``."""
         out: list[T] = []
-        self._process(out.append, limit)
+        with self._guard:
+            self._process(out.append, limit)
         return out
 
     def read(self, count: int, timeout_ms: int = -1) -> list[T]:
@@ -273,7 +336,9 @@ class RingBuffer(Closing, Generic[T]):
         with nothing new."""
         out: list[T] = []
         while len(out) < count:
-            if self._process(out.append, count - len(out)) == 0 and not self.wait(timeout_ms):
+            with self._guard:
+                got = self._process(out.append, count - len(out))
+            if got == 0 and not self.wait(timeout_ms):
                 break
         return out
 
@@ -284,11 +349,16 @@ class RingBuffer(Closing, Generic[T]):
         loop is left are kept and handed out first by the next read of any kind.
         """
         pend = self._pending
+        guard = self._guard
         while True:
-            if not pend and not self._consume_ring(pend.append, 4096):
+            with guard:
+                if not pend:
+                    self._consume_ring(pend.append, 4096)
+                rec = pend.popleft() if pend else _NONE
+            if rec is _NONE:
                 self.wait(-1)
                 continue
-            yield pend.popleft()
+            yield rec  # type: ignore[misc]
 
     # -- zero-copy batches -------------------------------------------------------
 
@@ -361,7 +431,9 @@ class RingBuffer(Closing, Generic[T]):
         pend = self._pending
         try:
             while True:
-                if pend or self._consume_ring(pend.append, chunk):
+                with self._guard:
+                    got = pend or self._consume_ring(pend.append, chunk)
+                if got:
                     while pend:
                         yield pend.popleft()
                     continue
@@ -379,7 +451,12 @@ class RingBuffer(Closing, Generic[T]):
 
     def _check(self) -> None:
         if self._fd.closed:
-            raise KernelError(f"use ring buffer {self.name!r}", errno.EBADF, "it was closed")
+            raise KernelError(
+                f"use ring buffer {self.name!r}",
+                errno.EBADF,
+                "it was closed",
+                hint="open a new reader (obj.ringbuf(name, callback)) to read again",
+            )
 
     @property
     def closed(self) -> bool:
@@ -394,6 +471,17 @@ class RingBuffer(Closing, Generic[T]):
         """
         if self._fd.closed:
             return
+        with self._guard:
+            self._close()
+
+    def _close(self) -> None:
+        if self._fd.closed:
+            return
+        if self._lost_fd is not None:
+            try:
+                _ = self.lost  # the final count stays readable after close
+            finally:
+                self._lost_fd.close()
         if self._epoll is not None:
             self._epoll.close()
         unmap((self._hdr, self._prod, self._data, self._cons), (self._data_mm, self._cons_mm))

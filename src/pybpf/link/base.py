@@ -15,7 +15,6 @@ import errno
 import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from types import TracebackType
 
 from pybpf.errors import BPFError, KernelError, LinkError, NotSupportedError
@@ -241,11 +240,8 @@ class Link:
 
 
 def _ensure_bpffs(path: str) -> None:
-    """Make sure the directory of ``path`` is on a bpffs, mounting /sys/fs/bpf if absent."""
-    parent = Path(path).parent
-    if parent.is_relative_to(fs.BPFFS):
-        fs.ensure_bpffs()
-    parent.mkdir(parents=True, exist_ok=True)
+    """Check the pin path and make its directory ready on a bpffs (see fs.prepare_pin)."""
+    fs.prepare_pin(path)
 
 
 class FDLink(Link):

@@ -216,6 +216,8 @@ def _create_map(obj: Object, ms: MapSpec, m: Map) -> FD:
 def _explain_map_error(obj: Object, ms: MapSpec, exc: MapError) -> BPFError:
     from pybpf.sys import features
 
+    if exc.errno in (errno.EPERM, errno.EACCES):
+        return exc  # privileges, not support: the error says what is missing
     try:
         supported = features.has_map_type(MapType(ms.type))
     except (ValueError, KernelError):
@@ -247,15 +249,20 @@ def _template(obj: Object, ms: MapSpec) -> Map:
 
 
 def _pin_path(obj: Object, ms: MapSpec, m: Map) -> str:
-    return str(m.pin_path) if m.pin_path else os.path.join(obj.pin_root, ms.name)
+    """Where the map is pinned: its own pin_path, or pin_root/name (checked: on bpffs,
+    no symlink, not leaving pin_root; the directory is made ready)."""
+    from pybpf.sys.fs import prepare_pin
+
+    if m.pin_path:
+        return str(prepare_pin(m.pin_path, mount=obj.mount_bpffs))
+    path = os.path.join(obj.pin_root, ms.name)
+    return str(prepare_pin(path, root=obj.pin_root, mount=obj.mount_bpffs))
 
 
 def _reuse_pinned(obj: Object, ms: MapSpec, m: Map) -> bool:
     """Reuse a compatible map pinned by name; an incompatible one is an error."""
     from pybpf.map import Map as _Map
-    from pybpf.sys.fs import ensure_bpffs
 
-    ensure_bpffs(obj.pin_root)
     path = _pin_path(obj, ms, m)
     if not os.path.exists(path):
         return False
@@ -288,7 +295,7 @@ def _reuse_pinned(obj: Object, ms: MapSpec, m: Map) -> bool:
 
 def _pin_new(obj: Object, ms: MapSpec, m: Map) -> None:
     path = _pin_path(obj, ms, m)
-    m.pin(path)
+    m.pin(path, mount=obj.mount_bpffs)
     m.pin_path = path
     obj._pinned_by_us.append(path)
 

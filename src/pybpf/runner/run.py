@@ -167,6 +167,7 @@ def run(opts: RunOptions) -> int:
         for r in readers:
             r.poll(0)
         _show_maps(obj, out)
+        report_lost(readers, out)
         return 0
     finally:
         for r in readers:
@@ -174,6 +175,17 @@ def run(opts: RunOptions) -> int:
         if pipe is not None:
             pipe.close()
         obj.close()
+
+
+def report_lost(readers: Sequence[Any], out: _Output) -> int:
+    """Say "N events lost" per reader that lost records (text and JSON); the total."""
+    total = 0
+    for r in readers:
+        n = int(r.lost)
+        if n:
+            total += n
+            out.emit("lost", f"{n} events lost ({r.name})", {"map": r.name, "lost": n})
+    return total
 
 
 def _open_reader(obj: Any, m: Any, event: str | None, kinds: EventTypes, out: _Output) -> Any:
@@ -204,9 +216,15 @@ def _open_reader(obj: Any, m: Any, event: str | None, kinds: EventTypes, out: _O
         result: tuple[str, Any] = layouts[tid]
         return result
 
-    def handle(data: Any) -> None:
+    def handle(data: Any, pad: int = 0) -> None:
         raw = bytes(data)
         found = layout_for(len(raw)) if btf is not None else None
+        for cut in range(1, pad + 1):  # perf samples carry up to 4 bytes of alignment
+            if found is not None or btf is None:
+                break
+            found = layout_for(len(raw) - cut)
+            if found is not None:
+                raw = raw[: len(raw) - cut]
         if found is None or found[1].size > len(raw):
             out.emit("event", f"{m.name}: {raw.hex()}", {"map": m.name, "raw": raw.hex()})
             return
@@ -220,7 +238,7 @@ def _open_reader(obj: Any, m: Any, event: str | None, kinds: EventTypes, out: _O
 
     if int(m.type) == _RINGBUF:
         return obj.ringbuf(m.name, handle)
-    return obj.perfbuf(m.name, handle)
+    return obj.perfbuf(m.name, lambda _cpu, data: handle(data, 4))
 
 
 def _show_maps(obj: Any, out: _Output) -> None:

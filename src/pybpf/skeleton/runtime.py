@@ -152,7 +152,7 @@ class Skeleton:
         """A reader of ring buffer map ``name`` whose records decode as ``event``."""
         from pybpf.events.ringbuf import RingBuffer
 
-        return RingBuffer(self._map_fd(name), callback, decoder=event._decode)
+        return RingBuffer(self._map_fd(name), callback, decoder=event._decode, **self._lost(name))
 
     def perfbuf(
         self,
@@ -175,7 +175,16 @@ class Skeleton:
     ) -> RingBuffer[bytes]:
         from pybpf.events.ringbuf import RingBuffer
 
-        return RingBuffer(self._map_fd(name), callback)
+        return RingBuffer(self._map_fd(name), callback, **self._lost(name))
+
+    def _lost(self, name: str) -> dict[str, Any]:
+        """The loss-counter arguments of a ring reader (``pybpf_rb_lost`` from pybpf.h)."""
+        from pybpf.events.ringbuf import LOST_MAP
+
+        m = self.obj.maps.get(LOST_MAP)
+        if m is None or m.closed:
+            return {}
+        return {"lost_map": m.fd, "lost_key": name}
 
     def _perfbuf_raw(
         self,

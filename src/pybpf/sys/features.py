@@ -61,10 +61,16 @@ _RET0 = _insn.program(_insn.mov64_imm(0, 0), _insn.exit_())
 
 
 def _try(cmd: Cmd, attr: ctypes.Structure) -> int:
-    """Run a probe command: 0 on success (closing the fd it made), else the errno."""
+    """Run a probe command: 0 on success (closing the fd it made), else the errno.
+
+    EPERM/EACCES of an unprivileged process is raised (with what is missing), so a
+    probe never reports a feature as absent when only the privileges are.
+    """
     try:
         fd = syscall.bpf(cmd, attr)
     except KernelError as exc:
+        if exc.errno in (errno.EPERM, errno.EACCES) and not syscall.privileged():
+            raise  # a missing privilege, not a missing feature: never cache "unsupported"
         return exc.errno or errno.EINVAL
     os.close(fd)
     return 0

@@ -15,7 +15,15 @@ from pybpf.errors import KernelError
 from pybpf.sys._ffi import NR_BPF, libc
 from pybpf.uapi.enums import Cmd
 
-__all__ = ["ENOTSUPP", "bpf", "kernel_error", "memlock_suspect"]
+__all__ = [
+    "ENOTSUPP",
+    "bpf",
+    "effective_caps",
+    "kernel_error",
+    "memlock_suspect",
+    "privilege_hint",
+    "privileged",
+]
 
 ENOTSUPP = 524  # kernel-internal "operation not supported", leaks out of some commands
 _PROG_LOAD_ATTEMPTS = 5  # libbpf retries BPF_PROG_LOAD this many times on EAGAIN
@@ -67,8 +75,63 @@ def kernel_error(
     return error(what, err, detail, hint=_hint(cmd, err))
 
 
+_CAP_NET_ADMIN, _CAP_SYS_ADMIN, _CAP_PERFMON, _CAP_BPF = 12, 21, 38, 39
+
+
+def effective_caps() -> int:
+    """The calling thread's effective capability mask (CapEff of /proc/self/status)."""
+    try:
+        with open("/proc/thread-self/status", "rb") as f:  # bytes: no codec import needed
+            for line in f:
+                if line.startswith(b"CapEff:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return 0
+
+
+def privileged() -> bool:
+    """Whether this process holds every privilege BPF asks for: CAP_SYS_ADMIN, or CAP_BPF
+    with CAP_PERFMON and CAP_NET_ADMIN (an EPERM then is not about capabilities)."""
+    caps = effective_caps()
+    if caps & (1 << _CAP_SYS_ADMIN):
+        return True
+    want = 1 << _CAP_BPF | 1 << _CAP_PERFMON | 1 << _CAP_NET_ADMIN
+    return caps & want == want
+
+
+def privilege_hint() -> str:
+    """What an EPERM/EACCES from bpf(2) means for this process: what is missing."""
+    caps = effective_caps()
+    if caps & (1 << _CAP_SYS_ADMIN):
+        return "the kernel denied it even with CAP_SYS_ADMIN (lockdown, an LSM or a sysctl)"
+    missing = [
+        name
+        for bit, name in ((_CAP_BPF, "CAP_BPF"), (_CAP_PERFMON, "CAP_PERFMON"))
+        if not caps & (1 << bit)
+    ]
+    if not caps & (1 << _CAP_NET_ADMIN):
+        missing.append("CAP_NET_ADMIN (networking programs)")
+    text = (
+        f"not permitted for uid {os.geteuid()}: run as root, or grant CAP_BPF plus CAP_PERFMON "
+        "(tracing) or CAP_NET_ADMIN (networking)"
+    )
+    if missing:
+        text += f"; missing: {', '.join(missing)}"
+    try:
+        with open("/proc/sys/kernel/unprivileged_bpf_disabled", "rb") as f:
+            level = f.read().strip().decode()
+    except OSError:
+        level = ""
+    if level and level != "0" and not caps & (1 << _CAP_BPF):
+        text += f"; kernel.unprivileged_bpf_disabled={level} forbids BPF without them"
+    return text
+
+
 def _hint(cmd: Cmd, err: int) -> str | None:
-    creates = cmd in (Cmd.MAP_CREATE, Cmd.PROG_LOAD, Cmd.BTF_LOAD)
+    creates = cmd in (Cmd.MAP_CREATE, Cmd.PROG_LOAD, Cmd.BTF_LOAD, Cmd.LINK_CREATE)
+    if err in (_errno.EPERM, _errno.EACCES) and not privileged():
+        return privilege_hint()
     if err == _errno.EPERM:
         hint = "needs root or CAP_BPF (plus CAP_PERFMON/CAP_NET_ADMIN for some types)"
         if os.geteuid() == 0:
@@ -81,6 +144,11 @@ def _hint(cmd: Cmd, err: int) -> str | None:
     if err == _errno.E2BIG:
         if cmd in (Cmd.MAP_UPDATE_ELEM, Cmd.MAP_UPDATE_BATCH):
             return "the map is full (max_entries reached)"
+        if cmd == Cmd.MAP_CREATE:
+            return (
+                "max_entries or the key/value size is larger than the kernel allows for this "
+                "map type (or the kernel is older than a field set in the request)"
+            )
         return "the kernel is older than a field set in the request (non-zero unknown attr bytes)"
     if err == _errno.EINVAL:
         return "the kernel rejected an argument (type, flags or sizes), or lacks the feature"

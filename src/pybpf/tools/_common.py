@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -12,7 +13,7 @@ from typing import Protocol
 
 from pybpf.errors import BPFError
 
-__all__ = ["comm_str", "poll_loop", "run_tool", "stop_on_signals"]
+__all__ = ["comm_str", "poll_loop", "report_lost", "run_tool", "stop_on_signals"]
 
 
 class _Stop(Exception):
@@ -36,7 +37,9 @@ def run_tool(name: str, body: Callable[[], int]) -> int:
         return 1
     stop_on_signals()
     try:
-        return body()
+        rc = body()
+        sys.stdout.flush()
+        return rc
     except _Stop:
         return 0
     except BPFError as exc:
@@ -46,18 +49,38 @@ def run_tool(name: str, body: Callable[[], int]) -> int:
             print(f"hint: {hint}", file=sys.stderr)
         return 1
     except BrokenPipeError:
-        return 0
+        from pybpf.cli._epipe import closed_pipe_exit
+
+        return closed_pipe_exit()
 
 
 class _Pollable(Protocol):
     def poll(self, timeout_ms: int = ...) -> int: ...
 
+    @property
+    def lost(self) -> int: ...
 
-def poll_loop(reader: _Pollable, duration: float | None = None) -> int:
-    """Poll ``reader`` (a ring or perf buffer) until a signal, or for ``duration`` seconds."""
+
+def report_lost(name: str, reader: _Pollable) -> int:
+    """Print "N events lost" on stderr when the reader's ring lost records; returns N."""
+    n = int(reader.lost)
+    if n:
+        print(f"{name}: {n} events lost", file=sys.stderr, flush=True)
+    return n
+
+
+def poll_loop(reader: _Pollable, duration: float | None = None, name: str = "") -> int:
+    """Poll ``reader`` (a ring or perf buffer) until a signal, or for ``duration`` seconds,
+    then say how many events it lost, if any."""
     deadline = None if duration is None else time.monotonic() + duration
-    while deadline is None or time.monotonic() < deadline:
-        reader.poll(100)
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            reader.poll(100)
+    finally:
+        with contextlib.suppress(BPFError, OSError):
+            reader.poll(0)  # what was still queued
+        with contextlib.suppress(BPFError, OSError):
+            report_lost(name or os.path.basename(sys.argv[0]), reader)
     return 0
 
 

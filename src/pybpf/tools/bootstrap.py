@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from pybpf.tools._common import run_tool
+from pybpf.tools._common import poll_loop, run_tool
 from pybpf.tools.skel.bootstrap_skel import BootstrapSkeleton, Event
 
 HEADER = f"{'TIME':<8} {'EVENT':<5} {'COMM':<16} {'PID':<7} {'PPID':<7} FILENAME/EXIT CODE"
@@ -66,8 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             with skel.ringbuf_rb(handle) as rb:
                 print(HEADER, flush=True)
-                while True:
-                    rb.poll(100)
+                return poll_loop(rb, None, "pybpf-bootstrap")
 
     return run_tool("pybpf-bootstrap", body)
 

@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             with skel.ringbuf_events(handle) as rb:
                 print(header(args), flush=True)
-                return poll_loop(rb, args.duration)
+                return poll_loop(rb, args.duration, "pybpf-execsnoop")
 
     return run_tool("pybpf-execsnoop", body)
 

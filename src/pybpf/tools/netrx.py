@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 with skel.ringbuf_events(handle) as rb:
                     print(HEADER, flush=True)
-                    return poll_loop(rb, args.duration)
+                    return poll_loop(rb, args.duration, "pybpf-netrx")
             finally:
                 link.close()
 

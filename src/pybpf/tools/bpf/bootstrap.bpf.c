@@ -2,6 +2,7 @@
  * lifetime of each process, filtered by a minimum duration set before load. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <pybpf.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "bootstrap.h"
@@ -43,7 +44,7 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (min_duration_ns)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	e = pybpf_ringbuf_reserve(rb, sizeof(*e));
 	if (!e)
 		return 0;
 
@@ -85,7 +86,7 @@ int handle_exit(struct trace_event_raw_sched_process_template *ctx)
 	if (min_duration_ns && duration_ns < min_duration_ns)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	e = pybpf_ringbuf_reserve(rb, sizeof(*e));
 	if (!e)
 		return 0;
 

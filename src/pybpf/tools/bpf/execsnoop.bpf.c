@@ -1,6 +1,7 @@
 /* libbpf-tools' execsnoop: every execve() with its arguments, parent and result. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <pybpf.h>
 #include <bpf/bpf_core_read.h>
 #include "execsnoop.h"
 
@@ -77,7 +78,7 @@ int handle_exit(struct trace_event_raw_sys_exit *ctx)
 		goto cleanup;
 	e->retval = ret;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
-	bpf_ringbuf_output(&events, e, sizeof(*e), 0);
+	pybpf_ringbuf_output(events, e, sizeof(*e), 0);
 cleanup:
 	bpf_map_delete_elem(&execs, &pid);
 	return 0;

@@ -2,6 +2,7 @@
  * The tracepoint program runs everywhere; the kprobe one needs CONFIG_KPROBES. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <pybpf.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "netrx.h"
@@ -39,7 +40,7 @@ static __always_inline int emit(const char *name, __u64 skb, __u32 len)
 
 	if (!wanted(name))
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = pybpf_ringbuf_reserve(events, sizeof(*e));
 	if (!e)
 		return 0;
 	e->skbaddr = skb;

@@ -1,6 +1,7 @@
 /* libbpf-tools' opensnoop: open() and openat() calls with their results. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <pybpf.h>
 #include "opensnoop.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -74,7 +75,7 @@ static __always_inline int exit_open(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	if (targ_failed && ret >= 0)
 		goto cleanup;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = pybpf_ringbuf_reserve(events, sizeof(*e));
 	if (!e)
 		goto cleanup;
 	e->ts_ns = bpf_ktime_get_ns();
