@@ -81,7 +81,8 @@ def _kcfg_type_ok(btf: BTF, tid: int) -> bool:
         if t.nelems == 0:
             return False
         el = btf.type(btf.resolve(t.type))
-        return isinstance(el, Int) and el.size == 1
+        # libbpf: an array of 1-byte non-bool integers (its KCFG_CHAR)
+        return isinstance(el, Int) and el.size == 1 and not el.encoding & IntEncoding.BOOL
     return False
 
 
