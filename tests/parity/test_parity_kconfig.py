@@ -1,24 +1,21 @@
 """.kconfig externs against libbpf: the same bytes in the .kconfig map, or both refuse.
 
-A small C program linked with the system libbpf (``libbpf_kconfig.c``) loads
+The reference loader linked with the system libbpf (``libbpf_load.c``) loads
 ``parity_kconfig.bpf.o`` with each case's values as libbpf's ``kconfig`` option and
 prints the map; pybpf loads the same object with the same values as ``kconfig=``.
 """
 
 from __future__ import annotations
 
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.conftest import need, need_tool
 
 import pybpf
 from pybpf.errors import ExternError
 
 pytestmark = pytest.mark.usefixtures("kernel")
-
-HERE = Path(__file__).resolve().parent
 
 BASE = {
     "CONFIG_PYBPF_STR": '"ab"',
@@ -92,17 +89,6 @@ CASES = [
 CURRENT_LIBBPF = {("CONFIG_PYBPF_STR", '"'): "ERR"}
 
 
-@pytest.fixture(scope="module")
-def libbpf_loader(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    gcc = need_tool("gcc", "the libbpf reference loader is built with gcc")
-    need(Path("/usr/include/bpf/libbpf.h").exists(), "libbpf-dev is not installed")
-    exe = tmp_path_factory.mktemp("libbpf") / "libbpf_kconfig"
-    subprocess.run(
-        [gcc, "-O1", "-o", str(exe), str(HERE / "libbpf_kconfig.c"), "-lbpf"], check=True
-    )
-    return exe
-
-
 def _values(name: str, value: str | None) -> dict[str, str]:
     vals = dict(BASE)
     if value is None:
@@ -112,10 +98,8 @@ def _values(name: str, value: str | None) -> dict[str, str]:
     return vals
 
 
-def _libbpf(exe: Path, obj: Path, vals: dict[str, str]) -> str:
-    text = "".join(f"{k}={v}\n" for k, v in vals.items())
-    out = subprocess.run([str(exe), str(obj), text], capture_output=True, text=True, check=True)
-    return out.stdout.strip()
+def _libbpf(libbpf_load: Callable[..., str], obj: Path, vals: dict[str, str]) -> str:
+    return libbpf_load(obj, "-k", "".join(f"{k}={v}\n" for k, v in vals.items()))
 
 
 def _pybpf(obj_path: Path, vals: dict[str, str]) -> str:
@@ -129,15 +113,17 @@ def _pybpf(obj_path: Path, vals: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize(("name", "value"), CASES, ids=[f"{n[13:]}={v}" for n, v in CASES])
-def test_kconfig_matches_libbpf(libbpf_loader: Path, bpf_obj, name: str, value: str | None) -> None:  # type: ignore[no-untyped-def]
+def test_kconfig_matches_libbpf(
+    libbpf_load: Callable[..., str], bpf_obj, name: str, value: str | None
+) -> None:  # type: ignore[no-untyped-def]
     path = bpf_obj("parity_kconfig")
     vals = _values(name, value)
-    want = CURRENT_LIBBPF.get((name, value)) or _libbpf(libbpf_loader, path, vals)
+    want = CURRENT_LIBBPF.get((name, value)) or _libbpf(libbpf_load, path, vals)
     got = _pybpf(path, vals)
     assert got == ("ERR" if want.startswith("ERR") else want)
 
 
-def test_long_kernel_string_is_truncated(libbpf_loader: Path, bpf_obj) -> None:  # type: ignore[no-untyped-def]
+def test_long_kernel_string_is_truncated(libbpf_load: Callable[..., str], bpf_obj) -> None:  # type: ignore[no-untyped-def]
     """CONFIG_DEFAULT_HOSTNAME ("(none)" on this kernel) into char[1] is "" as in libbpf."""
     path = bpf_obj("parity_kconfig")
     obj = pybpf.open(path, kconfig=BASE)
@@ -145,14 +131,14 @@ def test_long_kernel_string_is_truncated(libbpf_loader: Path, bpf_obj) -> None: 
     with obj.load():
         image = bytes(obj.maps[".kconfig"].lookup(0))
     assert image[ext.offset] == 0
-    assert image.hex() == _libbpf(libbpf_loader, path, BASE)
+    assert image.hex() == _libbpf(libbpf_load, path, BASE)
 
 
-def test_strong_missing_is_an_error(libbpf_loader: Path, bpf_obj) -> None:  # type: ignore[no-untyped-def]
+def test_strong_missing_is_an_error(libbpf_load: Callable[..., str], bpf_obj) -> None:  # type: ignore[no-untyped-def]
     """A strong extern missing from the config: both refuse (here CONFIG_HZ is overridden
     with a value that does not fit, as the kernel always sets it)."""
     path = bpf_obj("parity_kconfig")
     vals = dict(BASE, CONFIG_HZ="0x100000000")
-    assert _libbpf(libbpf_loader, path, vals).startswith("ERR")
+    assert _libbpf(libbpf_load, path, vals).startswith("ERR")
     with pytest.raises(ExternError, match="CONFIG_HZ"):
         pybpf.open(path, kconfig=vals).load()

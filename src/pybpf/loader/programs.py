@@ -46,6 +46,8 @@ class _Context:
         self.core: dict[str, list[CoreResult]] = {}
         self._resolver: CoreResolver | None = None
         self._ksyms: dict[str, KsymResolution] | None = None
+        #: ksym/kfunc externs that the programs being loaded reference (None: all)
+        self.used_ksyms: set[str] | None = None
         self._module_fds: dict[str, FD] = {}
 
     # CO-RE ------------------------------------------------------------------------------
@@ -92,7 +94,14 @@ class _Context:
             from pybpf.elf.externs import ExternKind
             from pybpf.loader.externs import resolve_object_ksyms
 
-            exts = [e for e in self.obj.spec.externs.values() if e.kind is ExternKind.KSYM]
+            # only what loaded programs use: a strong ksym that only autoload=False
+            # programs reference does not stop the load (libbpf resolves them all)
+            used = self.used_ksyms
+            exts = [
+                e
+                for e in self.obj.spec.externs.values()
+                if e.kind is ExternKind.KSYM and (used is None or e.name in used)
+            ]
             self._ksyms = resolve_object_ksyms(self.obj, exts)
         return self._ksyms[name]
 
@@ -106,12 +115,24 @@ class _Context:
 
 def load_programs(obj: Object) -> None:
     """Link, relocate and load every autoload program of ``obj``."""
+    from pybpf.elf.relocs import RelocKind
+
     ctx = _Context(obj)
+    work = []
     for name, prog in obj.programs.items():
         if not prog.autoload:
             continue
         spec = obj.spec.programs[name]
-        linked = link_program(spec, ctx.functions, ctx.code_of, file=obj.spec.file)
+        work.append(
+            (prog, spec, link_program(spec, ctx.functions, ctx.code_of, file=obj.spec.file))
+        )
+    ctx.used_ksyms = {
+        fx.reloc.target
+        for _, _, linked in work
+        for fx in linked.fixups
+        if fx.reloc.kind in (RelocKind.KSYM, RelocKind.KFUNC)
+    }
+    for prog, spec, linked in work:
         fd_array = _apply_fixups(ctx, linked, prog)
         _load_one(ctx, prog, spec, linked, fd_array)
 

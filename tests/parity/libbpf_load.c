@@ -1,0 +1,71 @@
+/* Reference loader for the parity tests, linked with the system libbpf (1.1 here):
+ *   libbpf_load [-k KCONFIG] [-n PROG]... [-o] OBJ
+ * -k passes KCONFIG ("CONFIG_X=v" lines) as libbpf's kconfig option, -n turns off
+ * autoload of PROG, -o only opens. Prints the .kconfig map as hex (or "OK" when there
+ * is none), or "ERR <errno>" when libbpf refuses; libbpf's warnings go to stderr. */
+#include <bpf/libbpf.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *kconfig = NULL, *skip[16];
+	int nskip = 0, open_only = 0, opt, err, i, shown = 0;
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	const unsigned char *data;
+	size_t size = 0, j;
+
+	while ((opt = getopt(argc, argv, "k:n:o")) != -1) {
+		if (opt == 'k')
+			kconfig = optarg;
+		else if (opt == 'n' && nskip < 16)
+			skip[nskip++] = optarg;
+		else if (opt == 'o')
+			open_only = 1;
+		else
+			return 2;
+	}
+	if (optind >= argc)
+		return 2;
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .kconfig = kconfig);
+	libbpf_set_print(quiet);
+	obj = bpf_object__open_file(argv[optind], &opts);
+	if (!obj) {
+		printf("ERR %d\n", -libbpf_get_error(obj));
+		return 0;
+	}
+	for (i = 0; i < nskip; i++) {
+		prog = bpf_object__find_program_by_name(obj, skip[i]);
+		if (prog)
+			bpf_program__set_autoload(prog, false);
+	}
+	if (!open_only) {
+		err = bpf_object__load(obj);
+		if (err) {
+			printf("ERR %d\n", -err);
+			bpf_object__close(obj);
+			return 0;
+		}
+	}
+	bpf_object__for_each_map(map, obj) {
+		if (strstr(bpf_map__name(map), ".kconfig")) {
+			data = bpf_map__initial_value(map, &size);
+			for (j = 0; j < size; j++)
+				printf("%02x", data[j]);
+			printf("\n");
+			shown = 1;
+		}
+	}
+	if (!shown)
+		printf("OK\n");
+	bpf_object__close(obj);
+	return 0;
+}
