@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from pybpf.btf.types import Array, Datasec, FuncProto, Kind, Ptr, Struct, Var
+from pybpf.btf.types import Array, Datasec, Enum, Enum64, FuncProto, Kind, Ptr, Struct, Var
 from pybpf.elf.reader import RelocType, Symbol, SymbolType
 from pybpf.errors import ObjectError
 from pybpf.uapi.enums import MapFlags, MapType
@@ -246,6 +246,28 @@ class _BTFMaps:
             f"it is a {t.kind.name}"
         )
 
+    def ulong(self, map_name: str, member: str, tid: int) -> int:
+        """A 64-bit field: ``__uint(member, N)`` or ``__ulong(member, N)``.
+
+        ``__ulong`` (current libbpf) declares a one-value enum, ENUM64 when the value
+        needs it; as in libbpf only ``map_extra`` takes it. The value is read with the
+        enum's signedness (libbpf sign-extends every 32-bit ENUM value).
+        """
+        t = self.btf.type(self.btf.resolve(tid))
+        if isinstance(t, Ptr):
+            return self.uint(map_name, member, tid)
+        if not isinstance(t, Enum | Enum64):
+            raise self.err(
+                f"map {map_name!r}: field {member!r} is not a __uint() or __ulong(), "
+                f"it is a {t.kind.name}"
+            )
+        if len(t.values) != 1:
+            raise self.err(
+                f"map {map_name!r}: field {member!r} is an enum of {len(t.values)} values, "
+                "not a __ulong() (one value)"
+            )
+        return t.values[0].value & ((1 << 64) - 1)
+
     def pointee(self, map_name: str, member: str, tid: int) -> int:
         """Type id named by ``__type(member, T)`` (a pointer to T)."""
         t = self.btf.type(self.btf.resolve(tid))
@@ -267,7 +289,9 @@ class _BTFMaps:
             if m.name in seen:
                 raise self.err(f"map {map_name!r}: field {m.name!r} given twice")
             seen.add(m.name)
-            if m.name in _INT_FIELDS:
+            if m.name == "map_extra":
+                d.map_extra = self.ulong(map_name, m.name, m.type)
+            elif m.name in _INT_FIELDS:
                 setattr(d, m.name, self.uint(map_name, m.name, m.type))
             elif m.name in ("key", "value"):
                 tid = self.pointee(map_name, m.name, m.type)
