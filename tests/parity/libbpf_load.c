@@ -1,7 +1,9 @@
 /* Reference loader for the parity tests, linked with the system libbpf (1.1 here):
  *   libbpf_load [-k KCONFIG] [-n PROG]... [-o] OBJ
+ *   libbpf_load -t SECTION...
  * -k passes KCONFIG ("CONFIG_X=v" lines) as libbpf's kconfig option, -n turns off
- * autoload of PROG, -o only opens. Prints the .kconfig map as hex (or "OK" when there
+ * autoload of PROG, -o only opens. -t prints "<prog type> <attach type>" for each
+ * section name as libbpf_prog_type_by_name() reads it (or "ERR <errno>"). Prints the .kconfig map as hex (or "OK" when there
  * is none), or "ERR <errno>" when libbpf refuses; libbpf's warnings go to stderr. */
 #include <bpf/libbpf.h>
 #include <stdio.h>
@@ -23,6 +25,20 @@ int main(int argc, char **argv)
 	const unsigned char *data;
 	size_t size = 0, j;
 
+	if (argc > 1 && strcmp(argv[1], "-t") == 0) {
+		enum bpf_prog_type type;
+		enum bpf_attach_type attach;
+
+		libbpf_set_print(quiet);
+		for (i = 2; i < argc; i++) {
+			err = libbpf_prog_type_by_name(argv[i], &type, &attach);
+			if (err)
+				printf("ERR %d\n", -err);
+			else
+				printf("%d %d\n", type, attach);
+		}
+		return 0;
+	}
 	while ((opt = getopt(argc, argv, "k:n:o")) != -1) {
 		if (opt == 'k')
 			kconfig = optarg;
@@ -39,7 +55,7 @@ int main(int argc, char **argv)
 	libbpf_set_print(quiet);
 	obj = bpf_object__open_file(argv[optind], &opts);
 	if (!obj) {
-		printf("ERR %d\n", -libbpf_get_error(obj));
+		printf("ERR %d\n", (int)-libbpf_get_error(obj));
 		return 0;
 	}
 	for (i = 0; i < nskip; i++) {

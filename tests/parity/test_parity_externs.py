@@ -51,4 +51,4 @@ def test_missing_typeless_ksym_is_named(bpf_obj) -> None:  # type: ignore[no-unt
 def test_libbpf_refuses_what_pybpf_skips(libbpf_load: Callable[..., str], bpf_obj) -> None:  # type: ignore[no-untyped-def]
     """The reference: libbpf (1.1 here, and current libbpf, which also resolves every
     extern in bpf_object__resolve_externs) refuses the object even with the program off."""
-    assert libbpf_load(bpf_obj("parity_externs"), "-n", "needs_missing").startswith("ERR")
+    assert libbpf_load("-n", "needs_missing", bpf_obj("parity_externs")).startswith("ERR")

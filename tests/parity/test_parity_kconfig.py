@@ -99,7 +99,7 @@ def _values(name: str, value: str | None) -> dict[str, str]:
 
 
 def _libbpf(libbpf_load: Callable[..., str], obj: Path, vals: dict[str, str]) -> str:
-    return libbpf_load(obj, "-k", "".join(f"{k}={v}\n" for k, v in vals.items()))
+    return libbpf_load("-k", "".join(f"{k}={v}\n" for k, v in vals.items()), obj)
 
 
 def _pybpf(obj_path: Path, vals: dict[str, str]) -> str:

@@ -28,4 +28,4 @@ def test_ulong_map_extra_reaches_the_kernel(bpf_obj) -> None:  # type: ignore[no
 def test_libbpf_1_1_refuses_ulong(libbpf_load: Callable[..., str], bpf_obj) -> None:  # type: ignore[no-untyped-def]
     """libbpf 1.1 wants a __uint (PTR) for map_extra; __ulong arrived in libbpf 1.4
     (get_map_field_long in libbpf.c)."""
-    assert libbpf_load(bpf_obj("parity_map_attrs"), "-o").startswith("ERR")
+    assert libbpf_load("-o", bpf_obj("parity_map_attrs")).startswith("ERR")

@@ -4,7 +4,9 @@ One table in the spirit of libbpf's ``section_defs`` maps each section name to a
 program type, an expected attach type, flags (sleepable, XDP frags, BTF attach
 target, ...) and an attach kind; the attach target written into the name
 (``tp/syscalls/sys_enter_execve``, ``uprobe//bin/bash:readline+4``, ...) is
-parsed into a typed value. Legacy samples/bpf names (``socket1``, ``xdp_prog``,
+parsed into a typed value. The table follows libbpf v1.7.0's (``section_defs`` in
+libbpf.c). An exact rule followed by ``/`` (``sk_lookup/``) is accepted as
+cilium/ebpf does. Legacy samples/bpf names (``socket1``, ``xdp_prog``,
 ``cgroup/sock1``) are accepted as "sloppy" prefixes after every strict rule
 failed. Unknown names raise :class:`ObjectError`; nothing is guessed.
 """
@@ -144,6 +146,11 @@ class SectionDef:
             base = pat[:-1]
             return name == base or name.startswith(base + "/")
         return name == pat
+
+    def matches_with_slash(self, name: str) -> bool:
+        """An exact rule followed by ``/`` and any extras (``sk_lookup/``)."""
+        pat = self.pattern
+        return not pat.endswith(("+", "/")) and name.startswith(pat + "/")
 
     def matches_sloppy(self, name: str) -> bool:
         """Legacy samples/bpf matching: the bare prefix is enough."""
@@ -360,6 +367,8 @@ SECTION_DEFS: tuple[SectionDef, ...] = (
     _d("fentry.s+", _P.TRACING, _A.TRACE_FENTRY, _BTF | _SLEEP, _K.TRACING),
     _d("fmod_ret.s+", _P.TRACING, _A.MODIFY_RETURN, _BTF | _SLEEP, _K.TRACING),
     _d("fexit.s+", _P.TRACING, _A.TRACE_FEXIT, _BTF | _SLEEP, _K.TRACING),
+    _d("fsession+", _P.TRACING, _A.TRACE_FSESSION, _BTF, _K.TRACING),
+    _d("fsession.s+", _P.TRACING, _A.TRACE_FSESSION, _BTF | _SLEEP, _K.TRACING),
     _d("freplace+", _P.EXT, None, _BTF, _K.TRACING),
     _d("lsm+", _P.LSM, _A.LSM_MAC, _BTF, _K.LSM),
     _d("lsm.s+", _P.LSM, _A.LSM_MAC, _BTF | _SLEEP, _K.LSM),
@@ -427,12 +436,19 @@ SECTION_DEFS: tuple[SectionDef, ...] = (
 def match_section(name: str, *, file: str | None = None) -> SectionInfo:
     """Resolve a program section name; unknown names raise :class:`ObjectError`.
 
-    Strict rules are tried first (in table order), then the sloppy legacy prefixes.
+    Strict rules are tried first (in table order); then, first in table order, an
+    exact rule followed by ``/`` and anything (``sk_lookup/``, ``syscall/name``:
+    libbpf 1.x leaves such a name without a program type, cilium/ebpf and pre-1.0
+    libbpf take the rule's type) or a sloppy legacy prefix.
     """
     legacy = False
     found = next((d for d in SECTION_DEFS if d.matches(name)), None)
     if found is None:
-        found = next((d for d in SECTION_DEFS if d.matches_sloppy(name)), None)
+        # prefix matches, first in table order (as libbpf 0.x's sloppy matching)
+        found = next(
+            (d for d in SECTION_DEFS if d.matches_with_slash(name) or d.matches_sloppy(name)),
+            None,
+        )
         legacy = True
     if found is None:
         close = closest_sections(name)
