@@ -13,7 +13,7 @@ extern void bpf_pybpf_parity_weak_kfunc(void) __ksym __weak;
 extern const void pybpf_parity_weak_sym __ksym __weak;
 
 s32 lookup_pid;
-s32 found_tgid = -1;
+s32 found_task = -1;
 u64 weak_kfunc = 7, weak_sym = 7, missing_sym;
 
 SEC("syscall")
@@ -21,10 +21,9 @@ int plain(void *ctx)
 {
 	struct task_struct *t = bpf_task_from_pid(lookup_pid);
 
-	if (t) {
-		found_tgid = t->tgid;
+	found_task = t != 0;
+	if (t)
 		bpf_task_release(t);
-	}
 	weak_kfunc = (u64)bpf_pybpf_parity_weak_kfunc;
 	weak_sym = (u64)&pybpf_parity_weak_sym;
 	return 0;

@@ -109,6 +109,10 @@ REFERENCE_CANNOT_OPEN = {
     "spec_multi": "a static entry program, which libbpf 1.1 refuses",
     "net_tc": "tcx/ section names, newer than libbpf 1.1",
     "net_misc": "a netfilter section, newer than libbpf 1.1",
+    "legacy_iproute2": "legacy 'maps' section (dropped in libbpf 1.0)",
+    "legacy_static_map": "legacy 'maps' section (dropped in libbpf 1.0)",
+    "parity_map_attrs": "map_extra given with __ulong, newer than libbpf 1.1 (1.4)",
+    "parity_sections": "'<rule>/' section names, which libbpf 1.x leaves without a type",
 }
 
 

@@ -247,7 +247,9 @@ def _template(obj: Object, ms: MapSpec) -> Map:
 
 
 def _pin_path(obj: Object, ms: MapSpec, m: Map) -> str:
-    return str(m.pin_path) if m.pin_path else os.path.join(obj.pin_root, ms.name)
+    if m.pin_path:
+        return str(m.pin_path)
+    return os.path.join(obj.pin_root, ms.pin_dir, ms.name)
 
 
 def _reuse_pinned(obj: Object, ms: MapSpec, m: Map) -> bool:
@@ -288,6 +290,8 @@ def _reuse_pinned(obj: Object, ms: MapSpec, m: Map) -> bool:
 
 def _pin_new(obj: Object, ms: MapSpec, m: Map) -> None:
     path = _pin_path(obj, ms, m)
+    if ms.pin_dir and not m.pin_path:
+        os.makedirs(os.path.dirname(path), exist_ok=True)  # iproute2's tc/globals, tc/<sha1>
     m.pin(path)
     m.pin_path = path
     obj._pinned_by_us.append(path)
