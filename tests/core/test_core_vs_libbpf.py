@@ -113,6 +113,7 @@ REFERENCE_CANNOT_OPEN = {
     "legacy_static_map": "legacy 'maps' section (dropped in libbpf 1.0)",
     "parity_map_attrs": "map_extra given with __ulong, newer than libbpf 1.1 (1.4)",
     "parity_sections": "'<rule>/' section names, which libbpf 1.x leaves without a type",
+    "parity_asm_symbols": "inline-asm symbols without BTF VAR/FUNC, which libbpf refuses",
 }
 
 
