@@ -1,4 +1,5 @@
-"""Section names: libbpf's table (v1.7.0's ``section_defs``) and names with a slash.
+"""Section names: libbpf's table (v1.7.0's ``section_defs``, less ``fsession``, whose
+attach type this kernel lacks) and names with a slash.
 
 Every rule of pybpf's table is compared with what the installed libbpf (1.1) makes
 of the same name through ``libbpf_prog_type_by_name``; names libbpf 1.1 does not
@@ -37,8 +38,6 @@ NEWER_THAN_1_1 = {
     "raw_tracepoint.s+",
     "raw_tp.s+",
     "tp_btf.s+",
-    "fsession+",
-    "fsession.s+",
     "xdp_devmap/",
     "xdp_cpumap/",
     "sk_skb/verdict",

@@ -203,7 +203,8 @@ def _classify(
 
     if target_sec.is_exec:
         if sym.type not in (SymbolType.SECTION, SymbolType.FUNC, SymbolType.NOTYPE):
-            raise err(f"{SymbolType(sym.type).name} symbol in code section")
+            kind = sym.type.name if isinstance(sym.type, SymbolType) else f"type {sym.type}"
+            raise err(f"{kind} symbol in code section")
         addr = sym.value + imm
         if addr % INSN_SIZE:
             raise err(f"function address {addr:#x} is not instruction-aligned")

@@ -5,7 +5,8 @@ program type, an expected attach type, flags (sleepable, XDP frags, BTF attach
 target, ...) and an attach kind; the attach target written into the name
 (``tp/syscalls/sys_enter_execve``, ``uprobe//bin/bash:readline+4``, ...) is
 parsed into a typed value. The table follows libbpf v1.7.0's (``section_defs`` in
-libbpf.c). An exact rule followed by ``/`` (``sk_lookup/``) is accepted as
+libbpf.c) except ``fsession``, whose attach type this kernel's uapi (the source of
+:mod:`pybpf.uapi.enums`) lacks. An exact rule followed by ``/`` (``sk_lookup/``) is accepted as
 cilium/ebpf does. Legacy samples/bpf names (``socket1``, ``xdp_prog``,
 ``cgroup/sock1``) are accepted as "sloppy" prefixes after every strict rule
 failed. Unknown names raise :class:`ObjectError`; nothing is guessed.
@@ -243,8 +244,8 @@ class SectionInfo:
     attach type is not fixed by the section. ``target_spec`` is the raw text after
     the rule's prefix; ``target`` its parsed form (None when the name carries none,
     in which case ``auto_attach`` is False); ``target_error`` says why a present
-    target could not be parsed. ``legacy`` is set when only a sloppy samples/bpf
-    prefix matched.
+    target could not be parsed. ``legacy`` is set when no strict libbpf rule matched
+    but a sloppy samples/bpf prefix or an exact rule followed by ``/`` did.
     """
 
     name: str
@@ -367,8 +368,6 @@ SECTION_DEFS: tuple[SectionDef, ...] = (
     _d("fentry.s+", _P.TRACING, _A.TRACE_FENTRY, _BTF | _SLEEP, _K.TRACING),
     _d("fmod_ret.s+", _P.TRACING, _A.MODIFY_RETURN, _BTF | _SLEEP, _K.TRACING),
     _d("fexit.s+", _P.TRACING, _A.TRACE_FEXIT, _BTF | _SLEEP, _K.TRACING),
-    _d("fsession+", _P.TRACING, _A.TRACE_FSESSION, _BTF, _K.TRACING),
-    _d("fsession.s+", _P.TRACING, _A.TRACE_FSESSION, _BTF | _SLEEP, _K.TRACING),
     _d("freplace+", _P.EXT, None, _BTF, _K.TRACING),
     _d("lsm+", _P.LSM, _A.LSM_MAC, _BTF, _K.LSM),
     _d("lsm.s+", _P.LSM, _A.LSM_MAC, _BTF | _SLEEP, _K.LSM),

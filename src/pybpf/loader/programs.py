@@ -277,7 +277,6 @@ _TRACING_PREFIX = {
     AttachType.TRACE_RAW_TP: ("btf_trace_", "typedef"),
     AttachType.TRACE_FENTRY: ("", "func"),
     AttachType.TRACE_FEXIT: ("", "func"),
-    AttachType.TRACE_FSESSION: ("", "func"),
     AttachType.MODIFY_RETURN: ("", "func"),
     AttachType.TRACE_ITER: ("bpf_iter_", "func"),
     AttachType.LSM_MAC: ("bpf_lsm_", "func"),
@@ -432,7 +431,6 @@ def _is_trampoline(prog: Program) -> bool:
         in (
             AttachType.TRACE_FENTRY,
             AttachType.TRACE_FEXIT,
-            AttachType.TRACE_FSESSION,
             AttachType.MODIFY_RETURN,
             AttachType.LSM_MAC,
             AttachType.LSM_CGROUP,

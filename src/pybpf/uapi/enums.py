@@ -237,7 +237,6 @@ class AttachType(IntEnum):
     NETKIT_PEER = 55
     TRACE_KPROBE_SESSION = 56
     TRACE_UPROBE_SESSION = 57
-    TRACE_FSESSION = 58
 
 
 class LinkType(IntEnum):
