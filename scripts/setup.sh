@@ -8,6 +8,10 @@ need_pkgs=()
 for p in clang-19 llvm-19 libbpf-dev bpftool make iproute2 systemtap-sdt-dev gcc; do
 	dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
+# older clangs and GCC's BPF back end, for the compiler-range test (tests/parity)
+for p in clang-13 clang-14 clang-15 clang-16 gcc-bpf; do
+	dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
+done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq

@@ -4,7 +4,8 @@ The parsers are pure functions over text; :func:`read_kernel_config` reads
 ``/proc/config.gz`` (or ``/boot/config-$(uname -r)``). :func:`fill_kconfig`
 encodes every extern's value into the bytes of the ``.kconfig`` map the way
 libbpf does: y/n/m into bool or ``enum libbpf_tristate``, numbers into integers
-of the declared size and signedness, strings into NUL-padded char arrays.
+of the declared size and signedness, strings into NUL-padded char arrays (a longer string is truncated and
+NUL-terminated, as libbpf does).
 """
 
 from __future__ import annotations
@@ -185,43 +186,43 @@ def _slot(btf: BTF, ext: KconfigExtern) -> _Slot:
 
 
 def _put_int(buf: bytearray, ext: KconfigExtern, slot: _Slot, value: int, text: str) -> None:
+    """Store ``value`` (taken modulo 2**64, as libbpf holds it in a u64) with libbpf's checks."""
+    v = value & ((1 << 64) - 1)
     bits = slot.size * 8
-    if slot.kind == "bool" and value not in (0, 1):
+    if slot.kind == "bool" and v > 1:
         raise ExternError(f"kconfig extern {ext.name!r}: value {text!r} is not a boolean")
     if slot.size < 8:
-        ok = (
-            -(1 << (bits - 1)) <= value < (1 << (bits - 1))
-            if slot.signed
-            else 0 <= value < (1 << bits)
-        )
-        # libbpf checks the u64 value: a negative number only fits a signed slot.
+        # libbpf's range check on the u64: a signed slot takes values whose u64 plus
+        # 2**(bits-1) wraps below 2**bits, an unsigned one values with no high bits.
+        half = 1 << (bits - 1)
+        ok = (v + half) % (1 << 64) < (1 << bits) if slot.signed else v >> bits == 0
         if not ok:
             raise ExternError(
                 f"kconfig extern {ext.name!r}: value {text!r} does not fit in {slot.size} bytes"
             )
-    buf[ext.offset : ext.offset + slot.size] = (value & ((1 << bits) - 1)).to_bytes(
-        slot.size, "little"
-    )
+    buf[ext.offset : ext.offset + slot.size] = (v & ((1 << bits) - 1)).to_bytes(slot.size, "little")
+
+
+_STRTOULL = re.compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 
 
 def _parse_number(ext: KconfigExtern, text: str) -> int:
-    t = text.strip()
-    neg = t.startswith("-")
-    body = t[1:] if neg or t.startswith("+") else t
-    try:
-        if body.lower().startswith("0x"):
-            v = int(body[2:], 16)
-        elif len(body) > 1 and body.startswith("0"):
-            v = int(body[1:], 8)
-        else:
-            v = int(body, 10)
-    except ValueError:
-        raise ExternError(
-            f"kconfig extern {ext.name!r}: value {text!r} is not a valid integer"
-        ) from None
+    """``text`` as C's ``strtoull(text, &end, 0)`` reads it, the whole text consumed.
+
+    Leading blanks and a sign are allowed, ``0x`` is hex and a leading ``0`` octal;
+    a ``-`` negates modulo 2**64; values past 2**64-1 are out of range (ERANGE).
+    """
+    m = _STRTOULL.fullmatch(text)
+    if m is None:
+        raise ExternError(f"kconfig extern {ext.name!r}: value {text!r} is not a valid integer")
+    sign, body = m.groups()
+    if body[:2] in ("0x", "0X"):
+        v = int(body[2:], 16)
+    else:
+        v = int(body, 8 if body.startswith("0") else 10)
     if v >= 1 << 64:
         raise ExternError(f"kconfig extern {ext.name!r}: value {text!r} is out of range")
-    return -v if neg else v
+    return -v if sign == "-" else v
 
 
 def _encode(buf: bytearray, btf: BTF, ext: KconfigExtern, value: str | int) -> None:
@@ -259,12 +260,8 @@ def _encode(buf: bytearray, btf: BTF, ext: KconfigExtern, value: str | int) -> N
             raise ExternError(f"kconfig extern {ext.name!r}: string {value} needs a char array")
         if len(value) < 2 or not value.endswith('"'):
             raise ExternError(f"kconfig extern {ext.name!r}: invalid string value {value}")
-        data = value[1:-1].encode()
-        if len(data) >= slot.size:
-            raise ExternError(
-                f"kconfig extern {ext.name!r}: string {value} ({len(data)} bytes) does not fit "
-                f"in char[{slot.size}] with its NUL"
-            )
+        # a longer string is cut to the array size less one, NUL-terminated (libbpf warns)
+        data = value[1:-1].encode()[: slot.size - 1]
         buf[ext.offset : ext.offset + slot.size] = data.ljust(slot.size, b"\0")
         return
     if slot.kind not in ("int", "char"):

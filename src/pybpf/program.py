@@ -17,6 +17,7 @@ from pybpf.sys.fd import FD
 from pybpf.uapi.enums import AttachType, ProgType
 
 if TYPE_CHECKING:
+    from pybpf.asm.insn import Instruction
     from pybpf.elf.sections import SectionInfo
     from pybpf.link.base import Link
     from pybpf.object import Object
@@ -54,6 +55,7 @@ class Program:
         self.attach_btf_obj_fd: FD | None = None
         self._fd = fd
         self._object: weakref.ref[Object] | None = None
+        self._instructions: list[Instruction] | None = None
 
     @property
     def object(self) -> Object | None:
@@ -88,6 +90,54 @@ class Program:
         from pybpf.sys.objects import obj_get
 
         return cls.from_fd(obj_get(os.fspath(path)))
+
+    # -- instructions before load ---------------------------------------------------------
+
+    @property
+    def instructions(self) -> list[Instruction]:
+        """The entry function's instructions, editable until load (cilium's ProgramSpec).
+
+        Each relocated instruction carries the symbol it refers to in ``.reference``;
+        a symbol nothing defines (``r0 = MY_CONST ll`` in inline asm) must be patched
+        before load: replace the instruction and leave ``reference`` None, or call
+        :meth:`resolve_symbol`. Edits keep every instruction's size. Example::
+
+            i = next(i for i, ins in enumerate(prog.instructions) if ins.reference == "MY_CONST")
+            prog.instructions[i] = Instruction.ld_imm64(prog.instructions[i].dst, 42)
+        """
+        if self._instructions is None:
+            import dataclasses
+
+            from pybpf.asm.insn import decode
+
+            obj = self.object
+            if obj is None or self.name not in obj.spec.programs:
+                raise BPFError(f"program {self.name!r} has no instructions from an object")
+            spec = obj.spec.programs[self.name]
+            refs = {r.insn_index: r.function or r.symbol or r.target for r in spec.relocations}
+            self._instructions = [
+                dataclasses.replace(ins, reference=refs[ins.slot]) if ins.slot in refs else ins
+                for ins in decode(spec.insns, section=spec.section)
+            ]
+        return self._instructions
+
+    def resolve_symbol(self, name: str, value: int) -> int:
+        """Load ``value`` wherever the program's ld_imm64 instructions reference ``name``
+        (a symbol the object leaves undefined); returns how many were patched.
+
+        Example: ``obj.programs["p"].resolve_symbol("MY_CONST", 42)``
+        """
+        from pybpf.asm.insn import Instruction
+
+        insns = self.instructions
+        count = 0
+        for i, ins in enumerate(insns):
+            if ins.reference == name and ins.is_ld_imm64:
+                insns[i] = Instruction.ld_imm64(ins.dst, value)
+                count += 1
+        if not count:
+            raise KeyError(f"program {self.name!r} has no ld_imm64 referencing {name!r}")
+        return count
 
     # -- fd --------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ struct large_map_def {
 	unsigned int numa_node;
 	unsigned int future_a;
 	unsigned int future_b;
+	unsigned int future_c; /* 40 bytes: 36 would be iproute2's struct bpf_elf_map */
 };
 
 static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)BPF_FUNC_map_lookup_elem;

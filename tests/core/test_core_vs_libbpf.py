@@ -110,6 +110,11 @@ REFERENCE_CANNOT_OPEN = {
     "net_tc": "tcx/ section names, newer than libbpf 1.1",
     "net_misc": "a netfilter section, newer than libbpf 1.1",
     "hard_loss": "a static map (pybpf.h's ring-buffer loss counter), which libbpf 1.1 refuses",
+    "legacy_iproute2": "legacy 'maps' section (dropped in libbpf 1.0)",
+    "legacy_static_map": "legacy 'maps' section (dropped in libbpf 1.0)",
+    "parity_map_attrs": "map_extra given with __ulong, newer than libbpf 1.1 (1.4)",
+    "parity_sections": "'<rule>/' section names, which libbpf 1.x leaves without a type",
+    "parity_asm_symbols": "inline-asm symbols without BTF VAR/FUNC, which libbpf refuses",
 }
 
 

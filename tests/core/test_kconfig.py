@@ -128,7 +128,6 @@ def test_fill_all_value_kinds() -> None:
         ("CONFIG_CC_VERSION_TEXT", "int", "needs a char array"),
         ("CONFIG_HZ", "str32", "needs an integer type"),
         ("CONFIG_HZ", "bool", "needs an integer type"),
-        ("CONFIG_CC_VERSION_TEXT", "str4", "does not fit in char\\[4\\]"),
         ("CONFIG_NEG", "u32", "does not fit in 4 bytes"),
         ("CONFIG_BIG", "u8", "does not fit in 1 bytes"),
         ("LINUX_SOMETHING", "u32", "unrecognized"),
@@ -147,6 +146,14 @@ def test_string_fits_exactly_with_nul() -> None:
         btf, [Ext("CONFIG_SHORT_STR", t["str4"], 0)], 4, config=parse_kconfig(CONFIG_TEXT)
     )
     assert buf == b"ab\0\0"
+
+
+def test_long_string_is_truncated_with_nul() -> None:
+    """libbpf cuts a string longer than the array to its size less one, NUL-terminated."""
+    btf, t = kconfig_btf()
+    cfg = parse_kconfig(CONFIG_TEXT)
+    buf = fill_kconfig(btf, [Ext("CONFIG_CC_VERSION_TEXT", t["str4"], 0)], 4, config=cfg)
+    assert buf == b"cla\0"
 
 
 # ----------------------------------------------------------------------------- real kernel

@@ -198,7 +198,7 @@ def test_legacy_smaller_map_def_is_zero_extended(spec: Getter) -> None:
 def test_legacy_larger_map_def_accepted_when_zero(spec: Getter) -> None:
     s = spec("legacy_spec_large")
     inner, outer = s.maps["large_inner"], s.maps["large_outer"]
-    assert outer.offset == 36  # nine u32 per definition
+    assert outer.offset == 40  # ten u32 per definition (36 bytes is iproute2's bpf_elf_map)
     assert outer.type == MapType.ARRAY_OF_MAPS and outer.inner_map_idx == 0
     assert outer.inner == inner
     assert s.programs["read_large"].prog_type == ProgType.XDP
@@ -217,12 +217,12 @@ def test_legacy_larger_map_def_with_unknown_field_is_an_error(
 ) -> None:
     s = spec("legacy_spec_large")
     data = bpf_obj("legacy_spec_large").read_bytes()
-    bad = _patch_section(data, s, "maps", 36 + 32, struct.pack("<I", 7))  # large_outer.future_b
+    bad = _patch_section(data, s, "maps", 40 + 32, struct.pack("<I", 7))  # large_outer.future_b
     with pytest.raises(ObjectError) as exc:
         ObjectSpec.from_bytes(bad, file="large.o")
     err = exc.value
     assert "large_outer" in str(err) and "bpf_map_def" in str(err)
-    assert (err.file, err.section, err.offset) == ("large.o", "maps", 36 + 32)
+    assert (err.file, err.section, err.offset) == ("large.o", "maps", 40 + 32)
 
 
 def test_bad_version_section(spec: Getter, bpf_obj: Callable[[str], Path]) -> None:

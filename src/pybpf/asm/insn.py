@@ -59,6 +59,9 @@ class Instruction:
     next_regs: int = 0
     next_off: int = 0
     slot: int = 0
+    #: the symbol the object relocates this instruction against (a map, global, extern,
+    #: function or an unresolved inline-asm symbol); not encoded, not compared
+    reference: str | None = dataclasses.field(default=None, compare=False)
 
     # -- construction ---------------------------------------------------------------------
 
@@ -210,9 +213,9 @@ class Instruction:
 
     # -- transformation -------------------------------------------------------------------
 
-    def replace(self, **changes: int) -> Instruction:
+    def replace(self, **changes: int | str | None) -> Instruction:
         """A copy with ``changes`` applied (fields as in the constructor)."""
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     def with_imm(self, value: int) -> Instruction:
         """A copy with a new immediate: 64-bit for ld_imm64, signed/unsigned 32-bit otherwise."""

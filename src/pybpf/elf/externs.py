@@ -1,7 +1,8 @@
 """Extern symbols of an object: ``__kconfig`` values and ``__ksym`` kernel symbols/kfuncs.
 
-Each undefined ELF symbol must have a BTF VAR or FUNC of extern linkage inside
-the ``.kconfig`` or ``.ksyms`` DATASEC. ``.kconfig`` externs are laid out in one
+An undefined ELF symbol with a BTF VAR or FUNC must have extern linkage and sit
+in the ``.kconfig`` or ``.ksyms`` DATASEC; one without (``r0 = SYM ll`` in inline
+asm) is no extern but a symbol reference left for the user to patch. ``.kconfig`` externs are laid out in one
 read-only array the way libbpf does it: sorted by alignment (largest first),
 then size, then name, each at the next offset aligned for its type.
 """
@@ -81,7 +82,8 @@ def _kcfg_type_ok(btf: BTF, tid: int) -> bool:
         if t.nelems == 0:
             return False
         el = btf.type(btf.resolve(t.type))
-        return isinstance(el, Int) and el.size == 1
+        # libbpf: an array of 1-byte non-bool integers (its KCFG_CHAR)
+        return isinstance(el, Int) and el.size == 1 and not el.encoding & IntEncoding.BOOL
     return False
 
 
@@ -105,12 +107,10 @@ def collect_externs(elf: ElfObject, btf: BTF | None) -> Mapping[str, ExternSpec]
         and s.name
         and s.type not in (SymbolType.SECTION, SymbolType.FILE)
     ]
-    if not undefined:
+    if not undefined or btf is None:
+        # without BTF an undefined symbol is a plain symbol reference (inline asm's
+        # `r0 = SYM ll`), kept on its instruction for the user to patch before load
         return MappingProxyType({})
-    if btf is None:
-        raise ObjectError(
-            f"extern {undefined[0].name!r} needs BTF (compile with -g)", file=elf.file
-        )
     by_name: dict[str, int] = {}
     for bid, bt in btf.of_kind(Kind.VAR, Kind.FUNC):
         if isinstance(bt, (Var, Func)) and bt.name not in by_name:
@@ -121,7 +121,7 @@ def collect_externs(elf: ElfObject, btf: BTF | None) -> Mapping[str, ExternSpec]
     for sym in undefined:
         tid = by_name.get(sym.name)
         if tid is None:
-            raise ObjectError(f"no BTF VAR or FUNC for extern {sym.name!r}", file=elf.file)
+            continue  # no BTF VAR/FUNC: a symbol reference (see relocs.RelocKind.SYMBOL)
         t = btf.type(tid)
         assert isinstance(t, (Var, Func))
         if isinstance(t, Var) and t.linkage != VarLinkage.GLOBAL_EXTERN:

@@ -3,7 +3,9 @@
 Legacy maps follow the samples/bpf loader: every symbol in the ``maps`` section
 is one ``struct bpf_map_def`` and all have the same size (section size / number
 of maps); a smaller struct is zero-extended, a larger one must be zero past the
-known fields. BTF-defined maps are decoded from their anonymous struct
+known fields, except that a 36-byte definition is iproute2's ``struct bpf_elf_map``
+(pinning under ``tc/globals`` or ``tc/<object sha1>``, map-in-map by id). Static
+definitions are refused. BTF-defined maps are decoded from their anonymous struct
 (``__uint``/``__type``/``__array`` members), with initial ``.values`` from the
 ``.rel.maps`` relocations.
 """
@@ -16,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from pybpf.btf.types import Array, Datasec, FuncProto, Kind, Ptr, Struct, Var
-from pybpf.elf.reader import RelocType, Symbol, SymbolType
+from pybpf.btf.types import Array, Datasec, Enum, Enum64, FuncProto, Kind, Ptr, Struct, Var
+from pybpf.elf.reader import RelocType, Symbol, SymbolBind, SymbolType
 from pybpf.errors import ObjectError
 from pybpf.uapi.enums import MapFlags, MapType
 
@@ -26,11 +28,14 @@ if TYPE_CHECKING:
     from pybpf.elf.reader import ElfObject, Section
 
 __all__ = [
+    "BPF_ELF_MAP_SIZE",
     "BPF_MAP_DEF_SIZE",
     "LEGACY_MAPS_SEC",
     "MAPS_SEC",
     "PIN_BY_NAME",
+    "PIN_GLOBAL_NS",
     "PIN_NONE",
+    "PIN_OBJECT_NS",
     "MapKind",
     "MapSpec",
     "btf_maps",
@@ -47,6 +52,15 @@ PIN_BY_NAME = 1
 #: map_flags, inner_map_idx, numa_node (seven u32)
 BPF_MAP_DEF_SIZE = 28
 _MAP_DEF = struct.Struct("<7I")
+#: iproute2's struct bpf_elf_map (include/bpf_elf.h): type, size_key, size_value,
+#: max_elem, flags, id, pinning, inner_id, inner_idx (nine u32)
+BPF_ELF_MAP_SIZE = 36
+_ELF_MAP = struct.Struct("<9I")
+#: iproute2 pinning values: per object (tc/<sha1 of the object>) and global (tc/globals)
+PIN_OBJECT_NS = 1
+PIN_GLOBAL_NS = 2
+#: iproute2's pin directories under the bpffs root
+TC_GLOBALS_DIR = "tc/globals"
 
 
 class MapKind(enum.Enum):
@@ -92,6 +106,8 @@ class MapSpec:
     btf_var_id: int = 0
     struct_ops_type: str = ""
     func_members: tuple[tuple[str, str], ...] = ()
+    #: directory of the pin under the pin root (iproute2: ``tc/globals``, ``tc/<sha1>``)
+    pin_dir: str = ""
 
     @property
     def is_map_in_map(self) -> bool:
@@ -111,8 +127,14 @@ def _map_type(value: int, name: str, file: str | None, section: str) -> MapType:
 # ---------------------------------------------------------------- legacy "maps"
 
 
-def legacy_maps(elf: ElfObject) -> list[MapSpec]:
-    """Maps of the legacy ``maps`` section, in offset order (``map_fd[]`` order)."""
+def legacy_maps(elf: ElfObject, data: bytes | None = None) -> list[MapSpec]:
+    """Maps of the legacy ``maps`` section, in offset order (``map_fd[]`` order).
+
+    Definitions of iproute2's size (``struct bpf_elf_map``, 36 bytes) are read with
+    its layout: pinning (PIN_OBJECT_NS / PIN_GLOBAL_NS) and the map-in-map fields
+    ``id``/``inner_id``/``inner_idx``. ``data`` (the object's bytes) names the
+    per-object pin directory, as iproute2 does with the object's SHA-1.
+    """
     sec = elf.section(LEGACY_MAPS_SEC)
     if sec is None:
         return []
@@ -127,7 +149,16 @@ def legacy_maps(elf: ElfObject) -> list[MapSpec]:
                 "legacy maps section has data but no map symbols", file=file, section=where
             )
         return []
-    data = bytes(sec.size) if sec.is_nobits else sec.data
+    for sym in syms:
+        if sym.bind == SymbolBind.LOCAL:
+            raise ObjectError(
+                f"map {sym.name!r}: static map definitions are not supported (loaders find "
+                "legacy maps by their global symbols); drop 'static'",
+                file=file,
+                section=where,
+                offset=sym.value,
+            )
+    raw_data = bytes(sec.size) if sec.is_nobits else sec.data
     if sec.size % len(syms):
         raise ObjectError(
             f"cannot tell the map definition size: {len(syms)} maps in {sec.size} bytes",
@@ -135,19 +166,13 @@ def legacy_maps(elf: ElfObject) -> list[MapSpec]:
             section=where,
         )
     def_size = sec.size // len(syms)
+    if def_size == BPF_ELF_MAP_SIZE:
+        return _elf_maps(elf, syms, raw_data, data)
     copy = min(def_size, BPF_MAP_DEF_SIZE)
     out: list[MapSpec] = []
     for sym in syms:
         off = sym.value
-        if off + def_size > len(data):
-            raise ObjectError(
-                f"map {sym.name!r}: definition ({def_size} bytes at {off:#x}) extends past the "
-                f"end of the section ({len(data):#x} bytes)",
-                file=file,
-                section=where,
-                offset=off,
-            )
-        raw = data[off : off + def_size]
+        raw = _definition(elf, sym, raw_data, def_size)
         extra = raw[copy:]
         if any(extra):
             bad = copy + next(j for j, b in enumerate(extra) if b)
@@ -190,6 +215,89 @@ def legacy_maps(elf: ElfObject) -> list[MapSpec]:
 
             m = replace(m, inner=out[m.inner_map_idx])
         result.append(m)
+    return result
+
+
+def _definition(elf: ElfObject, sym: Symbol, data: bytes, size: int) -> bytes:
+    off = sym.value
+    if off + size > len(data):
+        raise ObjectError(
+            f"map {sym.name!r}: definition ({size} bytes at {off:#x}) extends past the "
+            f"end of the section ({len(data):#x} bytes)",
+            file=elf.file,
+            section=LEGACY_MAPS_SEC,
+            offset=off,
+        )
+    return data[off : off + size]
+
+
+def _elf_maps(
+    elf: ElfObject, syms: list[Symbol], raw_data: bytes, data: bytes | None
+) -> list[MapSpec]:
+    """iproute2's ``struct bpf_elf_map`` definitions (tc/ip/xdp objects without BTF)."""
+    file, where = elf.file, LEGACY_MAPS_SEC
+    out: list[tuple[MapSpec, int, int, int]] = []  # (spec, id, inner_id, inner_idx)
+    for sym in syms:
+        raw = _definition(elf, sym, raw_data, BPF_ELF_MAP_SIZE)
+        mtype, ksize, vsize, maxent, flags, map_id, pinning, inner_id, inner_idx = _ELF_MAP.unpack(
+            raw
+        )
+        pin_dir = ""
+        if pinning == PIN_GLOBAL_NS:
+            pin_dir = TC_GLOBALS_DIR
+        elif pinning == PIN_OBJECT_NS:
+            import hashlib
+
+            digest = hashlib.sha1(data if data is not None else raw_data).hexdigest()
+            pin_dir = f"tc/{digest}"
+        elif pinning != PIN_NONE:
+            raise ObjectError(
+                f"map {sym.name!r}: iproute2 pinning {pinning} names a custom pin directory "
+                "(/etc/iproute2/bpf_pinning), which pybpf does not read; use PIN_GLOBAL_NS (2) "
+                "or PIN_OBJECT_NS (1), or set obj.maps[name].pin_path before load",
+                file=file,
+                section=where,
+                offset=sym.value + 24,
+            )
+        spec = MapSpec(
+            name=sym.name,
+            type=_map_type(mtype, sym.name, file, where),
+            key_size=ksize,
+            value_size=vsize,
+            max_entries=maxent,
+            flags=flags,
+            pinning=PIN_BY_NAME if pin_dir else PIN_NONE,
+            pin_dir=pin_dir,
+            legacy=True,
+            section=where,
+            offset=sym.value,
+        )
+        out.append((spec, map_id, inner_id, inner_idx))
+    by_id: dict[int, MapSpec] = {}
+    for spec, map_id, _, _ in out:
+        if map_id:
+            by_id.setdefault(map_id, spec)
+    result: list[MapSpec] = []
+    for spec, _, inner_id, _ in out:
+        if spec.is_map_in_map:
+            # iproute2: the map whose id is inner_id is the template of the inner maps,
+            # and every map with that id and an inner_idx goes into that slot
+            template = by_id.get(inner_id) if inner_id else None
+            if template is None or template is spec:
+                raise ObjectError(
+                    f"map {spec.name!r}: map-in-map needs inner_id naming another map's id "
+                    f"(inner_id {inner_id}; ids: {sorted(by_id) or 'none'})",
+                    file=file,
+                    section=where,
+                    offset=spec.offset + 28,
+                )
+            slots = tuple(
+                (idx, other.name)
+                for other, oid, oinner, idx in out
+                if oid == inner_id and not oinner and idx != 0xFFFFFFFF
+            )
+            spec = replace(spec, inner=template, values=slots)
+        result.append(spec)
     return result
 
 
@@ -246,6 +354,28 @@ class _BTFMaps:
             f"it is a {t.kind.name}"
         )
 
+    def ulong(self, map_name: str, member: str, tid: int) -> int:
+        """A 64-bit field: ``__uint(member, N)`` or ``__ulong(member, N)``.
+
+        ``__ulong`` (current libbpf) declares a one-value enum, ENUM64 when the value
+        needs it; as in libbpf only ``map_extra`` takes it. The value is read with the
+        enum's signedness (libbpf sign-extends every 32-bit ENUM value).
+        """
+        t = self.btf.type(self.btf.resolve(tid))
+        if isinstance(t, Ptr):
+            return self.uint(map_name, member, tid)
+        if not isinstance(t, Enum | Enum64):
+            raise self.err(
+                f"map {map_name!r}: field {member!r} is not a __uint() or __ulong(), "
+                f"it is a {t.kind.name}"
+            )
+        if len(t.values) != 1:
+            raise self.err(
+                f"map {map_name!r}: field {member!r} is an enum of {len(t.values)} values, "
+                "not a __ulong() (one value)"
+            )
+        return t.values[0].value & ((1 << 64) - 1)
+
     def pointee(self, map_name: str, member: str, tid: int) -> int:
         """Type id named by ``__type(member, T)`` (a pointer to T)."""
         t = self.btf.type(self.btf.resolve(tid))
@@ -267,7 +397,9 @@ class _BTFMaps:
             if m.name in seen:
                 raise self.err(f"map {map_name!r}: field {m.name!r} given twice")
             seen.add(m.name)
-            if m.name in _INT_FIELDS:
+            if m.name == "map_extra":
+                d.map_extra = self.ulong(map_name, m.name, m.type)
+            elif m.name in _INT_FIELDS:
                 setattr(d, m.name, self.uint(map_name, m.name, m.type))
             elif m.name in ("key", "value"):
                 tid = self.pointee(map_name, m.name, m.type)

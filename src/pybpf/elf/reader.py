@@ -111,6 +111,10 @@ class RelocType(enum.IntEnum):
     R_BPF_64_32 = 10
 
 
+# GCC with binutils before 2.40 numbers its data relocations differently from LLVM:
+# R_BPF_DATA_32 (11) and R_BPF_DATA_64 (12) are LLVM's ABS32 and ABS64 (elf/bpf.h).
+_GNU_DATA_RELOCS = {11: RelocType.R_BPF_64_ABS32, 12: RelocType.R_BPF_64_ABS64}
+
 # Bytes of the target section patched by each relocation type (at its offset).
 _RELOC_PATCH_SIZE = {
     RelocType.R_BPF_NONE: 0,
@@ -580,7 +584,7 @@ class _Parser:
             rtype = types.get(r_type)
             if rtype is None:
                 try:
-                    rtype = types[r_type] = RelocType(r_type)
+                    rtype = types[r_type] = RelocType(_GNU_DATA_RELOCS.get(r_type, r_type))
                 except ValueError:
                     raise self.err(
                         f"relocation {i}: unknown relocation type {r_type}",

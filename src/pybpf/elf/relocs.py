@@ -43,6 +43,7 @@ class RelocKind(enum.Enum):
     KCONFIG = "kconfig"  # ld_imm64 of a __kconfig extern
     KSYM = "ksym"  # ld_imm64 of a __ksym extern (variable, or kfunc address)
     KFUNC = "kfunc"  # call of a __ksym kernel function
+    SYMBOL = "symbol"  # ld_imm64 of a symbol nothing defines (inline asm): patch before load
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,13 @@ def _classify(
     if sym.is_undefined:
         ext = ctx.externs.get(sym.name)
         if ext is None:
-            raise err("undefined symbol that is not a known extern")
+            if is_call:
+                raise err(
+                    "call of an undefined function that is no __ksym extern (link the object "
+                    "that defines it)"
+                )
+            # `r0 = SYM ll` from inline asm: kept as a reference the user patches
+            return ProgRelocation(idx, RelocKind.SYMBOL, sym.name, sym.name, imm)
         if ext.kind is ExternKind.KCONFIG:
             if is_call:
                 raise err("call of a __kconfig extern")
@@ -196,7 +203,8 @@ def _classify(
 
     if target_sec.is_exec:
         if sym.type not in (SymbolType.SECTION, SymbolType.FUNC, SymbolType.NOTYPE):
-            raise err(f"{SymbolType(sym.type).name} symbol in code section")
+            kind = sym.type.name if isinstance(sym.type, SymbolType) else f"type {sym.type}"
+            raise err(f"{kind} symbol in code section")
         addr = sym.value + imm
         if addr % INSN_SIZE:
             raise err(f"function address {addr:#x} is not instruction-aligned")

@@ -4,7 +4,10 @@ One table in the spirit of libbpf's ``section_defs`` maps each section name to a
 program type, an expected attach type, flags (sleepable, XDP frags, BTF attach
 target, ...) and an attach kind; the attach target written into the name
 (``tp/syscalls/sys_enter_execve``, ``uprobe//bin/bash:readline+4``, ...) is
-parsed into a typed value. Legacy samples/bpf names (``socket1``, ``xdp_prog``,
+parsed into a typed value. The table follows libbpf v1.7.0's (``section_defs`` in
+libbpf.c) except ``fsession``, whose attach type this kernel's uapi (the source of
+:mod:`pybpf.uapi.enums`) lacks. An exact rule followed by ``/`` (``sk_lookup/``) is accepted as
+cilium/ebpf does. Legacy samples/bpf names (``socket1``, ``xdp_prog``,
 ``cgroup/sock1``) are accepted as "sloppy" prefixes after every strict rule
 failed. Unknown names raise :class:`ObjectError`; nothing is guessed.
 """
@@ -145,6 +148,11 @@ class SectionDef:
             return name == base or name.startswith(base + "/")
         return name == pat
 
+    def matches_with_slash(self, name: str) -> bool:
+        """An exact rule followed by ``/`` and any extras (``sk_lookup/``)."""
+        pat = self.pattern
+        return not pat.endswith(("+", "/")) and name.startswith(pat + "/")
+
     def matches_sloppy(self, name: str) -> bool:
         """Legacy samples/bpf matching: the bare prefix is enough."""
         return bool(self.flags & SecFlag.SLOPPY) and name.startswith(self.base)
@@ -236,8 +244,8 @@ class SectionInfo:
     attach type is not fixed by the section. ``target_spec`` is the raw text after
     the rule's prefix; ``target`` its parsed form (None when the name carries none,
     in which case ``auto_attach`` is False); ``target_error`` says why a present
-    target could not be parsed. ``legacy`` is set when only a sloppy samples/bpf
-    prefix matched.
+    target could not be parsed. ``legacy`` is set when no strict libbpf rule matched
+    but a sloppy samples/bpf prefix or an exact rule followed by ``/`` did.
     """
 
     name: str
@@ -427,12 +435,19 @@ SECTION_DEFS: tuple[SectionDef, ...] = (
 def match_section(name: str, *, file: str | None = None) -> SectionInfo:
     """Resolve a program section name; unknown names raise :class:`ObjectError`.
 
-    Strict rules are tried first (in table order), then the sloppy legacy prefixes.
+    Strict rules are tried first (in table order); then, first in table order, an
+    exact rule followed by ``/`` and anything (``sk_lookup/``, ``syscall/name``:
+    libbpf 1.x leaves such a name without a program type, cilium/ebpf and pre-1.0
+    libbpf take the rule's type) or a sloppy legacy prefix.
     """
     legacy = False
     found = next((d for d in SECTION_DEFS if d.matches(name)), None)
     if found is None:
-        found = next((d for d in SECTION_DEFS if d.matches_sloppy(name)), None)
+        # prefix matches, first in table order (as libbpf 0.x's sloppy matching)
+        found = next(
+            (d for d in SECTION_DEFS if d.matches_with_slash(name) or d.matches_sloppy(name)),
+            None,
+        )
         legacy = True
     if found is None:
         close = closest_sections(name)

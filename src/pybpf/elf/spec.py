@@ -251,7 +251,7 @@ def _build(data: bytes, name: str, file: str | None) -> ObjectSpec:
         return f.name if f is not None else None
 
     # maps
-    legacy = legacy_maps(elf)
+    legacy = legacy_maps(elf, data)
     defined = btf_maps(elf, btf)
     data_list = data_maps(elf, btf)
     kcfg = kconfig_map(btf, externs)

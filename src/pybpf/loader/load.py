@@ -249,14 +249,16 @@ def _template(obj: Object, ms: MapSpec) -> Map:
 
 
 def _pin_path(obj: Object, ms: MapSpec, m: Map) -> str:
-    """Where the map is pinned: its own pin_path, or pin_root/name (checked: on bpffs,
-    no symlink, not leaving pin_root; the directory is made ready)."""
+    """Where the map is pinned: its own pin_path, or pin_root[/pin_dir]/name (checked: on
+    bpffs, no symlink, not leaving its root; the directory is made ready). iproute2's
+    bpf_elf_map pinning puts maps under tc/globals or tc/<sha1 of the object>."""
     from pybpf.sys.fs import prepare_pin
 
     if m.pin_path:
         return str(prepare_pin(m.pin_path, mount=obj.mount_bpffs))
-    path = os.path.join(obj.pin_root, ms.name)
-    return str(prepare_pin(path, root=obj.pin_root, mount=obj.mount_bpffs))
+    root = os.path.join(obj.pin_root, ms.pin_dir)
+    path = os.path.join(root, ms.name)
+    return str(prepare_pin(path, root=root, mount=obj.mount_bpffs))
 
 
 def _reuse_pinned(obj: Object, ms: MapSpec, m: Map) -> bool:

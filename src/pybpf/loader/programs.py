@@ -46,6 +46,8 @@ class _Context:
         self.core: dict[str, list[CoreResult]] = {}
         self._resolver: CoreResolver | None = None
         self._ksyms: dict[str, KsymResolution] | None = None
+        #: ksym/kfunc externs that the programs being loaded reference (None: all)
+        self.used_ksyms: set[str] | None = None
         self._module_fds: dict[str, FD] = {}
 
     # CO-RE ------------------------------------------------------------------------------
@@ -92,7 +94,14 @@ class _Context:
             from pybpf.elf.externs import ExternKind
             from pybpf.loader.externs import resolve_object_ksyms
 
-            exts = [e for e in self.obj.spec.externs.values() if e.kind is ExternKind.KSYM]
+            # only what loaded programs use: a strong ksym that only autoload=False
+            # programs reference does not stop the load (libbpf resolves them all)
+            used = self.used_ksyms
+            exts = [
+                e
+                for e in self.obj.spec.externs.values()
+                if e.kind is ExternKind.KSYM and (used is None or e.name in used)
+            ]
             self._ksyms = resolve_object_ksyms(self.obj, exts)
         return self._ksyms[name]
 
@@ -106,14 +115,75 @@ class _Context:
 
 def load_programs(obj: Object) -> None:
     """Link, relocate and load every autoload program of ``obj``."""
+    from pybpf.elf.relocs import RelocKind
+
     ctx = _Context(obj)
+    work = []
     for name, prog in obj.programs.items():
         if not prog.autoload:
             continue
-        spec = obj.spec.programs[name]
-        linked = link_program(spec, ctx.functions, ctx.code_of, file=obj.spec.file)
+        spec = _with_user_edits(obj, prog, obj.spec.programs[name])
+        work.append(
+            (prog, spec, link_program(spec, ctx.functions, ctx.code_of, file=obj.spec.file))
+        )
+    ctx.used_ksyms = {
+        fx.reloc.target
+        for _, _, linked in work
+        for fx in linked.fixups
+        if fx.reloc.kind in (RelocKind.KSYM, RelocKind.KFUNC)
+    }
+    for prog, spec, linked in work:
         fd_array = _apply_fixups(ctx, linked, prog)
         _load_one(ctx, prog, spec, linked, fd_array)
+
+
+def _with_user_edits(obj: Object, prog: Program, spec: ProgramSpec) -> ProgramSpec:
+    """``spec`` with the instructions the user edited through ``prog.instructions``.
+
+    An instruction whose ``reference`` was cleared drops its relocation (the user
+    gave its value); sizes and references may not change otherwise.
+    """
+    insns = prog._instructions
+    if insns is None:
+        return spec
+    import dataclasses
+
+    from pybpf.asm.insn import encode
+
+    code = encode(insns)
+
+    def err(msg: str) -> RelocationError:
+        return RelocationError(
+            f"edited instructions: {msg}",
+            file=obj.spec.file,
+            section=spec.section,
+            program=prog.name,
+        )
+
+    if len(code) != len(spec.insns):
+        raise err(
+            f"{len(code) // INSN} slots instead of {len(spec.insns) // INSN}: only in-place "
+            "edits that keep every instruction's size are supported"
+        )
+    at: dict[int, Any] = {}
+    slot = 0
+    for ins in insns:
+        at[slot] = ins
+        slot += ins.width
+    kept = []
+    for r in spec.relocations:
+        found = at.get(r.insn_index)
+        if found is None:
+            raise err(f"instruction {r.insn_index} (relocated against {r.symbol!r}) was split")
+        if found.reference is None:
+            continue  # resolved by the user
+        if found.reference != (r.function or r.symbol or r.target):
+            raise err(
+                f"instruction {r.insn_index}: reference {found.reference!r} cannot replace "
+                f"{r.symbol or r.target!r} (clear it and set the value instead)"
+            )
+        kept.append(r)
+    return dataclasses.replace(spec, insns=code, relocations=tuple(kept))
 
 
 def _data_map_fd(obj: Object, section: str) -> int:
@@ -155,6 +225,17 @@ def _apply_fixups(ctx: _Context, linked: LinkedProgram, prog: Program) -> list[i
                 _fix_ksym(ctx, code, slot, r.target)
             elif r.kind is RelocKind.KFUNC:
                 _fix_kfunc(ctx, code, slot, r.target, fd_array)
+            elif r.kind is RelocKind.SYMBOL:
+                where = fx.function if fx.function == prog.name else f"function {fx.function!r}"
+                raise RelocationError(
+                    f"instruction {r.insn_index} of {where} loads symbol {r.target!r}, which "
+                    "the object does not define and is no BTF extern (inline asm?): give it a "
+                    f"value before load, e.g. obj.programs[{prog.name!r}].resolve_symbol("
+                    f"{r.target!r}, value), or edit .instructions",
+                    file=obj.spec.file,
+                    section=prog.section,
+                    program=prog.name,
+                )
         except KeyError as exc:
             raise RelocationError(
                 f"relocation against {r.target!r} ({r.kind.value}) at insn {slot}: {exc}",
