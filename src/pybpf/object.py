@@ -185,8 +185,11 @@ class Object:
 
     def detach(self) -> None:
         """Detach every link made by :meth:`attach`."""
-        while self._links:
-            self._links.pop().close()
+        from pybpf.link.base import close_links
+
+        errors = close_links(self._links)
+        if errors:
+            raise errors[0]
 
     def close(self) -> None:
         """Detach, unmap and close everything this object holds (pins stay pinned)."""
@@ -196,12 +199,9 @@ class Object:
         self._release(unpin=False)
 
     def _release(self, *, unpin: bool) -> None:
-        errors: list[BaseException] = []
-        while self._links:
-            try:
-                self._links.pop().close()
-            except Exception as exc:
-                errors.append(exc)
+        from pybpf.link.base import close_links
+
+        errors: list[BaseException] = list(close_links(self._links))
         for mm in self._mmaps.values():
             # a live memoryview may still point into it: then GC unmaps it later
             with contextlib.suppress(BufferError):
