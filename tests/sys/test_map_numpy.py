@@ -3,7 +3,6 @@ against real maps of tests/bpf/maps.bpf.c (hash, array, per-CPU, LPM trie)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -16,10 +15,7 @@ from pybpf.sys import maps as sysmaps  # noqa: E402
 
 
 @pytest.fixture
-def maps_obj(bpf_obj):  # type: ignore[no-untyped-def]
-    from conftest import need
-
-    need(os.geteuid() == 0, "creating BPF maps needs root")
+def maps_obj(bpf_obj, kernel: None):  # type: ignore[no-untyped-def]
     with pybpf.load(bpf_obj("maps")) as obj:
         yield obj
 

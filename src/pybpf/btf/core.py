@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from pybpf._dataclass import dataclass
 from pybpf.asm.insn import Instruction
 from pybpf.btf.core_calc import ReloValues, calc_relo
 from pybpf.btf.core_match import Candidate, find_candidates, spec_match

@@ -9,9 +9,9 @@ from __future__ import annotations
 import ctypes
 import errno
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import overload
 
+from pybpf._dataclass import dataclass
 from pybpf.errors import MapError
 from pybpf.sys import syscall
 from pybpf.sys._ffi import addr, c_buffer
