@@ -289,11 +289,12 @@ class Object:
         """The running kernel's BTF (or ``btf_custom_path``), loaded once."""
         if self._kernel_btf is None:
             from pybpf.btf import BTF
+            from pybpf.btf.reader import kernel_btf
 
             if self.btf_custom_path is not None:
                 self._kernel_btf = BTF.from_file(os.fspath(self.btf_custom_path))
             else:
-                self._kernel_btf = BTF.load_vmlinux()
+                self._kernel_btf = kernel_btf()  # shared by every object of the process
         return self._kernel_btf
 
     def module_btfs(self) -> list[tuple[str, BTF]]:

@@ -36,7 +36,7 @@ from pybpf.btf.core_spec import (
     relo_kind_str,
 )
 from pybpf.btf.ext import CoreReloKind
-from pybpf.btf.reader import BTF, VMLINUX_PATH
+from pybpf.btf.reader import BTF, VMLINUX_PATH, kernel_btf
 from pybpf.errors import BTFError, CoreRelocationError
 
 __all__ = [
@@ -173,7 +173,7 @@ class CoreTarget:
         """The running kernel's BTF (``/sys/kernel/btf``), or ``custom_path`` alone."""
         if custom_path is not None:
             return cls(BTF.from_file(custom_path), (), name=str(custom_path))
-        vmlinux = BTF.load_vmlinux()
+        vmlinux = kernel_btf()  # parsed once per process, shared by every object
 
         def load_modules() -> list[tuple[str, BTF]]:
             out = []
