@@ -28,6 +28,7 @@ __all__ = ["dataclass"]
 _codes: dict[str, bytes] | None = None  # source text -> marshalled code, from the cache file
 _FAST: set[type] = set()  # classes made here (a subclass of another dataclass goes standard)
 _dirty = False
+_MAX_ENTRIES = 4096
 
 
 def _cache_file() -> str | None:
@@ -85,6 +86,8 @@ def _save_codes() -> None:
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         merged = _load_codes()
+        if len(merged) > _MAX_ENTRIES:  # shapes of classes long gone: start afresh
+            merged = {}
         merged.update(_codes)
         fd, tmp = tempfile.mkstemp(prefix=".dataclass-code-", dir=os.path.dirname(path))
         try:
