@@ -111,7 +111,7 @@ def test_unusual_options_use_the_standard_decorator() -> None:
     assert Plain(1) == Plain(2) and Plain.__hash__ is None
 
 
-def _run(code: str, cache: Path) -> str:
+def _run(code: str, cache: Path | str) -> str:
     src = str(Path(_dataclass.__file__).resolve().parent.parent)
     env = dict(os.environ, PYBPF_CACHE_DIR=str(cache), PYTHONPATH=src)
     return subprocess.run(
@@ -143,6 +143,8 @@ def test_code_cache_is_written_reused_and_checked(tmp_path: Path) -> None:
     assert _run(CODE, tmp_path).strip() == "T(a=1, b=2) True True"
 
 
-def test_code_cache_off(tmp_path: Path) -> None:
-    out = _run(CODE, Path(""))
+def test_code_cache_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = _run(CODE, "")  # PYBPF_CACHE_DIR="" turns every cache off
     assert out.strip() == "T(a=1, b=2) True True"
+    assert list(tmp_path.iterdir()) == []
