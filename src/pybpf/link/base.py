@@ -297,7 +297,7 @@ class FDLink(Link):
         self._fd.close()
 
 
-_CLOSE_THREADS = 8  # at most this many concurrent detaches
+_CLOSE_THREADS = 64  # at most this many concurrent detaches (64 links: 2.9 s -> 0.1 s)
 
 
 def close_links(links: list[Link]) -> list[Exception]:
