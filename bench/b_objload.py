@@ -204,13 +204,20 @@ def ttfe_table(opts: Options) -> Table:
     obj = ROOT / "src" / "pybpf" / "tools" / "objects" / "bootstrap.bpf.o"
     exe = c_program("bootstrap")
     run_child(python_worker("ttfe_pybpf"))  # warm caches
-    py: list[tuple[float, float]] = []
-    c: list[tuple[float, float]] = []
+    py: list[tuple[float, float, float]] = []
+    c: list[tuple[float, float, float]] = []
     for _ in range(n):
         for side, cmd in ((py, python_worker("ttfe_pybpf")), (c, [str(exe), str(obj)])):
             t0 = time.monotonic()
-            d = run_child(cmd).data
-            side.append(((d["first_event"] - t0) * 1e3, (d["first_event"] - d["attached"]) * 1e3))
+            child = run_child(cmd)
+            d = child.data
+            side.append(
+                (
+                    (d["first_event"] - t0) * 1e3,
+                    (d["first_event"] - d["attached"]) * 1e3,
+                    child.cpu * 1e3,
+                )
+            )
     p_ms, c_ms = median([x[0] for x in py]), median([x[0] for x in c])
     table = Table(
         f"Time to first event: process start to first ring-buffer record handled (median of {n})",
@@ -222,6 +229,8 @@ def ttfe_table(opts: Options) -> Table:
             "ref ms",
             "ref attach->event ms",
             "ratio",
+            "pybpf process CPU ms",
+            "ref process CPU ms",
         ],
     )
     table.rows.append(
@@ -233,6 +242,8 @@ def ttfe_table(opts: Options) -> Table:
             c_ms,
             median([x[1] for x in c]),
             p_ms / c_ms,
+            median([x[2] for x in py]),
+            median([x[2] for x in c]),
         ]
     )
     table.notes.append(
