@@ -15,10 +15,9 @@ import sys
 import tempfile
 import zlib
 from array import array
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
-
-from pybpf._dataclass import dataclass
 
 __all__ = ["CachedIndex", "U32s", "cache_dir", "content_key", "load", "save"]
 
