@@ -55,9 +55,7 @@ def test_same_behaviour_as_the_standard_decorator(kw: dict[str, Any]) -> None:
         assert mine.__match_args__ == theirs.__match_args__  # type: ignore[attr-defined]
         x, y = mine(1, "y", [2], 7), theirs(1, "y", [2], 7)
         if kw.get("repr", True):
-            assert repr(x).replace("_make.<locals>.", "") == repr(y).replace(
-                "_make.<locals>.", ""
-            )
+            assert repr(x).replace("_make.<locals>.", "") == repr(y).replace("_make.<locals>.", "")
         assert (x == mine(1, "y", [2], 99)) == (y == theirs(1, "y", [2], 99))  # d: compare=False
         assert (x == mine(2)) == (y == theirs(2))
         assert (x.__class__.__hash__ is None) == (y.__class__.__hash__ is None)
@@ -66,8 +64,10 @@ def test_same_behaviour_as_the_standard_decorator(kw: dict[str, Any]) -> None:
         assert mine(1).c == [] and mine(1).c is not mine(1).c  # a fresh default each time
         assert x.e == 0 and mine(1).b == "x"
         r = dataclasses.replace(x, a=9)
-        assert r.a == 9 and r.b == "y" and dataclasses.asdict(r) == dataclasses.asdict(
-            dataclasses.replace(y, a=9)
+        assert (
+            r.a == 9
+            and r.b == "y"
+            and dataclasses.asdict(r) == dataclasses.asdict(dataclasses.replace(y, a=9))
         )
         if kw.get("frozen"):
             with pytest.raises(dataclasses.FrozenInstanceError):
