@@ -175,6 +175,7 @@ class Child:
     data: dict[str, Any]
     wall: float
     maxrss_kb: int
+    cpu: float = 0.0  # user + system CPU seconds of the whole process (rusage)
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -231,7 +232,7 @@ def run_child(cmd: list[str], *, env: dict[str, str] | None = None, timeout: flo
     lines = [ln for ln in text.splitlines() if ln.strip().startswith("{")]
     if not lines:
         raise BenchError(f"{what} printed no result: {etext.strip()[-1500:]}")
-    return Child(json.loads(lines[-1]), wall, int(usage.ru_maxrss))
+    return Child(json.loads(lines[-1]), wall, int(usage.ru_maxrss), usage.ru_utime + usage.ru_stime)
 
 
 def python_worker(name: str, *args: str) -> list[str]:

@@ -21,6 +21,15 @@ static inline double now_s(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/* CPU time of this process (user + system), immune to waiting for a busy CPU. */
+static inline double cpu_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
 static inline void pin_cpu(int cpu)
 {
 	cpu_set_t set;

@@ -1,7 +1,8 @@
 """pybpf side of the map benchmark on the u32 -> u64 hash map of bench/bpf/maps.bpf.c.
 
 argv: OBJ N [batch]. Per element (skipped with "batch") (m[k] = v, m[k], iterate + m[k]) then batches
-(update_batch, items() = BPF_MAP_LOOKUP_BATCH, delete_batch); prints one JSON line
+(update_batch, items() = BPF_MAP_LOOKUP_BATCH, delete_batch), then the same batches on numpy
+arrays (update_batch(keys, values), lookup_batch(), delete_batch(keys)); prints one JSON line
 of seconds per operation.
 """
 
@@ -66,6 +67,24 @@ def main() -> None:
     t = time.perf_counter()
     m.delete_batch(keys)
     out["delete_batch"] = time.perf_counter() - t
+
+    import numpy as np
+
+    karr = np.arange(n, dtype=np.uint32)
+    varr = karr.astype(np.uint64) * 3
+    t = time.perf_counter()
+    m.update_batch(karr, varr)
+    out["fill_numpy"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    ks, vs = m.lookup_batch()
+    out["dump_numpy"] = time.perf_counter() - t
+    if len(ks) != n or int(vs.sum()) != out["checksum"]:
+        raise SystemExit(f"numpy dump saw {len(ks)} of {n} (or wrong values)")
+
+    t = time.perf_counter()
+    m.delete_batch(karr)
+    out["delete_numpy"] = time.perf_counter() - t
     obj.close()
     print(json.dumps(out))
 

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 T0 = time.perf_counter()
+C0 = time.process_time()
 
 
 def main() -> None:
@@ -20,6 +21,7 @@ def main() -> None:
     import pybpf.sys.progs as progs
 
     t_import = time.perf_counter() - T0
+    c_import = time.process_time() - C0
     kernel = 0.0
     real = progs.prog_load_log
 
@@ -35,12 +37,16 @@ def main() -> None:
     t0 = time.perf_counter()
     obj = pybpf.open(sys.argv[1])
     t1 = time.perf_counter()
+    c1 = time.process_time()
     obj.load()
     t2 = time.perf_counter()
+    c_load = time.process_time() - c1
     links = obj.attach()
     t3 = time.perf_counter()
+    c3 = time.process_time()
     obj.close()
     t4 = time.perf_counter()
+    c4 = time.process_time()
     print(
         json.dumps(
             {
@@ -51,6 +57,10 @@ def main() -> None:
                 "prog_load_seconds": kernel,
                 "attach_seconds": t3 - t2,
                 "close_seconds": t4 - t3,
+                "cpu_seconds": c4 - C0,
+                "import_cpu_seconds": c_import,
+                "close_cpu_seconds": c4 - c3,
+                "load_cpu_seconds": c_load,
                 "programs": len(links),
             }
         )

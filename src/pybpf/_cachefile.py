@@ -15,7 +15,6 @@ import contextlib
 import os
 import pwd
 import stat
-import tempfile
 from pathlib import Path
 
 __all__ = ["cache_dir", "read", "safe_dir", "write"]
@@ -87,6 +86,8 @@ def write(path: Path, data: bytes) -> bool:
     False, leaving nothing behind, when the directory is not safe or on any error."""
     if not safe_dir(path.parent):
         return False
+    import tempfile  # only when writing: keeps the import of readers light
+
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -95,13 +95,23 @@ def parse_kallsyms(text: str) -> Kallsyms:
     return Kallsyms({k: tuple(v) for k, v in addrs.items()}, types)
 
 
-def read_kallsyms(path: str = KALLSYMS_PATH) -> Kallsyms:
-    """Read and parse ``/proc/kallsyms`` (addresses are zero without CAP_SYSLOG)."""
+_KALLSYMS: dict[str, Kallsyms] = {}  # parsed once per process and path
+
+
+def read_kallsyms(path: str = KALLSYMS_PATH, *, fresh: bool = False) -> Kallsyms:
+    """Read and parse ``/proc/kallsyms`` (addresses are zero without CAP_SYSLOG).
+
+    Parsed at most once per process (about 0.3 s for a full kernel); ``fresh=True``
+    re-reads it, e.g. after loading a module. Example: ``read_kallsyms().lookup("bpf_prog_put")``.
+    """
+    if not fresh and path in _KALLSYMS:
+        return _KALLSYMS[path]
     try:
         text = Path(path).read_text()
     except OSError as exc:
         raise ExternError(f"cannot read {path} for typeless ksyms: {exc.strerror}") from None
-    return parse_kallsyms(text)
+    _KALLSYMS[path] = syms = parse_kallsyms(text)
+    return syms
 
 
 # --------------------------------------------------------------------------- BTF

@@ -510,8 +510,19 @@ class Map(MutableMapping[Any, Any]):
 
     # -- batches -------------------------------------------------------------------------
 
-    def update_batch(self, items: Iterable[tuple[Any, Any]], *, flags: int = 0) -> int:
-        """Store many items at once (one syscall per 4096 where supported)."""
+    def update_batch(self, items: Iterable[Any], values: Any = None, *, flags: int = 0) -> int:
+        """Store many items at once (one syscall per 4096 where supported).
+
+        ``items`` are (key, value) pairs, or keys with ``values`` parallel to them.
+        numpy arrays in the map's layout go to the kernel without a copy:
+        ``m.update_batch(np.arange(n, dtype=np.uint32), np.zeros(n, np.uint64))``.
+        """
+        if values is not None:
+            from pybpf import _maparray
+
+            if _maparray.is_array(items) or _maparray.is_array(values):
+                return _maparray.update(self, items, values, flags)
+            items = zip(items, values, strict=True)
         bulk = self._bulk_formats()
         if bulk is not None and self._batch_ok:
             items = list(items)
@@ -559,7 +570,14 @@ class Map(MutableMapping[Any, Any]):
         return done
 
     def delete_batch(self, keys: Iterable[Any]) -> int:
-        """Delete many keys at once; returns how many were deleted."""
+        """Delete many keys at once; returns how many were deleted.
+
+        A numpy array of keys in the map's layout is passed without a copy.
+        """
+        from pybpf import _maparray
+
+        if _maparray.is_array(keys):
+            return _maparray.delete(self, keys)
         keys = list(keys)
         bulk = self._bulk_formats()
         packed = self._pack_bulk(bulk[0], self.key_size, keys) if bulk is not None else None
@@ -578,6 +596,17 @@ class Map(MutableMapping[Any, Any]):
             for k in chunk:
                 done += int(sysmaps.map_delete_elem(self._fd, k))
         return done
+
+    def lookup_batch(self) -> tuple[Any, Any]:
+        """Every (key, value) as two numpy arrays, read by BPF_MAP_LOOKUP_BATCH in place.
+
+        dtypes come from BTF (``uint32``, structured records...; raw bytes without it);
+        per-CPU values have one column per possible CPU. Needs numpy.
+        Example: ``keys, values = m.lookup_batch(); total = values.sum()``.
+        """
+        from pybpf import _maparray
+
+        return _maparray.lookup(self)
 
     def clear(self) -> None:
         """Delete every element (arrays cannot be cleared: their slots always exist)."""

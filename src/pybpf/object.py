@@ -189,8 +189,11 @@ class Object:
 
     def detach(self) -> None:
         """Detach every link made by :meth:`attach`."""
-        while self._links:
-            self._links.pop().close()
+        from pybpf.link.base import close_links
+
+        errors = close_links(self._links)
+        if errors:
+            raise errors[0]
 
     def close(self) -> None:
         """Detach, unmap and close everything this object holds (pins stay pinned)."""
@@ -200,12 +203,9 @@ class Object:
         self._release(unpin=False)
 
     def _release(self, *, unpin: bool) -> None:
-        errors: list[BaseException] = []
-        while self._links:
-            try:
-                self._links.pop().close()
-            except Exception as exc:
-                errors.append(exc)
+        from pybpf.link.base import close_links
+
+        errors: list[BaseException] = list(close_links(self._links))
         for mm in self._mmaps.values():
             # a live memoryview may still point into it: then GC unmaps it later
             with contextlib.suppress(BufferError):
@@ -293,11 +293,12 @@ class Object:
         """The running kernel's BTF (or ``btf_custom_path``), loaded once."""
         if self._kernel_btf is None:
             from pybpf.btf import BTF
+            from pybpf.btf.reader import kernel_btf
 
             if self.btf_custom_path is not None:
                 self._kernel_btf = BTF.from_file(os.fspath(self.btf_custom_path))
             else:
-                self._kernel_btf = BTF.load_vmlinux()
+                self._kernel_btf = kernel_btf()  # shared by every object of the process
         return self._kernel_btf
 
     def module_btfs(self) -> list[tuple[str, BTF]]:

@@ -15,9 +15,9 @@ import enum
 import re
 import struct
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pybpf._dataclass import dataclass
 from pybpf.errors import BTFError, ObjectError
 
 if TYPE_CHECKING:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from pybpf._dataclass import dataclass
 from pybpf.asm.disasm import SourceLine
 from pybpf.elf.reader import ElfObject
 from pybpf.errors import BTFError

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
+from pybpf._dataclass import dataclass
 from pybpf.asm.insn import LD_IMM64, Instruction
 from pybpf.asm.syntax import format_instruction
 from pybpf.elf.reader import ElfObject, Relocation, Section, SymbolType

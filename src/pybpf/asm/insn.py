@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import struct
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
+from pybpf._dataclass import dataclass
 from pybpf._ints import s32
 from pybpf.asm.opcodes import (
     CLASS_MASK,

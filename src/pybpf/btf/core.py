@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from pybpf._dataclass import dataclass
 from pybpf.asm.insn import Instruction
 from pybpf.btf.core_calc import ReloValues, calc_relo
 from pybpf.btf.core_match import Candidate, find_candidates, spec_match
@@ -36,7 +36,7 @@ from pybpf.btf.core_spec import (
     relo_kind_str,
 )
 from pybpf.btf.ext import CoreReloKind
-from pybpf.btf.reader import BTF, VMLINUX_PATH
+from pybpf.btf.reader import BTF, VMLINUX_PATH, kernel_btf
 from pybpf.errors import BTFError, CoreRelocationError
 
 __all__ = [
@@ -173,7 +173,7 @@ class CoreTarget:
         """The running kernel's BTF (``/sys/kernel/btf``), or ``custom_path`` alone."""
         if custom_path is not None:
             return cls(BTF.from_file(custom_path), (), name=str(custom_path))
-        vmlinux = BTF.load_vmlinux()
+        vmlinux = kernel_btf()  # parsed once per process, shared by every object
 
         def load_modules() -> list[tuple[str, BTF]]:
             out = []

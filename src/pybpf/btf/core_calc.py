@@ -8,8 +8,7 @@ poisoned instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pybpf._dataclass import dataclass
 from pybpf.btf.core_spec import (
     CoreSpec,
     is_enumval_based,

@@ -9,9 +9,9 @@ libbpf's ``bpf_core_spec_match``.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pybpf._dataclass import dataclass
 from pybpf.btf.core_compat import fields_are_compat, kinds_compat, types_are_compat, types_match
 from pybpf.btf.core_spec import (
     MAX_SPEC_LEN,

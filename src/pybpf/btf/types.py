@@ -7,8 +7,9 @@ kernel's kind number. Type ids refer to other types (0 is ``void``).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import ClassVar
+
+from pybpf._dataclass import dataclass
 
 __all__ = [
     "Array",

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from pybpf._dataclass import dataclass
 from pybpf.btf.types import (
     Array,
     Datasec,

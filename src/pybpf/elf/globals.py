@@ -10,9 +10,9 @@ symbol table when the object has no BTF.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pybpf._dataclass import dataclass
 from pybpf.btf.types import Datasec, Kind, Var, VarLinkage
 from pybpf.elf.externs import KCONFIG_SEC, ExternSpec, kconfig_size
 from pybpf.elf.maps import MapKind, MapSpec

@@ -8,9 +8,9 @@ are entry programs whose section name says their type.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pybpf._dataclass import dataclass
 from pybpf.btf.ext import CoreRelo, FuncInfo, LineInfo
 from pybpf.elf.reader import SectionType, SymbolBind, SymbolType
 from pybpf.elf.relocs import INSN_SIZE, ProgRelocation

@@ -13,9 +13,9 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pybpf._dataclass import dataclass
 from pybpf.elf.externs import ExternKind, ExternSpec
 from pybpf.elf.reader import SHN_LORESERVE, Relocation, RelocType, Symbol, SymbolType
 from pybpf.errors import ObjectError

@@ -14,11 +14,10 @@ failed. Unknown names raise :class:`ObjectError`; nothing is guessed.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import re
-from dataclasses import dataclass
 
+from pybpf._dataclass import dataclass
 from pybpf.errors import ObjectError
 from pybpf.uapi.enums import AttachType, ProgType
 
@@ -495,6 +494,8 @@ def closest_sections(name: str, n: int = 3) -> list[str]:
     head = re.split(r"[/.]", name, maxsplit=1)[0]
     bases = {d.base: shown for d, shown in zip(SECTION_DEFS, names, strict=True)}
     out: list[str] = []
+    import difflib  # only for a "did you mean" hint
+
     for cand in difflib.get_close_matches(name, list(bases), n=n, cutoff=0.5):
         out.append(bases[cand])
     if len(out) < n and head != name:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import select
 from collections.abc import Callable
 from typing import Any
@@ -65,6 +64,8 @@ class RingBufferPoller(Closing):
 
     async def run(self) -> None:
         """Consume rings as data arrives in the running asyncio loop, until cancelled."""
+        import asyncio  # only asyncio users pay for importing it
+
         loop = asyncio.get_running_loop()
         ready = asyncio.Event()
         fd = self.fileno()

@@ -10,7 +10,6 @@ publishes the new consumer position, which frees the space for producers.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import mmap
 import select
@@ -424,6 +423,8 @@ class RingBuffer(Closing, Generic[T]):
 
     async def events(self, *, chunk: int = 4096) -> AsyncIterator[T]:
         """Yield records as they arrive, waiting in the running asyncio loop."""
+        import asyncio  # only asyncio users pay for importing it
+
         loop = asyncio.get_running_loop()
         fd = self.fileno()
         ready = asyncio.Event()

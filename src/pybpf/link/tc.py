@@ -13,9 +13,9 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from dataclasses import dataclass
 from typing import Any
 
+from pybpf._dataclass import dataclass
 from pybpf.errors import AttachError, KernelError, NotSupportedError
 from pybpf.link.base import CallbackLink, FDLink, Link
 from pybpf.sys import links as syslinks

@@ -13,9 +13,9 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
+from pybpf._dataclass import dataclass
 from pybpf.errors import AttachError
 
 __all__ = [

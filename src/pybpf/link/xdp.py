@@ -9,9 +9,9 @@ it is still the one attached (XDP_FLAGS_REPLACE with the expected fd).
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
 from typing import Any
 
+from pybpf._dataclass import dataclass
 from pybpf.errors import AttachError, KernelError
 from pybpf.link.base import CallbackLink, FDLink, Link
 from pybpf.sys import links as syslinks

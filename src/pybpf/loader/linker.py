@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from pybpf._dataclass import dataclass
 from pybpf.btf.ext import FuncInfo, LineInfo
 from pybpf.elf.programs import ProgramSpec
 from pybpf.elf.relocs import ProgRelocation, RelocKind

@@ -15,7 +15,6 @@ from pybpf.errors import (
     VerifierError,
 )
 from pybpf.loader.linker import INSN, LinkedProgram, link_program, set_imm64, set_insn
-from pybpf.loader.verifier import summarize_log
 from pybpf.uapi.enums import AttachType, ProgFlags, ProgType
 
 if TYPE_CHECKING:
@@ -396,6 +395,7 @@ def _explain_verifier(
 ) -> Exception:
     """A VerifierError with a summary and C source line, or the failed CO-RE relocation."""
     from pybpf.btf.core import failed_relocation_at
+    from pybpf.loader.verifier import summarize_log  # only when the verifier said no
 
     summary = summarize_log(exc.log, _line_lookup(ctx, linked))
     if summary.insn_index is not None:

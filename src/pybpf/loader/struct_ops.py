@@ -17,9 +17,10 @@ import contextlib
 import errno
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
+from pybpf._dataclass import dataclass
 from pybpf.btf import BTF, Kind, Ptr, Struct
 from pybpf.errors import BPFError, KernelError, MapError, NotSupportedError, ObjectError
 from pybpf.link.base import CallbackLink, FDLink, Link

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from pybpf._dataclass import dataclass
 
 __all__ = ["LogSummary", "summarize_log"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-import platform
+import os
 from typing import Any
 
 __all__ = ["NR_BPF", "NR_PERF_EVENT_OPEN", "addr", "c_buffer", "cstr", "libc"]
@@ -21,7 +21,7 @@ _SYSCALLS: dict[str, tuple[int, int]] = {
 
 
 def _numbers() -> tuple[int, int]:
-    machine = platform.machine()
+    machine = os.uname().machine  # (platform.machine(), without importing platform)
     try:
         return _SYSCALLS[machine]
     except KeyError:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from pybpf._dataclass import dataclass
 from pybpf.sys import syscall
 from pybpf.sys._ffi import addr
 from pybpf.sys.attrs import InfoAttr

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from pybpf._dataclass import dataclass
 from pybpf.errors import AttachError, LinkError
 from pybpf.sys import syscall
 from pybpf.sys._ffi import addr, c_buffer, cstr

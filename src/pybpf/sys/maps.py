@@ -9,9 +9,9 @@ from __future__ import annotations
 import ctypes
 import errno
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import overload
 
+from pybpf._dataclass import dataclass
 from pybpf.errors import MapError
 from pybpf.sys import syscall
 from pybpf.sys._ffi import addr, c_buffer
@@ -26,6 +26,7 @@ __all__ = [
     "PackedBatch",
     "RawBatch",
     "fdnum",
+    "map_batch_at",
     "map_create",
     "map_delete_batch",
     "map_delete_elem",
@@ -440,3 +441,50 @@ def map_delete_batch(
     except MapError as exc:
         raise _batch_error(exc, attr.count) from None
     return int(attr.count)
+
+
+def map_batch_at(
+    cmd: Cmd,
+    fd: FdLike,
+    keys: int,
+    values: int,
+    count: int,
+    *,
+    in_batch: int = 0,
+    out_batch: int = 0,
+    elem_flags: int = 0,
+    flags: int = 0,
+) -> tuple[int, bool]:
+    """One BPF_MAP_*_BATCH call on caller-owned memory (addresses, e.g. of numpy arrays).
+
+    No copy is made: the kernel reads keys/values from (or writes them to) the given
+    addresses, which must hold ``count`` elements. Returns (elements handled, end
+    reached): the end of a lookup is ENOENT; other errors raise BatchMapError.
+    Example: ``map_batch_at(Cmd.MAP_DELETE_BATCH, fd, keys.ctypes.data, 0, len(keys))``.
+    """
+    attr = BatchAttr(
+        in_batch=in_batch,
+        out_batch=out_batch,
+        keys=keys,
+        values=values,
+        count=count,
+        map_fd=fdnum(fd),
+        elem_flags=elem_flags,
+        flags=flags,
+    )
+    lookup = cmd in (Cmd.MAP_LOOKUP_BATCH, Cmd.MAP_LOOKUP_AND_DELETE_BATCH)
+    try:
+        syscall.bpf(cmd, attr, op=_BATCH_OPS.get(cmd, "map batch"), error=MapError)
+    except MapError as exc:
+        if lookup and exc.errno == errno.ENOENT:
+            return int(attr.count), True
+        raise _batch_error(exc, attr.count) from None
+    return int(attr.count), False
+
+
+_BATCH_OPS = {
+    Cmd.MAP_LOOKUP_BATCH: "look up map batch",
+    Cmd.MAP_LOOKUP_AND_DELETE_BATCH: "pop map batch",
+    Cmd.MAP_UPDATE_BATCH: "update map batch",
+    Cmd.MAP_DELETE_BATCH: "delete map batch",
+}

@@ -16,9 +16,9 @@ import itertools
 import socket
 import struct
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Union
 
+from pybpf._dataclass import dataclass
 from pybpf.errors import KernelError
 
 __all__ = [

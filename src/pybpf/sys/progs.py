@@ -12,9 +12,9 @@ import ctypes
 import errno
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import ParamSpec
 
+from pybpf._dataclass import dataclass
 from pybpf.errors import AttachError, KernelError, ProgramLoadError, VerifierError
 from pybpf.sys import syscall
 from pybpf.sys._ffi import addr, c_buffer, cstr

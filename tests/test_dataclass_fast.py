@@ -1,0 +1,150 @@
+"""pybpf._dataclass behaves like the standard @dataclass for the options pybpf uses
+(compared side by side on the same class bodies), and its code cache is only trusted
+when it is this user's own file."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pybpf import _dataclass
+
+OPTIONS = [
+    {},
+    {"frozen": True},
+    {"slots": True},
+    {"frozen": True, "slots": True},
+    {"eq": False},
+    {"repr": False, "frozen": True},
+]
+
+
+def _make(deco: Any, **kw: Any) -> tuple[type, type]:
+    @deco(**kw)
+    class Base:
+        """A base."""
+
+        a: int
+        b: str = "x"
+        c: list[int] = dataclasses.field(default_factory=list)
+        d: int = dataclasses.field(default=5, compare=False)
+        e: int = dataclasses.field(default=0, repr=False, init=False)
+
+    @deco(**kw)
+    class Child(Base):
+        f: float = 1.5
+
+    return Base, Child
+
+
+@pytest.mark.parametrize("kw", OPTIONS, ids=[str(o) for o in OPTIONS])
+def test_same_behaviour_as_the_standard_decorator(kw: dict[str, Any]) -> None:
+    ours, std = _make(_dataclass._dataclass, **kw), _make(dataclasses.dataclass, **kw)
+    for mine, theirs in zip(ours, std, strict=True):
+        assert [f.name for f in dataclasses.fields(mine)] == [
+            f.name for f in dataclasses.fields(theirs)
+        ]
+        assert mine.__match_args__ == theirs.__match_args__  # type: ignore[attr-defined]
+        x, y = mine(1, "y", [2], 7), theirs(1, "y", [2], 7)
+        if kw.get("repr", True):
+            assert repr(x).replace("_make.<locals>.", "") == repr(y).replace("_make.<locals>.", "")
+        assert (x == mine(1, "y", [2], 99)) == (y == theirs(1, "y", [2], 99))  # d: compare=False
+        assert (x == mine(2)) == (y == theirs(2))
+        assert (x.__class__.__hash__ is None) == (y.__class__.__hash__ is None)
+        if x.__class__.__hash__ is not None and kw.get("frozen"):
+            assert hash(mine(1, "y", (), 3)) == hash(mine(1, "y", (), 4))  # type: ignore[arg-type]
+        assert mine(1).c == [] and mine(1).c is not mine(1).c  # a fresh default each time
+        assert x.e == 0 and mine(1).b == "x"
+        r = dataclasses.replace(x, a=9)
+        assert (
+            r.a == 9
+            and r.b == "y"
+            and dataclasses.asdict(r) == dataclasses.asdict(dataclasses.replace(y, a=9))
+        )
+        if kw.get("frozen"):
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                x.a = 3
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                del x.a
+        else:
+            x.a = 3
+            assert x.a == 3
+        assert ("__dict__" in dir(x)) == ("__dict__" in dir(y))
+
+
+def test_pickle_and_copy_of_frozen_slotted_instances() -> None:
+    global Point
+
+    @_dataclass._dataclass(frozen=True, slots=True)
+    class Point:
+        x: int
+        y: int = 2
+
+    Point.__qualname__ = "Point"  # importable for pickle
+    p = Point(1)
+    assert pickle.loads(pickle.dumps(p)) == p
+    assert copy.copy(p) == p and copy.deepcopy(p) == p
+
+
+def test_unusual_options_use_the_standard_decorator() -> None:
+    @_dataclass._dataclass(order=True, frozen=True)
+    class Ordered:
+        a: int
+
+    assert Ordered(1) < Ordered(2)
+
+    @_dataclass._dataclass
+    class Plain:
+        a: int = 0
+
+        def __eq__(self, other: object) -> bool:  # explicit methods are kept
+            return True
+
+    assert Plain(1) == Plain(2) and Plain.__hash__ is None
+
+
+def _run(code: str, cache: Path | str) -> str:
+    src = str(Path(_dataclass.__file__).resolve().parent.parent)
+    env = dict(os.environ, PYBPF_CACHE_DIR=str(cache), PYTHONPATH=src)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+
+CODE = """
+from pybpf._dataclass import dataclass
+import sys
+@dataclass(frozen=True)
+class T:
+    a: int
+    b: int = 2
+print(T(1), T(1) == T(1, 2), hash(T(1)) == hash(T(1, 2)))
+"""
+
+
+def test_code_cache_is_written_reused_and_checked(tmp_path: Path) -> None:
+    assert _run(CODE, tmp_path).strip() == "T(a=1, b=2) True True"
+    files = list(tmp_path.glob("dataclass-code-*.bin"))
+    assert len(files) == 1
+    size = files[0].stat().st_size
+    assert _run(CODE, tmp_path).strip() == "T(a=1, b=2) True True"  # from the cache
+    assert files[0].stat().st_size == size  # nothing new to add
+    files[0].chmod(0o666)  # writable by others: ignored (and rewritten)
+    assert _run(CODE, tmp_path).strip() == "T(a=1, b=2) True True"
+    files[0].write_bytes(b"garbage")
+    assert _run(CODE, tmp_path).strip() == "T(a=1, b=2) True True"
+
+
+def test_code_cache_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = _run(CODE, "")  # PYBPF_CACHE_DIR="" turns every cache off
+    assert out.strip() == "T(a=1, b=2) True True"
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,45 @@
+"""``import pybpf`` stays light: it must not pull in the loader, BTF, ELF or numpy
+(those load on first use of ``pybpf.open`` and friends)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pybpf
+
+HEAVY = ("pybpf.loader", "pybpf.btf", "pybpf.elf", "pybpf.object", "numpy")
+
+
+def _imported(code: str) -> list[str]:
+    """Modules that ``python -X importtime -c code`` imported: the names importtime
+    logs, plus what is in ``sys.modules`` at the end (importtime does not log modules
+    loaded through ``importlib.import_module``)."""
+    src = str(Path(pybpf.__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"{code}\nimport sys; print(*sys.modules)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    names = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", proc.stderr, re.M)
+    assert names, proc.stderr[-2000:]
+    return names + proc.stdout.split()
+
+
+def test_import_pybpf_is_light() -> None:
+    names = _imported("import pybpf")
+    assert "pybpf" in names and "pybpf.errors" in names  # the probe sees pybpf's imports
+    heavy = [n for n in names if any(n == h or n.startswith(h + ".") for h in HEAVY)]
+    assert heavy == [], f"import pybpf pulled in {heavy}"
+
+
+def test_the_probe_catches_heavy_imports() -> None:
+    """The same probe does see the loader once a name that needs it is used."""
+    names = _imported("import pybpf; pybpf.ObjectSpec")
+    assert "pybpf.elf.spec" in names and any(n.startswith("pybpf.btf") for n in names)
