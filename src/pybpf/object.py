@@ -343,7 +343,6 @@ class Object:
     def _event_decoder(self, event_type: str | int | None) -> Any:
         if event_type is None:
             return None
-        from pybpf.btf import Kind
         from pybpf.btf.layout import Layout
 
         btf = self.spec.btf
@@ -352,11 +351,9 @@ class Object:
         if isinstance(event_type, int):
             type_id = event_type
         else:
-            name = event_type.removeprefix("struct ").strip()
-            ids = btf.find(name, Kind.STRUCT) or btf.find(name, Kind.UNION) or btf.find(name)
-            if not ids:
-                raise BPFError(f"no type {event_type!r} in the BTF of {self.name!r}")
-            type_id = ids[0]
+            from pybpf.btf.named import type_id_by_name
+
+            type_id = type_id_by_name(btf, event_type, owner=self.name)
         return Layout.for_type(btf, type_id).decoder()
 
     def ringbuf(

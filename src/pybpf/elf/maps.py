@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from pybpf.btf.types import Array, Datasec, FuncProto, Kind, Ptr, Struct, Var
+from pybpf.btf.types import Array, Datasec, Enum, Enum64, FuncProto, Kind, Ptr, Struct, Var
 from pybpf.elf.reader import RelocType, Symbol, SymbolType
 from pybpf.errors import ObjectError
 from pybpf.uapi.enums import MapFlags, MapType
@@ -241,6 +241,8 @@ class _BTFMaps:
             a = self.btf.type(self.btf.resolve(t.type))
             if isinstance(a, Array):
                 return a.nelems
+        if isinstance(t, Enum | Enum64) and len(t.values) == 1:
+            return t.values[0].value  # __ulong(member, N): libbpf 1.4+'s 64-bit fields
         raise self.err(
             f"map {map_name!r}: field {member!r} is not a __uint() (pointer to array), "
             f"it is a {t.kind.name}"
