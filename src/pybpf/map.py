@@ -14,6 +14,7 @@ import struct
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pybpf._mapviews import MapViews
 from pybpf.codec import BytesCodec, Codec, LayoutCodec, codec_for
 from pybpf.errors import MapError
 from pybpf.sys import maps as sysmaps
@@ -87,7 +88,7 @@ class _NotCreated(FD):
         raise BPFError(f"map {self.name!r} is not in the kernel yet: call obj.load() first")
 
 
-class Map(MutableMapping[Any, Any]):
+class Map(MapViews, MutableMapping[Any, Any]):
     """A BPF map in the kernel, owned through its fd.
 
     Maps of an opened object exist before load too: their shape (``max_entries``,
