@@ -103,6 +103,86 @@ class MapViews:
 
         return rich_hist(self._hist_items(), linear=True, val_type=val_type, **kwargs)
 
+    def to_numpy(self) -> Any:
+        """Every entry as one numpy structured array with fields ``key`` and ``value``.
+
+        Key and value dtypes come from BTF (structs become nested fields; without
+        BTF, raw ``V<size>`` bytes). Per-CPU values have shape ``(ncpus,)``.
+
+        Example::
+
+            arr = obj.maps["counts"].to_numpy()
+            top = arr[arr["value"].argsort()[::-1][:10]]
+        """
+        import numpy as np
+
+        m = self._self()
+        kdt, vdt = self._np_dtypes()
+        pairs = list(m.items_raw())
+        dt = np.dtype([("key", kdt), ("value", vdt)])
+        buf = b"".join(k + v for k, v in pairs)
+        return np.frombuffer(buf, dtype=dt, count=len(pairs)).copy()
+
+    def to_pandas(self) -> Any:
+        """Every entry as a pandas DataFrame: key field(s) then value field(s) as columns.
+
+        Scalar keys and values are the columns ``key`` and ``value``; struct fields
+        are columns by name. Per-CPU maps give one row per key and CPU (column ``cpu``).
+
+        Example::
+
+            df = obj.maps["counts"].to_pandas().sort_values("value", ascending=False)
+        """
+        import numpy as np
+
+        from pybpf.frames import dataframe
+
+        arr = self.to_numpy()
+        keys, vals = arr["key"], arr["value"]
+        if vals.ndim > 1:  # per-CPU: one row per (key, cpu)
+            ncpu = vals.shape[1]
+            keys = np.repeat(keys, ncpu)
+            cpu = np.tile(np.arange(ncpu), len(arr))
+            vals = vals.reshape((-1, *vals.shape[2:]))
+            return dataframe([(keys, "key"), (cpu, "cpu"), (vals, "value")])
+        return dataframe([(keys, "key"), (vals, "value")])
+
+    def _np_dtypes(self) -> tuple[Any, Any]:
+        import numpy as np
+
+        from pybpf.btf.layout import numpy_dtype
+
+        m = self._self()
+
+        def one(type_id: int, size: int) -> Any:
+            if m.btf is not None and type_id:
+                dt = np.dtype(numpy_dtype(m.btf, type_id))
+                if dt.itemsize == size:
+                    return dt
+            return np.dtype(f"V{size}")
+
+        kdt = one(m.key_type_id, m.key_size)
+        vsize = m.value_size
+        if m.percpu:
+            elem = one(m.value_type_id, vsize)
+            stride = (vsize + 7) // 8 * 8
+            if stride != elem.itemsize:  # each CPU's value is padded to 8 bytes
+                spec: Any
+                if elem.names is None:
+                    spec = {"names": ["value"], "formats": [elem], "itemsize": stride}
+                else:
+                    spec = {
+                        "names": list(elem.names),
+                        "formats": [elem.fields[n][0] for n in elem.names],
+                        "offsets": [elem.fields[n][1] for n in elem.names],
+                        "itemsize": stride,
+                    }
+                elem = np.dtype(spec)
+            from pybpf.map import possible_cpus
+
+            return kdt, np.dtype((elem, (possible_cpus(),)))
+        return kdt, one(m.value_type_id, vsize)
+
     def _hist_items(self) -> list[tuple[Any, Any]]:
         return list(self._self().items())
 

@@ -362,7 +362,11 @@ class Object:
         """A reader of ring buffer map ``name``, decoding records as BTF ``event_type``."""
         from pybpf.events.ringbuf import RingBuffer
 
-        return RingBuffer(self.maps[name].fd, callback, decoder=self._event_decoder(event_type))
+        rb: RingBuffer[Any] = RingBuffer(
+            self.maps[name].fd, callback, decoder=self._event_decoder(event_type)
+        )
+        rb.btf = self.spec.btf  # numpy_dtype="event" by BTF name
+        return rb
 
     def perfbuf(
         self,
