@@ -93,6 +93,14 @@ class Map(MapViews, MutableMapping[Any, Any]):
 
     Maps of an opened object exist before load too: their shape (``max_entries``,
     ``value_size``, ...) can be changed until ``obj.load()`` creates them.
+
+    Example::
+
+        counts = obj.maps["counts"]
+        counts[42] = 1                  # keys and values encoded from BTF
+        for key, value in counts.items():
+            print(key, value)
+        obj.maps["dist"].print_log2_hist("usecs")
     """
 
     def __init__(

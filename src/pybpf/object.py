@@ -83,7 +83,36 @@ def _obj_name(spec: ObjectSpec, name: str | None) -> str:
 
 
 class Object:
-    """An opened (and, after :meth:`load`, loaded) BPF object."""
+    """An opened (and, after :meth:`load`, loaded) BPF object.
+
+    Made by :func:`pybpf.open` (nothing in the kernel yet) or :func:`pybpf.load`.
+    Its parts, by their C names:
+
+    - ``maps``: every map (``obj.maps["counts"]``, a :class:`pybpf.Map`), including
+      the global-data maps ``.rodata``, ``.data``, ``.bss``;
+    - ``programs``: every program (``obj.programs["handle_exec"]``, a
+      :class:`pybpf.Program`);
+    - ``globals``: global variables by name (``obj.globals["min_duration_ns"]``):
+      ``.rodata`` ones are set before :meth:`load`, ``.data``/``.bss`` ones are
+      read and written live after it;
+    - ``spec``: the :class:`pybpf.ObjectSpec` read from the file; ``name``; ``loaded``.
+
+    Example::
+
+        obj = pybpf.open("bootstrap.bpf.o")
+        obj.globals["min_duration_ns"] = 50_000_000
+        obj.load()
+        obj.attach()
+        print(dict(obj.maps["exec_start"].items()))
+        obj.close()
+    """
+
+    #: Maps by C name (read-only mapping of :class:`pybpf.Map`).
+    maps: Collection[Map]
+    #: Programs by C name (read-only mapping of :class:`pybpf.Program`).
+    programs: Collection[Program]
+    #: Global variables by C name (``.rodata`` before load, ``.data``/``.bss`` live).
+    globals: Globals
 
     def __init__(
         self,
@@ -393,7 +422,14 @@ def open(
     src: str | os.PathLike[str] | bytes | bytearray | memoryview,
     **options: Any,
 ) -> Object:
-    """Open a BPF object file (or its bytes): read it, put nothing in the kernel yet."""
+    """Open a BPF object file (or its bytes): read it, put nothing in the kernel yet.
+
+    Example::
+
+        obj = pybpf.open("bootstrap.bpf.o")
+        obj.globals["min_duration_ns"] = 10**6   # before load
+        obj.load()
+    """
     from pybpf.elf.spec import ObjectSpec
 
     if isinstance(src, bytes | bytearray | memoryview):
@@ -404,7 +440,13 @@ def open(
 
 
 def load(src: str | os.PathLike[str] | bytes | bytearray | memoryview, **options: Any) -> Object:
-    """Open and load a BPF object; use as ``with pybpf.load(path) as obj:``."""
+    """Open and load a BPF object; use as ``with pybpf.load(path) as obj:``.
+
+    Example::
+
+        with pybpf.load("prog.bpf.o") as obj:
+            obj.attach()
+    """
     obj = open(src, **options)
     try:
         return obj.load()

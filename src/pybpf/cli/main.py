@@ -62,6 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hint and hint not in str(exc):
             print(f"hint: {hint}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # the reader went away (``pybpf ... | head``): stop quietly, as SIGPIPE would
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (OSError, ValueError) as exc:
         if args.debug:
             raise

@@ -74,6 +74,11 @@ class PerfBuffer(Closing, Generic[T]):
     what the program sent. ``lost_cb(cpu, count)`` reports samples the kernel
     dropped because the ring was full; :attr:`lost` is the running total.
     ``page_cnt`` (a power of two) sets each CPU's ring size in pages.
+
+    Example::
+
+        with obj.perfbuf("events", lambda cpu, e: print(cpu, e), event_type="event") as pb:
+            pb.poll(100)
     """
 
     @overload

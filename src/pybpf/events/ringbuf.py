@@ -53,6 +53,12 @@ class RingBuffer(Closing, Generic[T]):
     stops the current :meth:`poll`/:meth:`consume` after that record, like libbpf.
     The reader duplicates the map fd, so closing the map does not break it; call
     :meth:`close` (or use ``with``) to unmap the ring.
+
+    Example::
+
+        with obj.ringbuf("rb", print, event_type="event") as rb:
+            while rb.poll(100) >= 0:
+                pass
     """
 
     @overload
