@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """Entry point of the ``pybpf`` command: one subcommand module per area.
 
 Each module in ``COMMANDS`` exposes ``register(subparsers)`` which adds its
@@ -33,6 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(prog="pybpf", description="A pure-Python eBPF toolchain.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    from pybpf import __version__
+
+    parser.add_argument("-V", "--version", action="version", version=f"pybpf {__version__}")
+    parser.add_argument(
+        "-j", "--json", dest="json_all", action="store_true", help="JSON output (any command)"
+    )
+    parser.add_argument(
+        "-p", "--pretty", action="store_true", help="indented JSON output (implies --json)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -42,18 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # area not built yet
             raise
         module.register(sub)
+    for child in sub.choices.values():
+        _add_output_options(child)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit status."""
     parser = build_parser()
+    _complete(parser)
     args = parser.parse_args(argv)
+    _json_options(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        rc = args.func(args)
+        rc = _run_json_wrapped(args) if args.json and getattr(args, "json_wrap", False) else None
+        if rc is None:
+            rc = args.func(args)
     except BPFError as exc:
         if args.debug:
             raise
@@ -77,6 +93,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return int(rc or 0)
+
+
+def _run_json_wrapped(args: argparse.Namespace) -> int:
+    """Run a command that prints text and emit ``{"output": text, "status": rc}``."""
+    import contextlib
+    import io
+
+    from pybpf.cli._output import emit_json
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = int(args.func(args) or 0)
+    emit_json({"output": buf.getvalue(), "status": rc})
+    return rc
+
+
+def _json_options(args: argparse.Namespace) -> None:
+    """``-j``/``-p`` before the command and ``--json``/``--pretty`` after it mean the same."""
+    from pybpf.cli import _output
+
+    pretty = bool(getattr(args, "pretty", False) or getattr(args, "pretty_cmd", False))
+    _output.PRETTY = pretty
+    args.json = bool(getattr(args, "json", False) or args.json_all or pretty)
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Shell completion through argcomplete, when it is installed (the ``completion``
+    extra): ``eval "$(register-python-argcomplete pybpf)"`` in bash."""
+    try:
+        import importlib
+
+        argcomplete = importlib.import_module("argcomplete")
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Give every leaf command ``--json`` (if it lacks it) and ``--pretty``."""
+    sub = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not sub:
+        opts = {s for a in parser._actions for s in a.option_strings}
+        if "--json" not in opts:  # a text command: its output becomes {"output": text}
+            parser.add_argument("--json", action="store_true", help="JSON output")
+            parser.set_defaults(json_wrap=True)
+        if "--pretty" not in opts:
+            parser.add_argument(
+                "--pretty", dest="pretty_cmd", action="store_true", help="indented JSON output"
+            )
+        return
+    for child in sub[0].choices.values():
+        _add_output_options(child)
 
 
 if __name__ == "__main__":
