@@ -9,9 +9,11 @@ one clear line plus a hint; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pybpf.errors import BPFError
 
@@ -54,22 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(sub)
     for child in sub.choices.values():
         _add_output_options(child)
+    _complete(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit status."""
     parser = build_parser()
-    _complete(parser)
     args = parser.parse_args(argv)
-    _json_options(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        rc = _run_json_wrapped(args) if args.json and getattr(args, "json_wrap", False) else None
-        if rc is None:
-            rc = args.func(args)
+        rc = args.func(args)
     except BPFError as exc:
         if args.debug:
             raise
@@ -78,12 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hint and hint not in str(exc):
             print(f"hint: {hint}", file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        # the reader went away (``pybpf ... | head``): stop quietly, as SIGPIPE would
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
     except (OSError, ValueError) as exc:
         if args.debug:
             raise
@@ -95,16 +88,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(rc or 0)
 
 
-def _run_json_wrapped(args: argparse.Namespace) -> int:
-    """Run a command that prints text and emit ``{"output": text, "status": rc}``."""
+def _with_output(func: Any, args: argparse.Namespace) -> Any:
+    """Run a command under the output options: JSON as asked (``-j``/``--json``), indented
+    with ``-p``/``--pretty``; a command that prints text gives ``{"output", "status"}``."""
     import contextlib
     import io
 
     from pybpf.cli._output import emit_json
 
+    _json_options(args)
+    if not (args.json and getattr(args, "json_wrap", False)):
+        return func(args)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        rc = int(args.func(args) or 0)
+        rc = int(func(args) or 0)
     emit_json({"output": buf.getvalue(), "status": rc})
     return rc
 
@@ -115,7 +112,7 @@ def _json_options(args: argparse.Namespace) -> None:
 
     pretty = bool(getattr(args, "pretty", False) or getattr(args, "pretty_cmd", False))
     _output.PRETTY = pretty
-    args.json = bool(getattr(args, "json", False) or args.json_all or pretty)
+    args.json = bool(getattr(args, "json", False) or getattr(args, "json_all", False) or pretty)
 
 
 def _complete(parser: argparse.ArgumentParser) -> None:
@@ -142,6 +139,9 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(
                 "--pretty", dest="pretty_cmd", action="store_true", help="indented JSON output"
             )
+        func = parser.get_default("func")
+        if func is not None:
+            parser.set_defaults(func=functools.partial(_with_output, func))
         return
     for child in sub[0].choices.values():
         _add_output_options(child)

@@ -75,10 +75,18 @@ class PerfBuffer(Closing, Generic[T]):
     dropped because the ring was full; :attr:`lost` is the running total.
     ``page_cnt`` (a power of two) sets each CPU's ring size in pages.
 
+    :attr:`lost` is exact: on kernels with ``PERF_FORMAT_LOST`` (5.19+) it is the
+    kernel's own count of samples each CPU's event dropped, including those whose lost
+    record was not written or read yet; after :meth:`close`, the count at close.
+
+    Several threads may poll, consume, drain, read or iterate one reader: they take
+    turns (a lock), so each sample goes to exactly one of them.
+
     Example::
 
-        with obj.perfbuf("events", lambda cpu, e: print(cpu, e), event_type="event") as pb:
+        with obj.perfbuf("events", lambda cpu, data: print(cpu, data)) as pb:
             pb.poll(100)
+            print(pb.lost, "events lost")
     """
 
     @overload

@@ -54,11 +54,20 @@ class RingBuffer(Closing, Generic[T]):
     The reader duplicates the map fd, so closing the map does not break it; call
     :meth:`close` (or use ``with``) to unmap the ring.
 
+    Records the producer could not write (the ring was full) are counted in
+    :attr:`lost` when the BPF side writes with ``pybpf_ringbuf_reserve`` or
+    ``pybpf_ringbuf_output`` from ``pybpf.h`` and ``lost_map`` is that object's
+    ``pybpf_rb_lost`` map (``Object.ringbuf`` and skeletons pass it).
+
+    Several threads may poll, consume, drain, read or iterate one reader: they take
+    turns (a lock), so each record goes to exactly one of them. Zero-copy
+    :meth:`batch` readers must stay in one thread.
+
     Example::
 
-        with obj.ringbuf("rb", print, event_type="event") as rb:
-            while rb.poll(100) >= 0:
-                pass
+        with obj.ringbuf("events", print) as rb:
+            rb.poll(100)
+            print(rb.lost, "events lost")
     """
 
     @overload
