@@ -183,7 +183,16 @@ class VerifierError(ProgramLoadError):
 
     ``log`` is the complete verifier log; ``str()`` is a short summary with the
     failing instruction, the verifier's reason and, where line info is known,
-    the C source line (``globals.bpf.c:42: value = *ptr;``).
+    the C source line (``globals.bpf.c:42: value = *ptr;``). For the common
+    rejections, ``hint`` says in one sentence what to change on that line.
+
+    Example::
+
+        try:
+            obj.load()
+        except pybpf.errors.VerifierError as err:
+            print(err.source, err.hint)
+            print(err.log)           # the whole verifier log
     """
 
     def __init__(
@@ -195,14 +204,20 @@ class VerifierError(ProgramLoadError):
         summary: str | None = None,
         source: str | None = None,
         truncated: bool = False,
+        hint: str | None = None,
+        hint_key: str | None = None,
     ) -> None:
+        #: which known rejection ``hint`` explains (see ``pybpf.loader.hints``), or None
+        self.hint_key = hint_key
         self.summary = summary or _last_log_lines(log)
         self.source = source
         self.truncated = truncated
         detail = self.summary
         if source:
             detail = f"{source}: {detail}"
-        super().__init__(f"load program {program!r}", err, detail, program=program, log=log)
+        super().__init__(
+            f"load program {program!r}", err, detail, program=program, log=log, hint=hint
+        )
 
 
 def _last_log_lines(log: str, n: int = 2) -> str:

@@ -14,6 +14,7 @@ import struct
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pybpf._mapviews import MapViews
 from pybpf.codec import BytesCodec, Codec, LayoutCodec, codec_for
 from pybpf.errors import MapError, UsageError
 from pybpf.sys import maps as sysmaps
@@ -87,11 +88,19 @@ class _NotCreated(FD):
         raise BPFError(f"map {self.name!r} is not in the kernel yet: call obj.load() first")
 
 
-class Map(MutableMapping[Any, Any]):
+class Map(MapViews, MutableMapping[Any, Any]):
     """A BPF map in the kernel, owned through its fd.
 
     Maps of an opened object exist before load too: their shape (``max_entries``,
     ``value_size``, ...) can be changed until ``obj.load()`` creates them.
+
+    Example::
+
+        counts = obj.maps["counts"]
+        counts[42] = 1                  # keys and values encoded from BTF
+        for key, value in counts.items():
+            print(key, value)
+        obj.maps["dist"].print_log2_hist("usecs")
     """
 
     def __init__(

@@ -83,7 +83,36 @@ def _obj_name(spec: ObjectSpec, name: str | None) -> str:
 
 
 class Object:
-    """An opened (and, after :meth:`load`, loaded) BPF object."""
+    """An opened (and, after :meth:`load`, loaded) BPF object.
+
+    Made by :func:`pybpf.open` (nothing in the kernel yet) or :func:`pybpf.load`.
+    Its parts, by their C names:
+
+    - ``maps``: every map (``obj.maps["counts"]``, a :class:`pybpf.Map`), including
+      the global-data maps ``.rodata``, ``.data``, ``.bss``;
+    - ``programs``: every program (``obj.programs["handle_exec"]``, a
+      :class:`pybpf.Program`);
+    - ``globals``: global variables by name (``obj.globals["min_duration_ns"]``):
+      ``.rodata`` ones are set before :meth:`load`, ``.data``/``.bss`` ones are
+      read and written live after it;
+    - ``spec``: the :class:`pybpf.ObjectSpec` read from the file; ``name``; ``loaded``.
+
+    Example::
+
+        obj = pybpf.open("bootstrap.bpf.o")
+        obj.globals["min_duration_ns"] = 50_000_000
+        obj.load()
+        obj.attach()
+        print(dict(obj.maps["exec_start"].items()))
+        obj.close()
+    """
+
+    #: Maps by C name (read-only mapping of :class:`pybpf.Map`).
+    maps: Collection[Map]
+    #: Programs by C name (read-only mapping of :class:`pybpf.Program`).
+    programs: Collection[Program]
+    #: Global variables by C name (``.rodata`` before load, ``.data``/``.bss`` live).
+    globals: Globals
 
     def __init__(
         self,
@@ -348,7 +377,6 @@ class Object:
     def _event_decoder(self, event_type: str | int | None) -> Any:
         if event_type is None:
             return None
-        from pybpf.btf import Kind
         from pybpf.btf.layout import Layout
 
         btf = self.spec.btf
@@ -357,11 +385,9 @@ class Object:
         if isinstance(event_type, int):
             type_id = event_type
         else:
-            name = event_type.removeprefix("struct ").strip()
-            ids = btf.find(name, Kind.STRUCT) or btf.find(name, Kind.UNION) or btf.find(name)
-            if not ids:
-                raise BPFError(f"no type {event_type!r} in the BTF of {self.name!r}")
-            type_id = ids[0]
+            from pybpf.btf.named import type_id_by_name
+
+            type_id = type_id_by_name(btf, event_type, owner=self.name)
         return Layout.for_type(btf, type_id).decoder()
 
     def ringbuf(
@@ -371,13 +397,15 @@ class Object:
         from pybpf.events.ringbuf import LOST_MAP, RingBuffer
 
         lost = self.maps.get(LOST_MAP)
-        return RingBuffer(
+        rb: RingBuffer[Any] = RingBuffer(
             self.maps[name].fd,
             callback,
             decoder=self._event_decoder(event_type),
             lost_map=lost.fd if lost is not None and not lost.closed else None,
             lost_key=name,
         )
+        rb.btf = self.spec.btf  # numpy_dtype="event" by BTF name
+        return rb
 
     def perfbuf(
         self,
@@ -408,6 +436,12 @@ def open(
 
     A list of objects is linked into one first (``pybpf.open([main, lib])``, see
     :mod:`pybpf.linker`).
+
+    Example::
+
+        obj = pybpf.open("bootstrap.bpf.o")
+        obj.globals["min_duration_ns"] = 10**6   # before load
+        obj.load()
     """
     from pybpf.elf.spec import ObjectSpec
 
@@ -440,7 +474,13 @@ def load(
     src: str | os.PathLike[str] | bytes | bytearray | memoryview | list[Any] | tuple[Any, ...],
     **options: Any,
 ) -> Object:
-    """Open and load a BPF object; use as ``with pybpf.load(path) as obj:``."""
+    """Open and load a BPF object; use as ``with pybpf.load(path) as obj:``.
+
+    Example::
+
+        with pybpf.load("prog.bpf.o") as obj:
+            obj.attach()
+    """
     obj = open(src, **options)
     try:
         return obj.load()

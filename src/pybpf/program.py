@@ -27,7 +27,14 @@ __all__ = ["Program"]
 
 
 class Program:
-    """A BPF program; ``fd`` exists once the owning object is loaded."""
+    """A BPF program; ``fd`` exists once the owning object is loaded.
+
+    Example::
+
+        prog = obj.programs["xdp_pass"]
+        print(prog.test_run(b"\x00" * 64).retval)   # BPF_PROG_TEST_RUN
+        link = prog.attach_xdp("lo")
+    """
 
     def __init__(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,32 @@ def test_execsnoop_failed_and_filters(run_tool) -> None:  # type: ignore[no-unty
     assert tool.stop() == 0
 
 
+def test_execsnoop_cgroup_filter(run_tool) -> None:  # type: ignore[no-untyped-def]
+    """-c CGROUP (libbpf-tools' flag): only execs of tasks inside that cgroup v2 directory."""
+    root = Path("/sys/fs/cgroup/unified")
+    if not (root / "cgroup.procs").exists():
+        root = Path("/sys/fs/cgroup")
+    cg = root / f"pybpf_execsnoop_{os.getpid()}"
+    cg.mkdir()
+    try:
+        tool = run_tool("execsnoop", "-c", str(cg), "-l", "pybpf-cg")
+        tool.wait_for(lambda s: s.startswith("PCOMM"))
+        subprocess.run(["/bin/true", "pybpf-cg-outside"])
+        inside = f"echo $$ > {cg}/cgroup.procs && exec /bin/true pybpf-cg-inside"
+        subprocess.run(["/bin/sh", "-c", inside], check=True)
+        tool.wait_for(lambda s: s.endswith(" /bin/true pybpf-cg-inside"))
+        subprocess.run(["/bin/true", "pybpf-cg-outside-2"])
+        time.sleep(0.5)
+        lines = tool.snapshot()[1:]
+        assert lines and not any("outside" in s for s in lines), lines
+        assert tool.stop() == 0
+    finally:
+        cg.rmdir()
+    bad = run_tool("execsnoop", "-c", str(cg))
+    assert bad.proc.wait(60) == 1
+    assert "cannot open the cgroup directory" in (bad.proc.stderr.read() if bad.proc.stderr else "")
+
+
 def test_opensnoop_pid_failed_and_flags(run_tool, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     target = tmp_path / "present.txt"
     target.write_text("x")
@@ -87,7 +114,7 @@ def test_opensnoop_pid_failed_and_flags(run_tool, tmp_path: Path) -> None:  # ty
 def test_opensnoop_failed_only_and_comm(run_tool, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     target = tmp_path / "present.txt"
     target.write_text("x")
-    tool = run_tool("opensnoop", "-x", "-c", "cat")
+    tool = run_tool("opensnoop", "-x", "--comm", "cat")
     assert tool.wait_for(lambda s: s.startswith("PID")) == "PID    COMM              FD ERR PATH"
     subprocess.run(["cat", str(target)], stdout=subprocess.DEVNULL)
     proc = subprocess.run(["cat", str(tmp_path / "nope")], capture_output=True)

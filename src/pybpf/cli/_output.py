@@ -16,9 +16,13 @@ def type_name(t: Any) -> str:
     return t.name.lower() if hasattr(t, "name") else str(t)
 
 
+#: ``--pretty``: indent JSON output (set by the entry point, as bpftool's ``-p``)
+PRETTY = False
+
+
 def emit_json(data: Any) -> None:
-    """Write ``data`` as JSON on stdout."""
-    json.dump(data, sys.stdout, indent=None, default=str)
+    """Write ``data`` as JSON on stdout (indented with ``--pretty``)."""
+    json.dump(data, sys.stdout, indent=2 if PRETTY else None, default=str)
     sys.stdout.write("\n")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pybpf.errors import BPFError, NotSupportedError
 
-__all__ = ["clang_command", "register", "vmlinux_header"]
+__all__ = ["COMPAT_HEADER", "clang_command", "include_dir", "register", "vmlinux_header"]
 
 _ARCH = {
     "x86_64": "x86",
@@ -37,6 +37,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("-I", dest="includes", action="append", default=[], help="include directory")
     p.add_argument("--no-strip", action="store_true", help="keep DWARF debug info")
     p.set_defaults(func=_run)
+    inc = subparsers.add_parser(
+        "include-dir",
+        help="print the directory of pybpf's BPF-side headers (for -I; see pybpf.h)",
+        description="Print the directory holding pybpf.h and pybpf/compat.h. Other build "
+        'systems add: -I"$(pybpf include-dir)" -include pybpf/compat.h',
+    )
+    inc.set_defaults(func=_print_include_dir)
+
+
+def _print_include_dir(args: argparse.Namespace) -> int:
+    print(include_dir())
+    return 0
 
 
 _TMP_PREFIX = "pybpf-vmlinux-"
@@ -87,8 +99,15 @@ def vmlinux_header(btf_path: str) -> Path:
     return out
 
 
+COMPAT_HEADER = "pybpf/compat.h"
+"""Header ``pybpf build`` force-includes (``clang -include``), relative to :func:`include_dir`."""
+
+
 def include_dir() -> Path:
-    """Directory of pybpf's BPF-side headers (``#include <pybpf.h>``)."""
+    """Directory of pybpf's BPF-side headers (``#include <pybpf.h>``).
+
+    Example: ``clang -I"$(pybpf include-dir)" -include pybpf/compat.h ...`` in a Makefile.
+    """
     return Path(__file__).resolve().parent.parent / "include"
 
 
@@ -109,7 +128,9 @@ def clang_command(
     machine = platform.machine()
     cmd = [clang, "-g", "-O2", "-target", "bpf", f"-D__TARGET_ARCH_{_ARCH.get(machine, machine)}"]
     cmd += ["-Wall", f"-I{hdr_dir}", f"-I{src.parent}", *(f"-I{i}" for i in includes)]
-    cmd += [f"-I{include_dir()}"]
+    # pybpf.h's directory, and its compat header read first: sources written against
+    # newer libbpf headers (BPF_UPROBE, bpf_for, ...) build with older system headers.
+    cmd += [f"-I{include_dir()}", "-include", COMPAT_HEADER]
     multi = _MULTIARCH.get(machine)
     if multi and Path("/usr/include", multi).is_dir():
         cmd += ["-idirafter", f"/usr/include/{multi}"]

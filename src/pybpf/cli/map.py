@@ -1,5 +1,7 @@
-"""``pybpf map list|dump ID|lookup ID KEY|update ID KEY VALUE|delete ID KEY|pin ID PATH``:
-maps in the kernel, with keys and values typed from the map's own BTF when it has one."""
+"""``pybpf map list|show MAP|dump MAP|lookup MAP KEY|update MAP KEY VALUE|delete MAP KEY|
+pin MAP PATH``: maps in the kernel, with keys and values typed from the map's own BTF
+when it has one. MAP is ``id N``, ``name NAME`` or ``pinned PATH`` (a bare N is an id);
+``key``/``value`` may precede KEY and VALUE, as in bpftool."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import argparse
 from typing import Any
 
 from pybpf.cli._output import emit_json, emit_table, type_name
+from pybpf.cli._select import TARGET_METAVAR, add_target, fdinfo, one, resolve, split_target
+from pybpf.errors import BPFError
 
 __all__ = ["open_map", "register"]
 
@@ -18,27 +22,29 @@ def register(subparsers: Any) -> None:
     ls = sub.add_parser("list", help="every map")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=_list)
+    sh = sub.add_parser("show", help="maps by id, name or pin (all with no argument)")
+    sh.add_argument("target", nargs="*", metavar="ARG", help=TARGET_METAVAR)
+    sh.add_argument("--json", action="store_true")
+    sh.set_defaults(func=_show_cmd)
     d = sub.add_parser("dump", help="every entry of a map")
-    d.add_argument("id", type=int)
+    add_target(d)
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_dump)
     lk = sub.add_parser("lookup", help="one entry")
-    lk.add_argument("id", type=int)
-    lk.add_argument("key")
+    add_target(lk, "[key] KEY")
     lk.add_argument("--json", action="store_true")
     lk.set_defaults(func=_lookup)
     up = sub.add_parser("update", help="store an entry")
-    up.add_argument("id", type=int)
-    up.add_argument("key")
-    up.add_argument("value")
+    add_target(up, "[key] KEY [value] VALUE")
+    up.add_argument("--json", action="store_true")
     up.set_defaults(func=_update)
     de = sub.add_parser("delete", help="remove an entry")
-    de.add_argument("id", type=int)
-    de.add_argument("key")
+    add_target(de, "[key] KEY")
+    de.add_argument("--json", action="store_true")
     de.set_defaults(func=_delete)
     pin = sub.add_parser("pin", help="pin a map on bpffs")
-    pin.add_argument("id", type=int)
-    pin.add_argument("path")
+    add_target(pin, "PATH")
+    pin.add_argument("--json", action="store_true")
     pin.set_defaults(func=_pin)
 
 
@@ -56,16 +62,68 @@ def map_record(info: Any) -> dict[str, Any]:
     }
 
 
-def _list(args: argparse.Namespace) -> int:
-    from pybpf import introspect
+def _records(ids: Any) -> list[dict[str, Any]]:
+    from pybpf.errors import KernelError
+    from pybpf.sys.info import map_info
+    from pybpf.sys.objects import get_fd_by_id
 
-    recs = [map_record(i) for i in sorted(introspect.maps(), key=lambda i: i.id)]
+    out = []
+    for map_id in ids:
+        try:
+            with get_fd_by_id("map", map_id) as fd:
+                rec = map_record(map_info(fd))
+                memlock = fdinfo(fd.fileno()).get("memlock", "")
+                if memlock.isdigit():
+                    rec["bytes_memlock"] = int(memlock)
+                out.append(rec)
+        except KernelError:
+            if isinstance(ids, list):
+                raise
+    return out
+
+
+def _list(args: argparse.Namespace) -> int:
+    from pybpf.sys.objects import ids
+
+    _emit_maps(args, _records(iter(sorted(ids("map")))))
+    return 0
+
+
+def _show_cmd(args: argparse.Namespace) -> int:
+    if not args.target:
+        return _list(args)
+    sel, rest = split_target(args.target, "map")
+    _no_more(rest, "map show")
+    recs = _records(resolve("map", sel))
+    if args.json and len(recs) == 1 and sel[0] != "name":
+        emit_json(recs[0])
+        return 0
+    _emit_maps(args, recs)
+    return 0
+
+
+def _no_more(rest: list[str], what: str) -> None:
+    if rest:
+        raise BPFError(f"{what}: unexpected {' '.join(rest)!r}")
+
+
+def _words(args: argparse.Namespace, what: str, *names: str) -> tuple[int, list[str]]:
+    """The map id and the words ``names`` (KEY, VALUE, PATH) after the map selector;
+    bpftool's ``key``/``value`` keywords before them are accepted."""
+    sel, rest = split_target(args.target, "map")
+    words = [w for i, w in enumerate(rest) if not (w in ("key", "value") and i < len(rest) - 1)]
+    if len(words) != len(names):
+        raise BPFError(f"map {what}: expected {' '.join(names)} after the map, got {rest!r}")
+    return one("map", sel), words
+
+
+def _emit_maps(args: argparse.Namespace, recs: list[dict[str, Any]]) -> None:
     if args.json:
         emit_json(recs)
-        return 0
+        return
     emit_table(
         "Maps",
-        ("id", "type", "name", "key", "value", "max_entries", "flags", "btf"),
+        ("id", "type", "name", "key", "value", "max_entries", "flags", "memlock", "btf"),
         [
             (
                 r["id"],
@@ -75,12 +133,12 @@ def _list(args: argparse.Namespace) -> int:
                 r["bytes_value"],
                 r["max_entries"],
                 f"{r['flags']:#x}",
+                r.get("bytes_memlock", "-"),
                 r["btf_id"] or "-",
             )
             for r in recs
         ],
     )
-    return 0
 
 
 def open_map(map_id: int) -> Any:
@@ -139,7 +197,9 @@ def _json(v: Any) -> str:
 def _dump(args: argparse.Namespace) -> int:
     from pybpf.runner.values import to_jsonable
 
-    with open_map(args.id) as m:
+    sel, rest = split_target(args.target, "map")
+    _no_more(rest, "map dump")
+    with open_map(one("map", sel)) as m:
         items = list(m.items())
     if args.json:
         emit_json([{"key": to_jsonable(k), "value": to_jsonable(v)} for k, v in items])
@@ -154,13 +214,14 @@ def _lookup(args: argparse.Namespace) -> int:
     from pybpf.errors import MapError
     from pybpf.runner.values import to_jsonable
 
-    with open_map(args.id) as m:
-        key = _key(m, args.key)
+    map_id, (key_text,) = _words(args, "lookup", "KEY")
+    with open_map(map_id) as m:
+        key = _key(m, key_text)
         value = m.lookup(key)
     if value is None:
         import errno
 
-        raise MapError(f"look up key {args.key} in map {args.id}", errno.ENOENT)
+        raise MapError(f"look up key {key_text} in map {map_id}", errno.ENOENT)
     if args.json:
         emit_json({"key": to_jsonable(key), "value": to_jsonable(value)})
     else:
@@ -169,9 +230,17 @@ def _lookup(args: argparse.Namespace) -> int:
 
 
 def _update(args: argparse.Namespace) -> int:
-    with open_map(args.id) as m:
-        m[_key(m, args.key)] = _parse(m, args.value, m.value_type_id, m.value_size, "value")
+    map_id, (key_text, value_text) = _words(args, "update", "KEY", "VALUE")
+    with open_map(map_id) as m:
+        m[_key(m, key_text)] = _parse(m, value_text, m.value_type_id, m.value_size, "value")
+    _done(args)
     return 0
+
+
+def _done(args: argparse.Namespace) -> None:
+    """bpftool prints ``null`` in JSON mode for commands without output."""
+    if args.json:
+        emit_json(None)
 
 
 def _delete(args: argparse.Namespace) -> int:
@@ -179,15 +248,19 @@ def _delete(args: argparse.Namespace) -> int:
 
     from pybpf.errors import MapError
 
-    with open_map(args.id) as m:
+    map_id, (key_text,) = _words(args, "delete", "KEY")
+    with open_map(map_id) as m:
         try:
-            del m[_key(m, args.key)]
+            del m[_key(m, key_text)]
         except KeyError:
-            raise MapError(f"delete key {args.key} in map {args.id}", errno.ENOENT) from None
+            raise MapError(f"delete key {key_text} in map {map_id}", errno.ENOENT) from None
+    _done(args)
     return 0
 
 
 def _pin(args: argparse.Namespace) -> int:
-    with open_map(args.id) as m:
-        m.pin(args.path)
+    map_id, (path,) = _words(args, "pin", "PATH")
+    with open_map(map_id) as m:
+        m.pin(path)
+    _done(args)
     return 0

@@ -1,5 +1,6 @@
-"""``pybpf prog list|show ID|dump xlated ID|dump jited ID``: loaded programs, as bpftool
-shows them (xlated code disassembled with pybpf.asm)."""
+"""``pybpf prog list|show PROG|dump xlated PROG|dump jited PROG``: loaded programs, as
+bpftool shows them (xlated code disassembled with pybpf.asm). PROG is ``id N``,
+``name NAME`` or ``pinned PATH`` (a bare N is an id)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,16 @@ import argparse
 from typing import Any
 
 from pybpf.cli._output import emit_json, emit_table, type_name
+from pybpf.cli._select import (
+    TARGET_METAVAR,
+    add_target,
+    boot_time,
+    fdinfo,
+    one,
+    resolve,
+    split_target,
+)
+from pybpf.errors import BPFError
 
 __all__ = ["prog_record", "register"]
 
@@ -18,22 +29,22 @@ def register(subparsers: Any) -> None:
     ls = sub.add_parser("list", help="every loaded program")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=_list)
-    show = sub.add_parser("show", help="one program by id")
-    show.add_argument("id", type=int)
+    show = sub.add_parser("show", help="programs by id, name or pin (all with no argument)")
+    show.add_argument("target", nargs="*", metavar="ARG", help=TARGET_METAVAR)
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=_show)
     dump = sub.add_parser("dump", help="a program's code")
     dsub = dump.add_subparsers(dest="what", metavar="xlated|jited", required=True)
     for what in ("xlated", "jited"):
         d = dsub.add_parser(what, help=f"the {what} instructions")
-        d.add_argument("id", type=int)
+        add_target(d)
         d.add_argument("--json", action="store_true")
         d.set_defaults(func=_dump, what=what)
 
 
-def prog_record(info: Any) -> dict[str, Any]:
-    """A program's info with bpftool's JSON keys."""
-    return {
+def prog_record(info: Any, fd_fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """A program's info with bpftool's JSON keys (``fd_fields``: its fdinfo, for memlock)."""
+    rec: dict[str, Any] = {
         "id": info.id,
         "type": type_name(info.type),
         "name": info.name,
@@ -47,13 +58,58 @@ def prog_record(info: Any) -> dict[str, Any]:
         "map_ids": list(info.map_ids),
         "btf_id": info.btf_id,
         "verified_insns": info.verified_insns,
+        "loaded_at": int(boot_time() + info.load_time / 1e9),
+        "uid": info.created_by_uid,
     }
+    memlock = (fd_fields or {}).get("memlock")
+    if memlock is not None and memlock.isdigit():
+        rec["bytes_memlock"] = int(memlock)
+    return rec
+
+
+def _records(ids: Any) -> list[dict[str, Any]]:
+    """Records of the programs ``ids`` (those that went away meanwhile are skipped
+    when listing every program)."""
+    from pybpf.errors import KernelError
+    from pybpf.sys.info import prog_info
+    from pybpf.sys.objects import get_fd_by_id
+
+    out = []
+    for prog_id in ids:
+        try:
+            with get_fd_by_id("prog", prog_id) as fd:
+                out.append(prog_record(prog_info(fd), fdinfo(fd.fileno())))
+        except KernelError:
+            if isinstance(ids, list):
+                raise
+    return out
+
+
+def _when(epoch: int) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(epoch))
 
 
 def _table(recs: list[dict[str, Any]]) -> None:
     emit_table(
         "Programs",
-        ("id", "type", "name", "tag", "gpl", "xlated", "jited", "maps", "btf"),
+        (
+            "id",
+            "type",
+            "name",
+            "tag",
+            "gpl",
+            "loaded_at",
+            "uid",
+            "xlated",
+            "jited",
+            "memlock",
+            "run_time_ns",
+            "run_cnt",
+            "maps",
+            "btf",
+        ),
         [
             (
                 r["id"],
@@ -61,8 +117,13 @@ def _table(recs: list[dict[str, Any]]) -> None:
                 r["name"],
                 r["tag"],
                 "yes" if r["gpl_compatible"] else "no",
+                _when(r["loaded_at"]),
+                r["uid"],
                 r["bytes_xlated"],
                 r["bytes_jited"],
+                r.get("bytes_memlock", "-"),
+                r["run_time_ns"],
+                r["run_cnt"],
                 ",".join(map(str, r["map_ids"])) or "-",
                 r["btf_id"] or "-",
             )
@@ -72,9 +133,9 @@ def _table(recs: list[dict[str, Any]]) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from pybpf import introspect
+    from pybpf.sys.objects import ids
 
-    recs = [prog_record(i) for i in sorted(introspect.programs(), key=lambda i: i.id)]
+    recs = _records(iter(sorted(ids("prog"))))
     if args.json:
         emit_json(recs)
     else:
@@ -82,20 +143,19 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _info(prog_id: int) -> Any:
-    from pybpf.sys.info import prog_info
-    from pybpf.sys.objects import get_fd_by_id
-
-    with get_fd_by_id("prog", prog_id) as fd:
-        return prog_info(fd)
 
 
 def _show(args: argparse.Namespace) -> int:
-    rec = prog_record(_info(args.id))
+    if not args.target:
+        return _list(args)
+    sel, rest = split_target(args.target, "prog")
+    if rest:
+        raise BPFError(f"prog show: unexpected {' '.join(rest)!r}")
+    recs = _records(resolve("prog", sel))
     if args.json:
-        emit_json(rec)
+        emit_json(recs[0] if len(recs) == 1 and sel[0] != "name" else recs)
     else:
-        _table([rec])
+        _table(recs)
     return 0
 
 
@@ -117,7 +177,11 @@ def _dump(args: argparse.Namespace) -> int:
     from pybpf.sys.info import prog_jited_insns, prog_xlated_insns
     from pybpf.sys.objects import get_fd_by_id
 
-    with get_fd_by_id("prog", args.id) as fd:
+    sel, rest = split_target(args.target, "prog")
+    if rest:
+        raise BPFError(f"prog dump: unexpected {' '.join(rest)!r}")
+    prog_id = one("prog", sel)
+    with get_fd_by_id("prog", prog_id) as fd:
         code = prog_xlated_insns(fd) if args.what == "xlated" else prog_jited_insns(fd)
     if args.what == "xlated":
         lines = xlated_lines(code)
@@ -127,7 +191,7 @@ def _dump(args: argparse.Namespace) -> int:
             print("\n".join(lines))
         return 0
     if args.json:
-        emit_json({"id": args.id, "bytes_jited": len(code), "hex": code.hex()})
+        emit_json({"id": prog_id, "bytes_jited": len(code), "hex": code.hex()})
         return 0
     for off in range(0, len(code), 16):
         chunk = code[off : off + 16]

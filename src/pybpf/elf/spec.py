@@ -68,7 +68,13 @@ def object_name(path: str | None) -> str:
 
 @dataclass(frozen=True)
 class ObjectSpec:
-    """A parsed BPF object: immutable, deterministic, independent of the running kernel."""
+    """A parsed BPF object: immutable, deterministic, independent of the running kernel.
+
+    Example::
+
+        spec = pybpf.open("bootstrap.bpf.o").spec
+        print(list(spec.programs), list(spec.maps), spec.license)
+    """
 
     file: str | None
     name: str

@@ -96,6 +96,36 @@ class RingBatch:
     ) -> None:
         self.release()
 
+    def to_pandas(self) -> Any:
+        """The records as a pandas DataFrame, one row per record, one column per field.
+
+        Needs a ``numpy_dtype`` batch (``rb.batch(numpy_dtype="event")``) or a reader
+        made with ``event_type=``; the frame is a copy, valid after :meth:`release`.
+
+        Example::
+
+            with rb.batch(numpy_dtype="event") as b:
+                df = b.to_pandas()
+        """
+        from pybpf.frames import dataframe, require_pandas
+
+        if self.array is not None:
+            return dataframe([(self.array, "value")])
+        ring = self._ring
+        decoder = getattr(ring, "decoder", None)
+        if ring is None:
+            raise EventError("to_pandas: the batch was released")
+        if decoder is None:
+            raise EventError(
+                "to_pandas needs typed records: batch(numpy_dtype='event') or a reader "
+                "made with event_type='event'"
+            )
+        pd = require_pandas()
+        rows = [decoder(bytes(r)) for r in self.records]
+        return pd.DataFrame.from_records(
+            [r._asdict() if hasattr(r, "_asdict") else {"value": r} for r in rows]
+        )
+
     def __repr__(self) -> str:
         state = "released" if self._ring is None else "held"
         return f"<RingBatch {self.count} records, {self.end - self.begin} bytes, {state}>"

@@ -368,15 +368,37 @@ class RingBuffer(Closing, Generic[T]):
         space is given back to producers only on release, and the views in the
         batch must not be used afterwards. With ``numpy_dtype`` every record must be
         exactly ``dtype.itemsize`` bytes and :attr:`RingBatch.array` is a strided
-        numpy view of them (no per-record Python work).
+        numpy view of them (no per-record Python work). ``numpy_dtype`` may name a
+        BTF type (``"event"``) when the reader came from ``obj.ringbuf(...)``.
+
+        Example::
+
+            with rb.batch(numpy_dtype="event") as b:
+                df = b.to_pandas()
         """
         self._check()
+        if isinstance(numpy_dtype, str):
+            numpy_dtype = self._named_dtype(numpy_dtype)
         cons = int(self._cons[0])
         prod = int(self._prod[0])
         start = _PAGE + (cons & self._mask)
         if numpy_dtype is not None:
             return scan_fixed(self, self._data, start, cons, prod, numpy_dtype, max_records)
         return scan_records(self, self._data, self._hdr, start, cons, prod, max_records)
+
+    #: BTF of the object the ring belongs to (set by ``obj.ringbuf``): type names as dtypes
+    btf: Any = None
+
+    def _named_dtype(self, name: str) -> Any:
+        cache: dict[str, Any] | None = getattr(self, "_dtype_cache", None)
+        if cache is None:
+            cache = {}
+            self._dtype_cache = cache
+        if name not in cache:
+            from pybpf.btf.named import numpy_dtype_by_name
+
+            cache[name] = numpy_dtype_by_name(name, self.btf, owner=self.name)
+        return cache[name]
 
     def consume_batch(self, fn: Callable[[Any], object], *, numpy_dtype: Any = None) -> int:
         """Call ``fn`` with each batch of available records until the ring is empty.

@@ -71,6 +71,11 @@ class TracePipe(Closing):
     ``pids`` keeps only lines of those tasks; ``bpf_only`` (default) keeps only
     ``bpf_trace_printk`` lines. Lines dropped by the filters are still consumed
     from the system-wide pipe.
+
+    Example::
+
+        with pybpf.TracePipe() as pipe:
+            line = pipe.wait_for("Hello, BPF World!", timeout_ms=5000)
     """
 
     def __init__(

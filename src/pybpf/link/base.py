@@ -69,6 +69,12 @@ class Link:
 
     ``kind`` names the attach family (``tracepoint``, ``raw_tracepoint``, ``uprobe``,
     ``xdp``, ...), ``program`` the program's name, ``target`` what it is attached to.
+
+    Example::
+
+        link = obj.programs["handle_exec"].attach()
+        link.pin("/sys/fs/bpf/exec_link")   # outlives this process
+        link.close()                          # the pin keeps it attached
     """
 
     def __init__(self, kind: str, program: str = "", target: str = "") -> None:

@@ -415,6 +415,10 @@ def _explain_verifier(
                 return err
     if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, 524):
         return _trampoline(prog, exc.errno)
+    from pybpf.loader.hints import hint_for
+
+    hint = hint_for(exc.log, summary.reason)
+    line = f"{summary.source_file}:{summary.source_line}" if summary.source_file else None
     return VerifierError(
         prog.name,
         exc.errno or 0,
@@ -422,6 +426,8 @@ def _explain_verifier(
         summary=str(summary),
         source=summary.location,
         truncated=exc.truncated,
+        hint=hint.text(line) if hint else None,
+        hint_key=hint.key if hint else None,
     )
 
 

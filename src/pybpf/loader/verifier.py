@@ -21,7 +21,7 @@ _INSN = re.compile(r"^(\d+): \(([0-9a-f]{2})\) (.*?)(?:\s+; .*)?$")
 _SOURCE = re.compile(r"^; (.*) @ (\S+):(\d+)$")
 _STATS = re.compile(
     r"^(verification time|stack depth|processed \d+ insns|mark_precise|\(\d+\) frame|"
-    r"Live regs|func#\d+ @|-- (BEGIN|END))"
+    r"Live regs|func#\d+ @|-- (BEGIN|END)|(cur|old) state:)"
 )
 _STATE = re.compile(r"^\d+: (R\d+|frame\d+:)")
 

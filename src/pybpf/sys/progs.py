@@ -178,7 +178,8 @@ def _load_error(
     name: str, err: int, log: str, exc: KernelError, prog_type: ProgType | int
 ) -> ProgramLoadError:
     truncated = err == errno.ENOSPC
-    if log.strip() and err in (errno.EACCES, errno.EINVAL, errno.ENOSPC, errno.E2BIG):
+    # EFAULT too: the verifier's "sequence of N jumps is too complex" comes back as it
+    if log.strip() and err in (errno.EACCES, errno.EINVAL, errno.ENOSPC, errno.E2BIG, errno.EFAULT):
         return VerifierError(name, err, log, summary=_summary(log), truncated=truncated)
     hint = exc.hint
     if err in (errno.EPERM, errno.ENOTSUP, syscall.ENOTSUPP) and prog_type in _TRAMPOLINE_TYPES:

@@ -2,12 +2,14 @@
 
 Arguments are captured at syscall entry and printed with the result at exit;
 failed execs are hidden unless ``-x``. Filters: ``-u UID``, ``-n NAME`` (comm or
-any argument contains it), ``-c COMM`` (exact comm), ``-l LINE`` (an argument contains it).
+any argument contains it), ``--comm COMM`` (exact comm), ``-l LINE`` (an argument contains
+it), ``-c CGROUP`` (only tasks in that cgroup v2 directory, in BPF; as libbpf-tools).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -73,7 +75,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("-U", "--print-uid", action="store_true", help="print UID column")
     p.add_argument("-q", "--quote", action="store_true", help='put "quotes" around arguments')
     p.add_argument("-n", "--name", default="", help="only commands whose comm or args contain NAME")
-    p.add_argument("-c", "--comm", default="", help="only commands whose comm is exactly COMM")
+    p.add_argument("--comm", default="", help="only commands whose comm is exactly COMM")
+    p.add_argument(
+        "-c",
+        "--cgroup",
+        metavar="CGROUP",
+        default=None,
+        help="only processes in this cgroup v2 directory (e.g. /sys/fs/cgroup/unified/x)",
+    )
     p.add_argument("-l", "--line", default="", help="only commands where an argument contains LINE")
     p.add_argument(
         "--max-args", type=int, default=MAX_ARGS, help=f"maximum arguments shown (1-{MAX_ARGS})"
@@ -87,6 +96,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return a
 
 
+def _cgroup_fd(path: str) -> int:
+    """An fd of cgroup directory ``path`` (for the cgroup array), or a clear error."""
+    from pybpf.errors import BPFError
+
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise BPFError(
+            f"-c {path}: cannot open the cgroup directory ({exc.strerror}); give a cgroup v2 "
+            "directory, e.g. /sys/fs/cgroup/unified/NAME"
+        ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``pybpf-execsnoop``."""
     args = parse_args(argv)
@@ -97,7 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 skel.rodata.targ_uid = args.uid
             skel.rodata.ignore_failed = not args.fails
             skel.rodata.max_args = args.max_args
+            cg_fd = _cgroup_fd(args.cgroup) if args.cgroup else None
+            skel.rodata.filter_cg = cg_fd is not None
             skel.load()
+            if cg_fd is not None:
+                try:
+                    skel.maps.cgroup_map[0] = cg_fd
+                finally:
+                    os.close(cg_fd)
             skel.attach()
             start_ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 

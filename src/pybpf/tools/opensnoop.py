@@ -1,7 +1,8 @@
 """``pybpf-opensnoop``: libbpf-tools' opensnoop, open() and openat() with their results.
 
 Filters in BPF: ``-p PID``, ``-t TID``, ``-u UID``, ``-x`` (failed opens only);
-in user space: ``-n NAME`` (comm contains) and ``-c COMM`` (exact comm).
+in user space: ``-n NAME`` (comm contains) and ``--comm COMM`` (exact comm; libbpf-tools
+uses ``-c`` for call stacks, so there is no short form).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("-U", "--print-uid", action="store_true", help="print UID")
     p.add_argument("-e", "--extended-fields", action="store_true", help="print open flags (octal)")
     p.add_argument("-n", "--name", default="", help="only commands whose comm contains NAME")
-    p.add_argument("-c", "--comm", default="", help="only commands whose comm is exactly COMM")
+    p.add_argument("--comm", default="", help="only commands whose comm is exactly COMM")
     p.add_argument("-d", "--duration", type=float, default=None, help="stop after SECONDS")
     p.add_argument("-v", "--verbose", action="store_true", help="verbose loader debug output")
     p.add_argument("--object", default=None, help=argparse.SUPPRESS)

@@ -10,6 +10,14 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 targ_uid = (__u32)-1; /* -1: every user */
 const volatile bool ignore_failed = true;
 const volatile __u32 max_args = MAX_ARGS;
+const volatile bool filter_cg = false; /* -c: only tasks in cgroup_map[0] */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_map SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -38,6 +46,8 @@ int handle_enter(struct trace_event_raw_sys_enter *ctx)
 	const char *arg;
 	int i;
 
+	if (filter_cg && !bpf_current_task_under_cgroup(&cgroup_map, 0))
+		return 0;
 	if (targ_uid != (__u32)-1 && targ_uid != uid)
 		return 0;
 	if (bpf_map_update_elem(&execs, &pid, &empty_event, BPF_NOEXIST))
