@@ -9,7 +9,8 @@ for p in clang-19 llvm-19 libbpf-dev bpftool make iproute2 systemtap-sdt-dev gcc
 	dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 # older clangs and GCC's BPF back end, for the compiler-range test (tests/parity)
-for p in clang-13 clang-14 clang-15 clang-16 gcc-bpf; do
+# ... and BCC's Python module, the reference of the histogram printers (tests/docs)
+for p in clang-13 clang-14 clang-15 clang-16 gcc-bpf python3-bpfcc; do
 	dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
