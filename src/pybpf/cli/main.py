@@ -18,6 +18,7 @@ from pybpf.errors import BPFError
 COMMANDS = (
     "inspect",
     "disasm",
+    "explain",
     "btf",
     "run",
     "prog",
