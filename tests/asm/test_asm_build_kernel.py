@@ -225,3 +225,17 @@ def _line_of(snippet: str) -> int:
             if snippet in text and "_line_of" not in text:
                 return n
     raise AssertionError(snippet)
+
+
+def test_verifier_rejection_names_assembly_line() -> None:
+    text = """
+        r0 = 0x0
+        *(u32 *)(r10 - 0x4) = w0
+        r1 = r10
+        r1 += -0x4
+        r0 = *(u64 *)(r1 + 0x8)   ; reads past the initialised stack
+        exit
+    """
+    with pytest.raises(VerifierError) as exc:
+        pybpf.load_program(assemble(text, source="probe.s"), prog_type="xdp")
+    assert "probe.s:6: r0 = *(u64 *)(r1 + 0x8)" in str(exc.value), str(exc.value)

@@ -106,7 +106,9 @@ def test_prog_dump_jited(bpf_obj: Any) -> None:
         prog = obj.programs["on_getpid"]
         proc = cli("prog", "dump", "jited", str(prog.id), "--json")
         assert proc.returncode == 0, proc.stderr
-        funcs = json.loads(proc.stdout)
+        dump = json.loads(proc.stdout)
+        assert bytes.fromhex(dump["hex"]) == prog.jited() and dump["bytes_jited"] > 0
+        funcs = dump["functions"]
         assert funcs[0]["name"] == f"bpf_prog_{prog.tag}_on_getpid"
         assert any(f["name"].endswith("_scale") for f in funcs)  # the subprogram
         raw = b"".join(bytes.fromhex(i["raw"]) for f in funcs for i in f["insns"])

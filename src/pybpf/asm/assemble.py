@@ -47,6 +47,8 @@ class Assembly(bytes):
     labels: dict[str, int]
     relocations: tuple[Reloc, ...]
     sections: dict[str, bytes]
+    lines: dict[int, tuple[int, str]]  # slot -> (line number, line text)
+    source: str | None
 
 
 # -- tokens ---------------------------------------------------------------------------------
@@ -779,6 +781,7 @@ def _finish(secs: list[_Section], source: str | None) -> Assembly:
 
     all_insns: list[Instruction] = []
     all_labels: dict[str, int] = {}
+    lines: dict[int, tuple[int, str]] = {}
     relocs: list[Reloc] = []
     parts: dict[str, bytes] = {}
     base = 0
@@ -813,6 +816,7 @@ def _finish(secs: list[_Section], source: str | None) -> Assembly:
                     )
                 code = entry.raw  # another encoding of the same text (lossy llvm spelling)
             insns.extend(i.replace(slot=base + slot) for i in decode(code))
+            lines[base + slot] = (entry.no, body)
             out += code
         for name, slot in sec.labels.items():
             all_labels.setdefault(name, base + slot)
@@ -825,6 +829,8 @@ def _finish(secs: list[_Section], source: str | None) -> Assembly:
     result.labels = all_labels
     result.relocations = tuple(relocs)
     result.sections = parts
+    result.lines = lines
+    result.source = source
     return result
 
 

@@ -98,6 +98,9 @@ def load_program(
         code[slot * 8 + 4 : slot * 8 + 8] = int(m.fd).to_bytes(4, "little", signed=True)
     for slot, (file, line) in built.origins.items():
         text_lines[slot] = (file, line, linecache.getline(file, line).strip())
+    if isinstance(insns, Assembly):
+        for slot, (line, text) in insns.lines.items():
+            text_lines[slot] = (insns.source or "<asm>", line, text)
     try:
         fd, log = prog_load_log(
             kind,

@@ -493,7 +493,10 @@ def dump_jited(prog_id: int, *, json: bool = False) -> int:
     if json:
         from pybpf.cli._output import emit_json
 
-        emit_json(records)
+        code = b"".join(f.code for f in funcs)
+        emit_json(
+            {"id": prog_id, "bytes_jited": len(code), "hex": code.hex(), "functions": records}
+        )
     else:
         sys.stdout.write("\n".join(lines))
     return 0
