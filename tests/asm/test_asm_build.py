@@ -68,6 +68,14 @@ def test_ctx_fields_from_kernel_btf(kernel: None) -> None:
     assert (insn.off, insn.opcode) == (protocol.offset, 0x61)  # u32 load, size from BTF
     with pytest.raises(ValueError, match="no member 'nope'"):
         ctx("xdp_md", "nope")
+    # attribute style, nested members and unions
+    assert ctx.xdp_md.data_end == end
+    assert ctx.__sk_buff.len.offset == 0
+    nested = ctx.bpf_sock_tuple.ipv4.dport
+    assert (nested.offset, nested.size) == (10, 2)  # union member, then struct member
+    assert ctx("bpf_sock_tuple", "ipv4.dport") == nested
+    with pytest.raises(ValueError, match="has no struct 'no_such_struct'"):
+        _ = ctx.no_such_struct.x
 
 
 def test_mistakes() -> None:

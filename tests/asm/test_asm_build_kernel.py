@@ -61,8 +61,8 @@ def counts() -> Iterator[pybpf.Map]:
 def _xdp_counter(counts: pybpf.Map) -> list[object]:
     """Count IPv4 packets by protocol in ``counts[proto]``; pass everything."""
     return [
-        load(R2, R1, ctx("xdp_md", "data")),
-        load(R3, R1, ctx("xdp_md", "data_end")),
+        load(R2, R1, ctx.xdp_md.data),
+        load(R3, R1, ctx.xdp_md.data_end),
         mov(R4, R2),
         add(R4, 14 + 20),
         jgt(R4, R3, "pass"),  # bounds check: ethernet + IPv4 header

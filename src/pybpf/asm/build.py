@@ -8,7 +8,7 @@ symbolic: a jump label, a map, a helper name) that remembers the Python
     from pybpf.asm.build import R0, R1, R2, mov, call, jeq, load, label, exit_, ld_map, ctx
     prog = [
         mov(R2, R1),
-        load(R0, R1, ctx("xdp_md", "ingress_ifindex")),
+        load(R0, R1, ctx.xdp_md.ingress_ifindex),  # offset and size from BTF
         jeq(R0, 1, "lo"),
         mov(R0, 2),           # XDP_PASS
         exit_(),
@@ -66,6 +66,7 @@ __all__ = [
     "div",
     "div32",
     "exit_",
+    "field_of",
     "is_program",
     "jeq",
     "jeq32",
@@ -158,6 +159,12 @@ class Field:
 
     def __int__(self) -> int:
         return self.offset
+
+    def __getattr__(self, name: str) -> Field:
+        """A nested member: ``ctx.bpf_sock_tuple.ipv4.saddr``."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return field_of(self.struct, f"{self.path}.{name}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,8 +417,8 @@ def exit_() -> Insn:
 # -- typed context offsets ------------------------------------------------------------------
 
 
-def ctx(struct: str, path: str) -> Field:
-    """Offset and size of ``struct.path`` from the kernel's BTF (``ctx("xdp_md", "data")``).
+def field_of(struct: str, path: str) -> Field:
+    """Offset and size of ``struct.path`` from the kernel's BTF (``field_of("xdp_md", "data")``).
 
     ``path`` may name nested members (``"tuple.ipv4.saddr"``) and works for any
     kernel struct, not only program contexts.
@@ -420,22 +427,70 @@ def ctx(struct: str, path: str) -> Field:
     from pybpf.btf.types import Kind
 
     btf = kernel_btf()
-    tid = btf.find_one(struct, Kind.STRUCT) if struct else 0
+    ids = btf.find(struct, Kind.STRUCT)
+    if not ids:
+        raise ValueError(f"the kernel's BTF has no struct {struct!r}")
+    tid = ids[0]
     offset = 0
     for part in path.split("."):
         t = btf.type(btf.resolve(tid))
         if not isinstance(t, (Struct, Union)):
             raise ValueError(f"{struct}.{path}: {part!r} is not inside a struct or union")
-        for m in t.members:
-            if m.name == part:
-                if m.bitfield_size:
-                    raise ValueError(f"{struct}.{path} is a bitfield")
-                offset += m.byte_offset
-                tid = m.type
-                break
-        else:
+        found = _member(btf, t, part)
+        if found is None:
             raise ValueError(f"struct {t.name or '<anon>'} has no member {part!r}")
+        bit_off, bits, tid = found
+        if bits:
+            raise ValueError(f"{struct}.{path} is a bitfield")
+        offset += bit_off // 8
     return Field(struct, path, offset, btf.size_of(btf.resolve(tid)))
+
+
+def _member(btf: Any, t: Any, name: str) -> tuple[int, int, int] | None:
+    """(bit offset, bitfield size, type id) of ``name`` in ``t``, looking into anonymous members."""
+    from pybpf.btf import Struct, Union
+
+    for m in t.members:
+        if m.name == name:
+            return m.bit_offset, m.bitfield_size, m.type
+        if not m.name:
+            inner = btf.type(btf.resolve(m.type))
+            if isinstance(inner, (Struct, Union)):
+                found = _member(btf, inner, name)
+                if found is not None:
+                    return m.bit_offset + found[0], found[1], found[2]
+    return None
+
+
+class _StructPath:
+    """``ctx.xdp_md.data``: attribute access down a kernel struct, ending in a Field."""
+
+    def __init__(self, struct: str, path: str = "") -> None:
+        self._struct, self._path = struct, path
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return field_of(self._struct, f"{self._path}.{name}" if self._path else name)
+
+
+class _Ctx:
+    """Typed struct offsets from the kernel's BTF: ``ctx.xdp_md.data`` or ``ctx("xdp_md", "data")``.
+
+    The result is a :class:`Field` (offset and size) usable wherever an offset
+    is; nested members chain (``ctx.__sk_buff.len``).
+    """
+
+    def __call__(self, struct: str, path: str) -> Field:
+        return field_of(struct, path)
+
+    def __getattr__(self, struct: str) -> Any:
+        if struct.startswith("__") and struct.endswith("__"):
+            raise AttributeError(struct)
+        return _StructPath(struct)
+
+
+ctx = _Ctx()
 
 
 # -- resolution -----------------------------------------------------------------------------

@@ -191,7 +191,7 @@ def _xlated_text(code: bytes, slot: int, kallsyms: Any, call_base: int) -> tuple
     if op == 0x18 and src in (1, 2, 5, 6):
         hi = _INSN.unpack_from(code, slot * 8 + 8)[3]
         text = f"r{regs & 0xF} = map[id:{imm}]" + (f"[0]+{hi}" if src in (2, 6) else "")
-    elif op == 0x85 and src == 0 and call_base and imm:
+    elif op == 0x85 and src in (0, 2) and call_base and imm:
         addr = (call_base + imm) & (1 << 64) - 1
         name = kallsyms.get(addr)
         text = f"call {name}" if name else f"call {addr:#x}"
