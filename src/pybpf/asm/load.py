@@ -19,7 +19,7 @@ __all__ = ["create_map", "load_program"]
 
 def create_map(
     name: str,
-    type: MapType | int,
+    type: MapType | int | str,
     key_size: int,
     value_size: int,
     max_entries: int,
@@ -28,10 +28,16 @@ def create_map(
 ) -> Any:
     """Create a map in the kernel for a built program; returns a :class:`~pybpf.map.Map`.
 
-    >>> counts = create_map("counts", MapType.ARRAY, 4, 8, 256)  # doctest: +SKIP
+    >>> counts = create_map("counts", "array", 4, 8, 256)  # doctest: +SKIP
     """
     from pybpf.map import Map
     from pybpf.sys.maps import map_create
+
+    if isinstance(type, str):
+        try:
+            type = MapType[type.upper()]
+        except KeyError:
+            raise ValueError(f"no map type {type!r}") from None
 
     fd = map_create(type, key_size, value_size, max_entries, flags=flags, name=name)
     return Map(
