@@ -91,3 +91,14 @@ def test_mistakes() -> None:
         mov(0, 1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="access size 3"):
         store(FP, -8, R1, size=3)
+
+
+def test_jit_disassembly_both_architectures() -> None:
+    pytest.importorskip("capstone", reason="needs the pybpf[jit] extra")
+    from pybpf.asm.jit import disassemble_jited
+
+    x86 = disassemble_jited(bytes.fromhex("55 4889e5 31c0 c9 c3"), machine="x86_64")
+    assert [i.text for i in x86] == ["push rbp", "mov rbp, rsp", "xor eax, eax", "leave", "ret"]
+    arm = disassemble_jited(bytes.fromhex("fd7bbfa9 000080d2 c0035fd6"), machine="aarch64")
+    assert [i.text.split()[0] for i in arm] == ["stp", "mov", "ret"]
+    assert [i.address for i in arm] == [0, 4, 8]

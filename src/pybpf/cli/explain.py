@@ -184,8 +184,9 @@ def _helper_names() -> dict[int, str]:
     return {int(f): f"bpf_{f.name}" for f in FuncId}
 
 
-def _xlated_text(code: bytes, slot: int, kallsyms: Any, call_base: int) -> tuple[str, int]:
-    text, width = _fmt(code, slot)
+def _xlated_text(code: bytes, slot: int, kallsyms: Any, call_base: int) -> tuple[str, str]:
+    text, _width = _fmt(code, slot)
+    note = ""
     op, regs, _off, imm = _INSN.unpack_from(code, slot * 8)
     src = regs >> 4
     if op == 0x18 and src in (1, 2, 5, 6):
@@ -195,7 +196,8 @@ def _xlated_text(code: bytes, slot: int, kallsyms: Any, call_base: int) -> tuple
         addr = (call_base + imm) & (1 << 64) - 1
         name = kallsyms.get(addr)
         text = f"call {name}" if name else f"call {addr:#x}"
-    return text, width
+        note = f"{addr:#x}" if name else ""
+    return text, note
 
 
 def _kallsyms_by_addr() -> tuple[dict[int, str], int]:
@@ -328,13 +330,13 @@ def _loaded(
     # compare xlated with relocated position by position inside each line group
     rel_by_group = {k: [c.text for c in g.relocated] for k, g in groups.items()}
     for slot, _t, _w in _slots(xlated):
-        text, _ = _xlated_text(xlated, slot, kallsyms, call_base)
+        text, note = _xlated_text(xlated, slot, kallsyms, call_base)
         key = _owner(xpoints, slot)
         g = group(key)
         pos = len(g.xlated)
         before = rel_by_group.get(key, [])
         changed = pos >= len(before) or before[pos] != text
-        g.xlated.append(Cell(slot, text, "", changed))
+        g.xlated.append(Cell(slot, text, note, changed))
     if not info.jited_prog_len:
         view.jit_note = "not JIT-compiled (interpreter)"
         return
@@ -383,9 +385,10 @@ def _name_target(text: str, kallsyms: dict[int, str]) -> str:
 def explain_object(path: str, program: str | None = None) -> list[ProgramView]:
     """Load each program of ``path`` on its own and describe every stage it went through."""
     import pybpf
+    from pybpf.elf.spec import ObjectSpec
     from pybpf.errors import BPFError
 
-    names = list(pybpf.open(path).spec.programs)
+    names = list(ObjectSpec.from_file(path).programs)
     if program is not None:
         if program not in names:
             raise BPFError(f"{path}: no program {program!r} (programs: {', '.join(names)})")
