@@ -92,6 +92,7 @@ def _packet(proto: int, ethertype: int = 0x0800) -> bytes:
 def test_xdp_counter_by_protocol(counts: pybpf.Map) -> None:
     prog = pybpf.load_program(_xdp_counter(counts), prog_type="xdp", maps=[counts])
     with prog:
+        assert prog.info().btf_id  # line info naming this file went with it
         sent = {6: 3, 17: 2, 1: 1}
         for proto, n in sent.items():
             for _ in range(n):
@@ -217,6 +218,12 @@ def test_verifier_rejection_names_python_line() -> None:
     assert "map_value_or_null" in text
     assert "load(R0, R0, 0)" in text
     assert exc.value.insn_index == 6  # type: ignore[attr-defined]
+    # the kernel itself knows the line (it prints the file's base name): pybpf sent BTF line info
+    here = os.path.basename(__file__)
+    assert (
+        f"; load(R0, R0, 0),  # no NULL check: the verifier refuses this line @ {here}:{line}"
+        in (exc.value.log)
+    )
 
 
 def _line_of(snippet: str) -> int:

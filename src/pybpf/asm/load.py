@@ -8,6 +8,7 @@ line) of the instruction the verifier stopped at.
 from __future__ import annotations
 
 import linecache
+import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -107,6 +108,7 @@ def load_program(
     if isinstance(insns, Assembly):
         for slot, (line, text) in insns.lines.items():
             text_lines[slot] = (insns.source or "<asm>", line, text)
+    btf_fd, func_info, line_info = _line_btf(name, built.insns, text_lines)
     try:
         fd, log = prog_load_log(
             kind,
@@ -115,12 +117,62 @@ def load_program(
             name=name,
             log_level=log_level,
             expected_attach_type=expected_attach_type or 0,
+            btf_fd=btf_fd,
+            func_info=func_info,
+            func_info_rec_size=8 if func_info else 0,
+            line_info=line_info,
+            line_info_rec_size=16 if line_info else 0,
         )
     except VerifierError as exc:
         raise _with_origin(exc, name, text_lines) from None
+    finally:
+        if btf_fd is not None:
+            btf_fd.close()
     prog = Program(name, kind, expected_attach_type=expected_attach_type, fd=fd)
     prog.verifier_log = log
     return prog
+
+
+def _line_btf(
+    name: str, insns: Sequence[Any], lines: dict[int, tuple[str, int, str]]
+) -> tuple[Any, bytes, bytes]:
+    """A minimal program BTF (one FUNC) with line info naming the Python/assembly lines.
+
+    The kernel then prints ``; text @ file:line`` in verifier logs and keeps the
+    lines for ``prog dump xlated``/``explain``; without BTF support none is sent.
+    """
+    starts = {i.slot for i in insns}
+    if 0 not in lines or not lines:
+        return None, b"", b""
+    strings = bytearray(b"\0")
+    index: dict[str, int] = {"": 0}
+
+    def s(text: str) -> int:
+        if text not in index:
+            index[text] = len(strings)
+            strings.extend(text.encode("utf-8", "replace") + b"\0")
+        return index[text]
+
+    int_name, func_name = s("int"), s(name or "prog")
+    types = struct.pack(
+        "<IIII" + "III" + "III",
+        int_name, 1 << 24, 4, (1 << 24) | 32,  # [1] int: signed, 32 bits
+        0, 13 << 24, 1,  # [2] func_proto returning int, no params
+        func_name, 12 << 24, 2,  # [3] static func of type [2]
+    )  # fmt: skip
+    records = []
+    for slot in sorted(lines):
+        if slot in starts:
+            file, line, text = lines[slot]
+            records.append(struct.pack("<IIII", slot, s(file), s(text), (line << 10) | 1))
+    hdr = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings))
+    try:
+        from pybpf.sys.btf import btf_load
+
+        fd = btf_load(hdr + types + bytes(strings), what=f"line info of {name!r}")
+    except BPFError:
+        return None, b"", b""
+    return fd, struct.pack("<II", 0, 3), b"".join(records)
 
 
 def _map_table(maps: Mapping[str, Any] | Sequence[Any] | None) -> dict[str, Any]:
@@ -173,12 +225,16 @@ def _with_origin(
         return best if insn in lines or best is not None else None
 
     summary = summarize_log(exc.log, lookup if lines else None)
+    location = summary.location
+    own = lookup(summary.insn_index) if lines and summary.insn_index is not None else None
+    if own is not None:  # the kernel prints only the file's base name: give the full path
+        location = f"{own[0]}:{own[1]}: {own[2]}" if own[2] else f"{own[0]}:{own[1]}"
     err = VerifierError(
         name,
         exc.errno or 0,
         exc.log,
         summary=str(summary),
-        source=summary.location,
+        source=location,
         truncated=exc.truncated,
     )
     err.insn_index = summary.insn_index  # type: ignore[attr-defined]
