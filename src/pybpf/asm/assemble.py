@@ -109,8 +109,7 @@ Captures = dict[str, _Val]
 @dataclass
 class _Ctx:
     pc: int  # slot index of the instruction being assembled
-    labels: dict[str, int]  # label -> slot, complete after the first pass
-    final: bool  # second pass: unknown labels are errors
+    labels: dict[str, int]  # label -> slot (all labels are known before assembling)
     line: int
     src: str | None
     line_text: str
@@ -251,10 +250,8 @@ def _target(c: Captures, name: str, ctx: _Ctx, bits: int = 16) -> int:
         rel = v.value
     elif v.value in ctx.labels:
         rel = ctx.labels[v.value] - ctx.pc - 1
-    elif ctx.final:
-        raise ctx.fail(f"no label {v.value!r}", v.col)
     else:
-        rel = 0
+        raise ctx.fail(f"no label {v.value!r}", v.col)
     lim = 1 << (bits - 1)
     if not -lim <= rel < lim:
         raise ctx.fail(f"jump of {rel} slots does not fit in {bits} bits", v.col)
@@ -433,16 +430,6 @@ def _stx(c: Captures, ctx: _Ctx) -> Instruction:
     return Instruction(Class.STX | Mode.MEM | size, d, s, _off16(c, "off", ctx))
 
 
-def _atomic_size(c: Captures, ctx: _Ctx, reg: str, sz: str | None = None) -> int:
-    p = str(c[reg].value)[0]
-    if sz is None:
-        return int(Size.DW if p == "r" else Size.W)
-    size = _size(c, sz, ctx)
-    if size not in (Size.W, Size.DW):
-        raise ctx.fail("atomic operations are 32 or 64 bits", c[sz].col)
-    return size
-
-
 def _lock(op: str) -> _Builder:
     def build(c: Captures, ctx: _Ctx) -> Instruction:
         size = _size(c, "sz", ctx)
@@ -553,8 +540,6 @@ def _call(c: Captures, ctx: _Ctx) -> Instruction:
         return Instruction(code, 0, PseudoCall.CALL, 0, ctx.labels[v.value] - ctx.pc - 1)
     helper = _helper_id(v.value)
     if helper is None:
-        if not ctx.final:
-            return Instruction(code, 0, PseudoCall.CALL)
         raise ctx.fail(f"no label or helper named {v.value!r}", v.col)
     return Instruction(code, 0, PseudoCall.HELPER, 0, helper)
 
@@ -793,7 +778,7 @@ def _finish(secs: list[_Section], source: str | None) -> Assembly:
             if entry is None:
                 out += bytes(8)
                 continue
-            ctx = _Ctx(slot, sec.labels, True, entry.no, source, entry.text)
+            ctx = _Ctx(slot, sec.labels, entry.no, source, entry.text)
             body = entry.body.strip()
             lead = len(entry.body) - len(entry.body.lstrip())
             if body == "<unknown>" or body.startswith("<unknown opcode"):
