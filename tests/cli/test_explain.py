@@ -117,3 +117,17 @@ def test_prog_dump_jited(bpf_obj: Any) -> None:
         assert any(o.endswith("<bpf_get_current_pid_tgid>") for o in ops)
         text = cli("prog", "dump", "jited", str(prog.id)).stdout
         assert text.startswith(f"bpf_prog_{prog.tag}_on_getpid:\n")
+
+
+def test_externs_resolved_and_named(bpf_obj: Any) -> None:
+    from pybpf.ksyms import read_kallsyms
+
+    view = _explain(bpf_obj("ksyms"), "read_ksyms")
+    elf, rel, xl = (_cells(view, s) for s in ("elf", "relocated", "xlated"))
+    assert any(c["note"] == "reloc ksym schedule" for c in elf)
+    addr = read_kallsyms().lookup("schedule")[0]
+    ksym = next(c for c in rel if c["note"] == "ksym schedule")
+    assert ksym["changed"] and ksym["text"] == f"r2 = {addr:#x} ll"
+    kfunc = next(c for c in rel if c["note"].startswith("kfunc bpf_task_from_pid btf_id "))
+    assert kfunc["changed"]
+    assert any(c["text"] == "call bpf_task_from_pid" for c in xl)
