@@ -23,9 +23,11 @@ _LAZY = {
     "RingBuffer": "pybpf.events.ringbuf",
     "PerfBuffer": "pybpf.events.perfbuf",
     "TracePipe": "pybpf.events.tracepipe",
+    "load_program": "pybpf.asm.load",
 }
 
 if TYPE_CHECKING:
+    from pybpf.asm.load import load_program
     from pybpf.elf.spec import ObjectSpec
     from pybpf.events.perfbuf import PerfBuffer
     from pybpf.events.ringbuf import RingBuffer
@@ -59,5 +61,6 @@ __all__ = [
     "__version__",
     "errors",
     "load",
+    "load_program",
     "open",
 ]

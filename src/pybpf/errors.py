@@ -12,6 +12,7 @@ import errno as _errno
 import os
 
 __all__ = [
+    "AsmError",
     "AttachError",
     "BPFError",
     "BTFError",
@@ -75,6 +76,31 @@ class ObjectError(BPFError, ValueError):
         err = type(self).__new__(type(self))
         ObjectError.__init__(err, self.message, file=file, section=self.section, offset=self.offset)
         return err
+
+
+class AsmError(BPFError, ValueError):
+    """BPF assembly text (``pybpf.asm.assemble``) cannot be assembled.
+
+    ``line`` and ``column`` (1-based) say where; ``text`` is the offending line.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int,
+        column: int,
+        text: str = "",
+        source: str | None = None,
+    ) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        self.text = text
+        self.source = source
+        where = f"{source or '<asm>'}:{line}:{column}"
+        shown = f"\n    {text.strip()}" if text.strip() else ""
+        super().__init__(f"{where}: {message}{shown}")
 
 
 class BTFError(ObjectError):

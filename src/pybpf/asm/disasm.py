@@ -212,3 +212,24 @@ def disassemble(
         )
         out.extend(body)
     return "\n".join(out) + "\n"
+
+
+def disassemble_code(code: bytes, *, alu32: bool = True) -> str:
+    """One program's instructions as llvm-objdump instruction lines (slot, bytes, text).
+
+    The listing :func:`pybpf.asm.assemble` reads back byte for byte; ``alu32``
+    (default on) spells 32-bit atomics, which llvm prints only with ``+alu32``.
+    """
+    lines: list[str] = []
+    idx = 0
+    while idx < len(code):
+        size, insn = _decode_at(code, idx)
+        text = None
+        if insn is not None:
+            text = format_instruction(insn, pc=idx, alu32=alu32)
+            if text is None:
+                size = 8
+        raw = " ".join(f"{b:02x}" for b in code[idx : idx + size])
+        lines.append(f"{idx // 8:8d}:\t{raw}\t{text if text is not None else '<unknown>'}")
+        idx += size
+    return "\n".join(lines) + "\n"

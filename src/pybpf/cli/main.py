@@ -21,6 +21,7 @@ from pybpf.errors import BPFError
 COMMANDS = (
     "inspect",
     "disasm",
+    "explain",
     "btf",
     "run",
     "prog",

@@ -5,6 +5,7 @@ bpftool shows them (xlated code disassembled with pybpf.asm). PROG is ``id N``,
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from pybpf.cli._output import emit_json, emit_table, type_name
@@ -190,9 +191,17 @@ def _dump(args: argparse.Namespace) -> int:
         else:
             print("\n".join(lines))
         return 0
+    from pybpf.asm.jit import have_capstone
+
+    if code and have_capstone():
+        from pybpf.cli.explain import dump_jited
+
+        return dump_jited(args.id, json=args.json)
     if args.json:
         emit_json({"id": prog_id, "bytes_jited": len(code), "hex": code.hex()})
         return 0
+    if code:
+        print("(hex dump: install pybpf[jit] for a disassembly)", file=sys.stderr)
     for off in range(0, len(code), 16):
         chunk = code[off : off + 16]
         print(f"{off:6x}:  {' '.join(f'{b:02x}' for b in chunk)}")
