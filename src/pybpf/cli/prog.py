@@ -196,7 +196,7 @@ def _dump(args: argparse.Namespace) -> int:
     if code and have_capstone():
         from pybpf.cli.explain import dump_jited
 
-        return dump_jited(args.id, json=args.json)
+        return dump_jited(prog_id, json=args.json)
     if args.json:
         emit_json({"id": prog_id, "bytes_jited": len(code), "hex": code.hex()})
         return 0
