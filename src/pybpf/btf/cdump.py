@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pybpf.btf.cdump_decl import DeclWriter
+from pybpf.btf.cdump_decl import DeclWriter, output_limit
 from pybpf.btf.cdump_layout import Layout, pointer_size
 from pybpf.btf.reader import BTF
 from pybpf.btf.types import (
@@ -100,7 +100,7 @@ class _CDumper:
         self.types: list[Type] = [VOID] + [btf.type(i) for i in range(1, n)]
         self.kinds = [t.kind for t in self.types]
         self.layout = Layout(self.types, pointer_size(self.types) or 8)
-        self.w = DeclWriter(self.types, self.layout, btf.name)
+        self.w = DeclWriter(self.types, self.layout, btf.name, limit=output_limit(len(btf.data)))
         self.referenced = _referenced(self.types, btf.name)
         self.order_state = bytearray(n)
         self.emit_state = bytearray(n)
@@ -341,6 +341,7 @@ def dump_c(btf: BTF, *, kfuncs: bool = True, header_guard: str = "__VMLINUX_H__"
         try:
             for tid in range(1, btf.type_count):
                 d.dump_type(tid)
+                d.w.check_size()
             if kfuncs:
                 d.kfunc_block()
         except RecursionError:

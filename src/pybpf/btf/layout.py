@@ -211,7 +211,8 @@ class _EnumScalar(_Scalar):
                 val -= 1 << (8 * size)
             names.setdefault(val, v.name)
         self.by_name = {v.name: v.value for v in t.values}
-        cls = type(t.name or "enum", (EnumInt,), {"_names": names, "_enum_name": t.name})
+        cname = t.name if t.name.isidentifier() else "enum"  # BTF names may be any bytes
+        cls = type(cname, (EnumInt,), {"_names": names, "_enum_name": t.name})
         super().__init__(fmt, size, type_name, cls)
 
     def to_raw(self, value: Any) -> Any:
@@ -566,7 +567,14 @@ def _compile1(btf: BTF, tid: int, depth: int) -> Layout:
     if isinstance(t, Struct | Union):
         fields: list[_Field] = []
         _collect(btf, t, 0, fields, depth)
+        seen: set[str] = set()
         for f in fields:
+            if f.name in seen:
+                raise BTFError(
+                    f"{tname}: two members are called {f.name!r} (anonymous members included)",
+                    section=btf.name,
+                )
+            seen.add(f.name)
             end = f.bit_offset + (f.bits or 8 * f.layout.size)
             if end > 8 * t.size:
                 raise BTFError(
@@ -579,6 +587,12 @@ def _compile1(btf: BTF, tid: int, depth: int) -> Layout:
 
 def _collect(btf: BTF, t: Struct | Union, base_bits: int, out: list[_Field], depth: int) -> None:
     """Fields of ``t``; anonymous struct/union members are flattened into ``out``."""
+    if depth > _MAX_DEPTH:
+        raise BTFError(
+            f"{t.kind.name.lower()} {t.name or '(anon)'}: anonymous members nest too deeply "
+            f"(more than {_MAX_DEPTH} levels; a BTF cycle?)",
+            section=btf.name,
+        )
     for m in t.members:
         bit_off = base_bits + m.bit_offset
         mrid = btf.resolve(m.type)

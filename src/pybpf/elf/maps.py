@@ -67,7 +67,9 @@ class MapSpec:
     ``key_type_id``/``value_type_id`` are ids in the object's BTF (0 when absent).
     ``values`` are initial ``(slot, symbol)`` pairs (prog arrays: program names,
     map-in-map: map names). ``data`` is the initial value of global-data and
-    struct_ops maps. ``func_members`` maps a struct_ops member to its program.
+    struct_ops maps (empty when it is all zeros, as for ``.bss``: zero images are
+    made at load, so a huge ``.bss`` costs nothing at open). ``func_members`` maps
+    a struct_ops member to its program.
     """
 
     name: str
@@ -127,7 +129,7 @@ def legacy_maps(elf: ElfObject) -> list[MapSpec]:
                 "legacy maps section has data but no map symbols", file=file, section=where
             )
         return []
-    data = bytes(sec.size) if sec.is_nobits else sec.data
+    data = sec.data  # b"" for NOBITS: definitions there are all zeros
     if sec.size % len(syms):
         raise ObjectError(
             f"cannot tell the map definition size: {len(syms)} maps in {sec.size} bytes",
@@ -139,15 +141,15 @@ def legacy_maps(elf: ElfObject) -> list[MapSpec]:
     out: list[MapSpec] = []
     for sym in syms:
         off = sym.value
-        if off + def_size > len(data):
+        if off + def_size > sec.size:
             raise ObjectError(
                 f"map {sym.name!r}: definition ({def_size} bytes at {off:#x}) extends past the "
-                f"end of the section ({len(data):#x} bytes)",
+                f"end of the section ({sec.size:#x} bytes)",
                 file=file,
                 section=where,
                 offset=off,
             )
-        raw = data[off : off + def_size]
+        raw = bytes(copy) if sec.is_nobits else data[off : off + def_size]
         extra = raw[copy:]
         if any(extra):
             bad = copy + next(j for j, b in enumerate(extra) if b)
@@ -507,7 +509,6 @@ def _struct_ops_section(
     )
     if ds is None:
         raise err("struct_ops section has no BTF DATASEC describing it")
-    data = bytes(sec.size) if sec.is_nobits else sec.data
     relocs = elf.relocations(sec.index)
     out: list[MapSpec] = []
     for vs in ds.vars:
@@ -518,8 +519,9 @@ def _struct_ops_section(
         st = btf.type(st_id)
         if not isinstance(st, Struct) or not st.name:
             raise err(f"struct_ops variable {var.name!r} is not a named struct")
-        if vs.offset + st.size > len(data):
+        if vs.offset + st.size > sec.size:
             raise err(f"struct_ops variable {var.name!r} extends past the section", vs.offset)
+        data = b"" if sec.is_nobits else sec.data[vs.offset : vs.offset + st.size]
         funcs: list[tuple[str, str]] = []
         for rel in relocs:
             if not vs.offset <= rel.offset < vs.offset + st.size:
@@ -560,7 +562,7 @@ def _struct_ops_section(
                 section=sec.name,
                 offset=vs.offset,
                 kind=MapKind.STRUCT_OPS,
-                data=data[vs.offset : vs.offset + st.size],
+                data=data,
                 btf_var_id=vs.type,
                 struct_ops_type=st.name,
                 func_members=tuple(funcs),

@@ -17,7 +17,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from pybpf.elf.externs import ExternSpec, collect_externs
-from pybpf.elf.globals import VariableSpec, data_maps, kconfig_map, variables
+from pybpf.elf.globals import (
+    VariableSpec,
+    check_data_sections,
+    data_maps,
+    kconfig_map,
+    variables,
+)
 from pybpf.elf.maps import (
     LEGACY_MAPS_SEC,
     MAPS_SEC,
@@ -209,6 +215,7 @@ def _ext_records(
 
 def _build(data: bytes, name: str, file: str | None) -> ObjectSpec:
     elf = ElfObject.from_bytes(data, file=file)
+    check_data_sections(elf)
     license_ = _license(elf)
     kern_version = _kern_version(elf)
     raw_btf, ext_data = _btf(elf)
