@@ -121,9 +121,13 @@ def _target_disasm(payload: bytes) -> None:
 
 def _target_cdump(payload: bytes) -> None:
     from pybpf.btf.cdump import dump_c
+    from pybpf.btf.cdump_decl import output_limit
     from pybpf.btf.reader import BTF
 
-    dump_c(BTF.from_bytes(payload))
+    b = BTF.from_bytes(payload)
+    text = dump_c(b)
+    if len(text) > output_limit(len(b.data)):
+        raise Finding(f"cdump: {len(text)} characters from {len(payload)} bytes of BTF")
 
 
 def _target_layout(payload: bytes) -> None:

@@ -98,14 +98,15 @@ class DeclWriter:
         self.type_names: dict[str, int] = {}
         self.ident_names: dict[str, int] = {}
 
-    def check_size(self) -> None:
-        """Raise BTFError once the output passes ``limit`` (cheap: counts new pieces only)."""
+    def check_size(self, more: int = 0) -> None:
+        """Raise BTFError once the output (plus ``more`` characters about to be
+        written) passes ``limit``; cheap: counts only pieces added since the last call."""
         out = self.out
-        if len(out) - self._mark < 64:
+        if not more and len(out) - self._mark < 64:
             return
         self._size += sum(map(len, out[self._mark :]))
         self._mark = len(out)
-        if self._size > self.limit:
+        if self._size + more > self.limit:
             raise BTFError(
                 f"the C header would exceed {self.limit} characters (the BTF holds "
                 "implausible padding or anonymous types nested and reused without end); "
@@ -221,8 +222,11 @@ class DeclWriter:
         while cur != nxt:
             bits = min(nxt - cur, pad_bits)
             if bits == pad_bits:
-                out.append(f"{indent}{pad_type}: {pad_bits};")
-                cur += bits
+                count = (nxt - cur) // pad_bits  # a run of whole fillers, written at once
+                line = f"{indent}{pad_type}: {pad_bits};"
+                self.check_size(len(line) * count)
+                out.append(line * count)
+                cur += count * pad_bits
                 continue
             for pad_type, pad_bits in reversed(pads):
                 if pad_bits < bits:
