@@ -110,7 +110,7 @@ class _CDumper:
         self.queue: list[int] = []
 
     def _error(self, message: str) -> BTFError:
-        return BTFError(message, section=self.btf.name)
+        return BTFError(message, file=self.btf.file, section=self.btf.name)
 
     def dump_type(self, tid: int) -> None:
         """Emit ``tid`` and every type it depends on that was not emitted yet."""
@@ -348,6 +348,7 @@ def dump_c(btf: BTF, *, kfuncs: bool = True, header_guard: str = "__VMLINUX_H__"
             raise BTFError(
                 "type references loop without passing through a struct or union"
                 f" (or nest deeper than {_RECURSION_LIMIT // 2} levels)",
+                file=btf.file,
                 section=btf.name,
             ) from None
     out.append(

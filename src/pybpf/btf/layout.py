@@ -525,7 +525,7 @@ def _compile(btf: BTF, tid: int, depth: int) -> Layout:
 
 def _compile1(btf: BTF, tid: int, depth: int) -> Layout:
     if depth > _MAX_DEPTH:
-        raise BTFError(f"type [{tid}] nests too deeply", section=btf.name)
+        raise BTFError(f"type [{tid}] nests too deeply", file=btf.file, section=btf.name)
     rid = btf.resolve(tid)
     t = btf.type(rid)
     tname = btf.type_name(tid)
@@ -572,6 +572,7 @@ def _compile1(btf: BTF, tid: int, depth: int) -> Layout:
             if f.name in seen:
                 raise BTFError(
                     f"{tname}: two members are called {f.name!r} (anonymous members included)",
+                    file=btf.file,
                     section=btf.name,
                 )
             seen.add(f.name)
@@ -579,10 +580,11 @@ def _compile1(btf: BTF, tid: int, depth: int) -> Layout:
             if end > 8 * t.size:
                 raise BTFError(
                     f"{tname}: member {f.name} ends at bit {end}, past the {t.size}-byte size",
+                    file=btf.file,
                     section=btf.name,
                 )
         return _RecordLayout(t.name, t.size, fields, isinstance(t, Union), tname)
-    raise BTFError(f"type [{tid}] ({tname}) has no value layout", section=btf.name)
+    raise BTFError(f"type [{tid}] ({tname}) has no value layout", file=btf.file, section=btf.name)
 
 
 def _collect(btf: BTF, t: Struct | Union, base_bits: int, out: list[_Field], depth: int) -> None:
@@ -591,6 +593,7 @@ def _collect(btf: BTF, t: Struct | Union, base_bits: int, out: list[_Field], dep
         raise BTFError(
             f"{t.kind.name.lower()} {t.name or '(anon)'}: anonymous members nest too deeply "
             f"(more than {_MAX_DEPTH} levels; a BTF cycle?)",
+            file=btf.file,
             section=btf.name,
         )
     for m in t.members:
@@ -611,7 +614,9 @@ def _collect(btf: BTF, t: Struct | Union, base_bits: int, out: list[_Field], dep
                 signed = mt.signed
             else:
                 raise BTFError(
-                    f"bitfield {m.name} of non-integer type [{m.type}]", section=btf.name
+                    f"bitfield {m.name} of non-integer type [{m.type}]",
+                    file=btf.file,
+                    section=btf.name,
                 )
         out.append(_Field(name, lay, bit_off, bits, signed))
 
@@ -625,7 +630,7 @@ def numpy_dtype(btf: BTF, type_id: int) -> Any:
 
 def _np_spec(btf: BTF, tid: int, depth: int) -> Any:
     if depth > _MAX_DEPTH:
-        raise BTFError(f"type [{tid}] nests too deeply", section=btf.name)
+        raise BTFError(f"type [{tid}] nests too deeply", file=btf.file, section=btf.name)
     t = btf.type(btf.resolve(tid))
     if isinstance(t, Int):
         if t.is_bool and t.size == 1:
@@ -657,7 +662,7 @@ def _np_spec(btf: BTF, tid: int, depth: int) -> Any:
             offsets.append(f.bit_offset // 8)
             formats.append(_np_spec_of_layout(btf, f, depth))
         return {"names": names, "formats": formats, "offsets": offsets, "itemsize": t.size}
-    raise BTFError(f"type [{tid}] has no numpy dtype", section=btf.name)
+    raise BTFError(f"type [{tid}] has no numpy dtype", file=btf.file, section=btf.name)
 
 
 def _np_spec_of_layout(btf: BTF, f: _Field, depth: int) -> Any:

@@ -119,6 +119,7 @@ class BTF:
 
     def __init__(self) -> None:  # use the from_* constructors
         self.name = ".BTF"
+        self.file: str | None = None  # the file read by from_file (named in errors)
         self.base: BTF | None = None
         self.data = b""
         self.little_endian = True
@@ -143,7 +144,7 @@ class BTF:
     # ------------------------------------------------------------------ parsing
 
     def _error(self, message: str, offset: int | None = None) -> BTFError:
-        return BTFError(message, section=self.name, offset=offset)
+        return BTFError(message, file=self.file, section=self.name, offset=offset)
 
     @classmethod
     def from_bytes(
@@ -314,9 +315,11 @@ class BTF:
                 if raw is None:
                     raise BTFError("ELF object has no .BTF section", file=str(path))
                 data = raw
-            return cls.from_bytes(data, base=base, cache=cache)
+            btf = cls.from_bytes(data, base=base, cache=cache)
         except BTFError as exc:
             raise exc.with_file(str(path)) from None
+        btf.file = str(path)
+        return btf
 
     @classmethod
     def load_vmlinux(cls, path: str | Path = VMLINUX_PATH, *, cache: bool = True) -> BTF:
@@ -509,10 +512,10 @@ class BTF:
                 return DeclTag(name, sz, s32(w[p]), kflag)
             if k == Kind.TYPE_TAG:
                 return TypeTag(name, sz, kflag)
+        except BTFError as exc:  # (a ValueError too: caught first)
+            raise self._error(f"type [{tid}]: {exc.message}", self.record_offset(tid)) from None
         except ValueError as exc:  # bad linkage or encoding value
             raise self._error(f"type [{tid}]: {exc}", self.record_offset(tid)) from None
-        except BTFError as exc:
-            raise self._error(f"type [{tid}]: {exc.message}", self.record_offset(tid)) from None
         raise self._error(f"type [{tid}] has unknown kind {k}", self.record_offset(tid))
 
     # ------------------------------------------------------------------ names
