@@ -25,8 +25,15 @@ fi
 
 rm -rf "$work/findings"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+rm -f "$work/stats.json"
 python3 scripts/fuzz.py --seconds "$secs" --work "$work" "$@" >"$work/log" 2>&1 || true
-python3 - "$work/stats.json" <<'PY'
+if [ ! -s "$work/stats.json" ]; then
+	tail -20 "$work/log" >&2
+	echo "fuzz: the fuzzer did not run (log: $work/log)" >&2
+	exit 2
+fi
+status=0
+python3 - "$work/stats.json" <<'PY' || status=$?
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(
@@ -39,6 +46,5 @@ print(
 bad = s["untyped_exceptions"] or s["inputs_over_limit_s"] or s["rss_over_limit"] or not s["inputs"]
 sys.exit(1 if bad else 0)
 PY
-status=$?
 [ "$status" = 0 ] || echo "fuzz: findings in $work/findings (log: $work/log)" >&2
 exit "$status"

@@ -29,7 +29,7 @@ TARGETS = ("spec", "btf", "btf_ext", "disasm", "cdump", "layout")
 # value and a decode (a 4 GiB array is legal BTF and legitimately slow to build).
 LAYOUT_VALUE_LIMIT = 1 << 16
 # How many type ids of one blob the BTF/layout targets walk.
-TYPE_WALK_LIMIT = 400
+TYPE_WALK_LIMIT = 160
 
 # Exceptions that mean "a reader did not check something" when they escape, or
 # when they are the direct cause of a BPFError (a blanket translation).
@@ -112,11 +112,13 @@ def _target_btf_ext(payload: bytes) -> None:
 
 
 def _target_disasm(payload: bytes) -> None:
+    from pybpf.asm.annotate import btf_annotations
     from pybpf.asm.disasm import disassemble
     from pybpf.elf.reader import ElfObject
 
     obj = ElfObject.from_bytes(payload, file="fuzz.o")
-    disassemble(obj, relocs=True)
+    ann = btf_annotations(obj, strict=False)  # source lines and CO-RE texts from .BTF.ext
+    disassemble(obj, relocs=True, alu32=True, source=ann.source, core=ann.core)
 
 
 def _target_cdump(payload: bytes) -> None:

@@ -36,6 +36,7 @@ Buffer = bytes | bytearray | memoryview
 _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
             (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}  # fmt: skip
 _MAX_DEPTH = 64
+_MAX_FLAT_MEMBERS = 1 << 16  # BTF vlen is 16 bits: no real struct has more
 MAX_LAYOUT_SIZE = 1 << 26  # refuse values bigger than 64 MiB (corrupt nelems/sizes)
 
 
@@ -124,15 +125,7 @@ class Layout:
     @classmethod
     def for_type(cls, btf: BTF, type_id: int) -> Layout:
         """The (memoised) layout of ``type_id`` in ``btf``."""
-        cache: dict[int, Layout] | None = getattr(btf, "_layouts", None)
-        if cache is None:
-            cache = {}
-            btf._layouts = cache  # type: ignore[attr-defined]
-        lay = cache.get(type_id)
-        if lay is None:
-            lay = _compile(btf, type_id, 0)
-            cache[type_id] = lay
-        return lay
+        return _compile(btf, type_id, 0)
 
     def decode(self, buf: Buffer, offset: int = 0) -> Any:
         """The value stored at ``buf[offset:offset+size]``."""
@@ -517,9 +510,24 @@ def _getter(value: Any, what: str) -> Callable[[str], Any]:
 
 
 def _compile(btf: BTF, tid: int, depth: int) -> Layout:
+    # memoised per type id, nested types included: a type used by many members
+    # (or by many types of a kernel's BTF) is compiled once, so crafted BTF that
+    # reuses one type at every level costs linear, not exponential, time
+    cache: dict[int, Layout] | None = getattr(btf, "_layouts", None)
+    if cache is None:
+        cache = {}
+        btf._layouts = cache  # type: ignore[attr-defined]
+    lay = cache.get(tid)
+    if lay is not None:
+        return lay
     lay = _compile1(btf, tid, depth)
     if lay.size > MAX_LAYOUT_SIZE:
-        raise BTFError(f"type [{tid}] is too large for a value layout ({lay.size} bytes)")
+        raise BTFError(
+            f"type [{tid}] is too large for a value layout ({lay.size} bytes)",
+            file=btf.file,
+            section=btf.name,
+        )
+    cache[tid] = lay
     return lay
 
 
@@ -587,8 +595,26 @@ def _compile1(btf: BTF, tid: int, depth: int) -> Layout:
     raise BTFError(f"type [{tid}] ({tname}) has no value layout", file=btf.file, section=btf.name)
 
 
-def _collect(btf: BTF, t: Struct | Union, base_bits: int, out: list[_Field], depth: int) -> None:
+def _collect(
+    btf: BTF,
+    t: Struct | Union,
+    base_bits: int,
+    out: list[_Field],
+    depth: int,
+    visited: list[int] | None = None,
+) -> None:
     """Fields of ``t``; anonymous struct/union members are flattened into ``out``."""
+    if visited is None:
+        visited = [0]
+    visited[0] += len(t.members)
+    if visited[0] > _MAX_FLAT_MEMBERS:
+        # one anonymous type reused at every level would flatten exponentially
+        raise BTFError(
+            f"{t.kind.name.lower()} {t.name or '(anon)'}: more than {_MAX_FLAT_MEMBERS} "
+            "members once anonymous members are flattened",
+            file=btf.file,
+            section=btf.name,
+        )
     if depth > _MAX_DEPTH:
         raise BTFError(
             f"{t.kind.name.lower()} {t.name or '(anon)'}: anonymous members nest too deeply "
@@ -601,7 +627,7 @@ def _collect(btf: BTF, t: Struct | Union, base_bits: int, out: list[_Field], dep
         mrid = btf.resolve(m.type)
         mt = btf.type(mrid)
         if not m.name and isinstance(mt, Struct | Union):
-            _collect(btf, mt, bit_off, out, depth + 1)
+            _collect(btf, mt, bit_off, out, depth + 1, visited)
             continue
         name = m.name or f"_anon{len(out)}"
         lay = _compile(btf, m.type, depth + 1)
