@@ -100,7 +100,9 @@ class _CDumper:
         self.types: list[Type] = [VOID] + [btf.type(i) for i in range(1, n)]
         self.kinds = [t.kind for t in self.types]
         self.layout = Layout(self.types, pointer_size(self.types) or 8)
-        self.w = DeclWriter(self.types, self.layout, btf.name, limit=output_limit(len(btf.data)))
+        self.w = DeclWriter(
+            self.types, self.layout, btf.name, limit=output_limit(len(btf.data)), file=btf.file
+        )
         self.referenced = _referenced(self.types, btf.name)
         self.order_state = bytearray(n)
         self.emit_state = bytearray(n)

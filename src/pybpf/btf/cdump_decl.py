@@ -84,9 +84,11 @@ class DeclWriter:
         where: str = ".BTF",
         *,
         limit: int = output_limit(0),
+        file: str | None = None,
     ) -> None:
         self.types = types
         self.where = where
+        self.file = file
         self.kinds = [t.kind for t in types]
         self.layout = layout
         self.ptr_size = layout.ptr_size
@@ -111,6 +113,7 @@ class DeclWriter:
                 f"the C header would exceed {self.limit} characters (the BTF holds "
                 "implausible padding or anonymous types nested and reused without end); "
                 "check that the BTF is not corrupt",
+                file=self.file,
                 section=self.where,
             )
 
@@ -196,6 +199,7 @@ class DeclWriter:
         if nxt - cur > MAX_GAP_BITS:
             raise BTFError(
                 f"implausible padding gap of {(nxt - cur) // 8} bytes in a record",
+                file=self.file,
                 section=self.where,
             )
         self.check_size()

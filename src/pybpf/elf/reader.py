@@ -269,9 +269,10 @@ class ElfObject:
             return _Parser(bytes(data), file).parse()
         except ObjectError as exc:
             raise exc.with_file(file) from None
-        except Exception as exc:  # pyelftools/struct errors on garbage input
+        except (struct.error, IndexError, KeyError, ValueError, OverflowError) as exc:
+            # every read above is bounds-checked: this only names a check that was missed
             raise ObjectError(
-                f"malformed ELF object ({type(exc).__name__}: {exc})", file=file
+                f"malformed ELF object (unexpected {type(exc).__name__}: {exc})", file=file
             ) from exc
 
     # -- queries ------------------------------------------------------------------
