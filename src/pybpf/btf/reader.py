@@ -110,6 +110,11 @@ _SIZED = frozenset(
 )
 
 
+_UNKNOWN_KIND_HINT = (
+    f" (known kinds are 1..{max(Kind)}: the BTF is corrupt, or from a compiler newer than pybpf)"
+)
+
+
 class BTF:
     """A parsed BTF blob: type ids ``start_id .. type_count-1`` plus its base's.
 
@@ -294,7 +299,7 @@ class BTF:
             raise self._error(f"type [{tid}] header truncated", where)
         k = (self._words[i + 1] >> 24) & 0x1F
         if _FIXED[k] == _BAD:
-            raise self._error(f"type [{tid}] has unknown kind {k}", where + 4)
+            raise self._error(f"type [{tid}] has unknown kind {k}{_UNKNOWN_KIND_HINT}", where + 4)
         raise self._error(f"type [{tid}] ({Kind(k).name}) runs past the type section", where)
 
     # ------------------------------------------------------------------ loading
@@ -516,7 +521,9 @@ class BTF:
             raise self._error(f"type [{tid}]: {exc.message}", self.record_offset(tid)) from None
         except ValueError as exc:  # bad linkage or encoding value
             raise self._error(f"type [{tid}]: {exc}", self.record_offset(tid)) from None
-        raise self._error(f"type [{tid}] has unknown kind {k}", self.record_offset(tid))
+        raise self._error(
+            f"type [{tid}] has unknown kind {k}{_UNKNOWN_KIND_HINT}", self.record_offset(tid)
+        )
 
     # ------------------------------------------------------------------ names
 

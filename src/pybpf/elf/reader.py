@@ -382,7 +382,10 @@ class _Parser:
     def header(self) -> tuple[int, int, int]:
         d = self.data
         if len(d) < 4 or d[:4] != b"\x7fELF":
-            raise self.err("not an ELF file (bad magic)", offset=0)
+            raise self.err(
+                "not an ELF file (bad magic); pass a BPF object built with clang -target bpf -c",
+                offset=0,
+            )
         if len(d) < 16:
             raise self.err("truncated ELF identification", offset=len(d))
         if d[4] != 2:
@@ -584,7 +587,9 @@ class _Parser:
                     rtype = types[r_type] = RelocType(r_type)
                 except ValueError:
                     raise self.err(
-                        f"relocation {i}: unknown relocation type {r_type}",
+                        f"relocation {i}: unknown relocation type {r_type} (BPF objects use "
+                        + ", ".join(f"{t.name}={int(t)}" for t in RelocType)
+                        + "); build the object with clang -target bpf",
                         section=rel.name,
                         offset=off,
                     ) from None
