@@ -27,9 +27,9 @@ TARGETS = ("spec", "btf", "btf_ext", "disasm", "cdump", "layout")
 
 # Layout values are built per element: only types up to this size get a zero
 # value and a decode (a 4 GiB array is legal BTF and legitimately slow to build).
-LAYOUT_VALUE_LIMIT = 1 << 16
+LAYOUT_VALUE_LIMIT = 1 << 12
 # How many type ids of one blob the BTF/layout targets walk.
-TYPE_WALK_LIMIT = 160
+TYPE_WALK_LIMIT = 64
 
 # Exceptions that mean "a reader did not check something" when they escape, or
 # when they are the direct cause of a BPFError (a blanket translation).
