@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fuzz_targets
 import pytest
-from fuzz_targets import TARGETS, run_one, seed_inputs, target_of
+from fuzz_targets import TARGETS, Finding, run_one, seed_inputs, target_of
+
+from pybpf.errors import BTFError
 
 REGRESSIONS = sorted((Path(__file__).parent / "regressions").glob("*.bin"))
 
@@ -19,7 +22,7 @@ def test_regression_input(path: Path) -> None:
     run_one(data)  # raises fuzz_targets.Finding on an untyped exception or unbounded output
 
 
-def test_every_target_has_a_regression_or_seed(bpf_objects: Path) -> None:
+def test_seeds_cover_every_target(bpf_objects: Path) -> None:
     seeds = {target_of(d) for _, d in seed_inputs(bpf_objects, kernel_slices=False)}
     assert seeds == set(TARGETS)
 
@@ -32,3 +35,30 @@ def test_seeds_pass(bpf_objects: Path) -> None:
             run_one(data)
             n += 1
     assert n > 50
+
+
+def test_harness_flags_untyped_and_translated_exceptions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule the fuzzer enforces: an untyped exception, or a pybpf error that only
+    wraps one (``raise BTFError(...) from IndexError``), is a finding; a plain one is not."""
+
+    def untyped(_payload: bytes) -> None:
+        raise IndexError("index out of range")
+
+    def wrapped(_payload: bytes) -> None:
+        try:
+            untyped(b"")
+        except IndexError as exc:
+            raise BTFError("malformed") from exc
+
+    def typed(_payload: bytes) -> None:
+        raise BTFError("bad magic", section=".BTF", offset=0)
+
+    sel = bytes([TARGETS.index("btf")])
+    monkeypatch.setitem(fuzz_targets._RUN, "btf", untyped)
+    with pytest.raises(Finding, match="untyped IndexError"):
+        run_one(sel)
+    monkeypatch.setitem(fuzz_targets._RUN, "btf", wrapped)
+    with pytest.raises(Finding, match="BTFError wraps IndexError"):
+        run_one(sel)
+    monkeypatch.setitem(fuzz_targets._RUN, "btf", typed)
+    run_one(sel)
