@@ -166,7 +166,11 @@ def main() -> int:
         str(corpus),
         f"-max_total_time={args.seconds}",
         f"-max_len={MAX_LEN}",
-        "-timeout=30",
+        # libFuzzer's own limit is wall time, a backstop for hangs only: the 1 s rule
+        # is checked above on CPU time (a loaded machine stretches wall time)
+        "-timeout=600",
+        "-report_slow_units=600",
+        f"-artifact_prefix={work}/",
         "-rss_limit_mb=4096",
         "-print_final_stats=1",
         "-close_fd_mask=1",
