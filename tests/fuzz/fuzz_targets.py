@@ -31,8 +31,9 @@ LAYOUT_VALUE_LIMIT = 1 << 12
 # How many type ids of one blob the BTF/layout targets walk.
 TYPE_WALK_LIMIT = 64
 
-# Exceptions that mean "a reader did not check something" when they escape, or
-# when they are the direct cause of a BPFError (a blanket translation).
+# The usual exceptions of a reader that did not check something (when they escape,
+# or are the direct cause of a BPFError: a blanket translation); any other
+# non-pybpf exception counts too.
 UNTYPED = (
     MemoryError,
     RecursionError,
@@ -173,11 +174,13 @@ def run_one(data: bytes) -> None:
         _RUN[target](data[1:])
     except BPFError as exc:
         cause = exc.__cause__
-        if isinstance(cause, UNTYPED) and not isinstance(cause, BPFError | OSError):
+        if cause is not None and not isinstance(cause, BPFError | OSError):
             raise Finding(
                 f"{target}: {type(exc).__name__} wraps {type(cause).__name__}: {cause}"
             ) from exc
-    except UNTYPED as exc:
+    except Finding:
+        raise
+    except Exception as exc:  # UNTYPED and anything else that is not a pybpf error
         raise Finding(f"{target}: untyped {type(exc).__name__}: {exc}") from exc
 
 
