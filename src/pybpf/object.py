@@ -164,7 +164,7 @@ class Object:
                 value_type_id=ms.value_type_id,
             )
             maps[mname] = m
-            if _is_data(ms):
+            if _is_data(ms) and ms.data:  # zero-filled ones (.bss) are made on first use
                 self._images[ms.section] = bytearray(ms.data)
         self.maps: Collection[Map] = Collection("map", maps)
 
@@ -294,10 +294,11 @@ class Object:
                 raise BPFError(f"{section} cannot be written after load (no mmap)")
             m = self._data_map(section)
             return bytearray(m.lookup(0, raw=True) or b"")
-        try:
-            return self._images[section]
-        except KeyError:
-            raise BPFError(f"no data section {section!r} in {self.name!r}") from None
+        image = self._images.get(section)
+        if image is None:
+            ms = self._data_map_spec(section)  # BPFError if there is no such section
+            image = self._images[section] = bytearray(ms.data.ljust(ms.value_size, b"\0"))
+        return image
 
     def _section_written(self, section: str) -> None:
         """Hook after a write (nothing to do: images and mmaps are written in place)."""

@@ -130,3 +130,15 @@ def test_records_decode_long_u8_arrays_lazily() -> None:
     assert type(want.data) is list
     assert rec == want and repr(rec) == repr(want) and rec._asdict() == want._asdict()
     assert lay.encode(rec) == raw  # encodes back from the lazy list
+
+
+def test_two_pending_lists_compare_by_items() -> None:
+    """Both operands are filled: two records decoded from equal bytes are equal."""
+    make = lazy_int_list("I")
+    raw = struct.pack("<16I", *range(16))
+    assert make(raw) == make(raw)  # fresh pairs: each comparison starts with both pending
+    assert (make(raw) != make(raw)) is False
+    assert make(raw) <= make(raw) and make(raw) + make(raw) == list(range(16)) * 2
+    assert make(raw) != make(bytes(64)) and make(bytes(64)) < make(raw)
+    lay = Layout.for_type(_rec_btf(), 5)
+    assert lay.decode(bytes(128)) == lay.decode(bytes(128)) == lay.zero()

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pybpf.btf.cdump_decl import DeclWriter
+from pybpf.btf.cdump_decl import DeclWriter, output_limit
 from pybpf.btf.cdump_layout import Layout, pointer_size
 from pybpf.btf.reader import BTF
 from pybpf.btf.types import (
@@ -100,7 +100,9 @@ class _CDumper:
         self.types: list[Type] = [VOID] + [btf.type(i) for i in range(1, n)]
         self.kinds = [t.kind for t in self.types]
         self.layout = Layout(self.types, pointer_size(self.types) or 8)
-        self.w = DeclWriter(self.types, self.layout, btf.name)
+        self.w = DeclWriter(
+            self.types, self.layout, btf.name, limit=output_limit(len(btf.data)), file=btf.file
+        )
         self.referenced = _referenced(self.types, btf.name)
         self.order_state = bytearray(n)
         self.emit_state = bytearray(n)
@@ -110,7 +112,7 @@ class _CDumper:
         self.queue: list[int] = []
 
     def _error(self, message: str) -> BTFError:
-        return BTFError(message, section=self.btf.name)
+        return BTFError(message, file=self.btf.file, section=self.btf.name)
 
     def dump_type(self, tid: int) -> None:
         """Emit ``tid`` and every type it depends on that was not emitted yet."""
@@ -341,12 +343,14 @@ def dump_c(btf: BTF, *, kfuncs: bool = True, header_guard: str = "__VMLINUX_H__"
         try:
             for tid in range(1, btf.type_count):
                 d.dump_type(tid)
+                d.w.check_size()
             if kfuncs:
                 d.kfunc_block()
         except RecursionError:
             raise BTFError(
                 "type references loop without passing through a struct or union"
                 f" (or nest deeper than {_RECURSION_LIMIT // 2} levels)",
+                file=btf.file,
                 section=btf.name,
             ) from None
     out.append(

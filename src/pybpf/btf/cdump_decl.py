@@ -25,11 +25,23 @@ from pybpf.btf.types import (
 )
 from pybpf.errors import BTFError
 
-__all__ = ["MAX_GAP_BITS", "DeclWriter", "pfx"]
+__all__ = ["MAX_GAP_BITS", "DeclWriter", "output_limit", "pfx"]
 
 # Largest hole between members (or before the end) written as padding: real
 # kernels' largest struct is a few hundred KiB; this bounds bogus BTF's output.
 MAX_GAP_BITS = 8 << 24
+# Bound of the whole header: a kernel's vmlinux.h is about half its BTF's size,
+# but padding and inlined anonymous types let a few KiB of crafted BTF expand
+# without end (one anonymous struct used by many members, nested).
+_OUTPUT_BASE = 4 << 20
+_OUTPUT_PER_BTF_BYTE = 4
+
+
+def output_limit(btf_size: int) -> int:
+    """Most characters the C dump of ``btf_size`` bytes of BTF may have."""
+    return _OUTPUT_BASE + _OUTPUT_PER_BTF_BYTE * btf_size
+
+
 _MAX_INDENT = 13
 _TABS = ["\t" * i for i in range(_MAX_INDENT + 1)]
 
@@ -65,16 +77,45 @@ class DeclWriter:
     typedefs and enumerators another.
     """
 
-    def __init__(self, types: Sequence[Type], layout: Layout, where: str = ".BTF") -> None:
+    def __init__(
+        self,
+        types: Sequence[Type],
+        layout: Layout,
+        where: str = ".BTF",
+        *,
+        limit: int = output_limit(0),
+        file: str | None = None,
+    ) -> None:
         self.types = types
         self.where = where
+        self.file = file
         self.kinds = [t.kind for t in types]
         self.layout = layout
         self.ptr_size = layout.ptr_size
         self.out: list[str] = []
+        self.limit = limit
+        self._size = 0  # characters in out[: self._mark]
+        self._mark = 0
         self._resolved: dict[int, str] = {}
         self.type_names: dict[str, int] = {}
         self.ident_names: dict[str, int] = {}
+
+    def check_size(self, more: int = 0) -> None:
+        """Raise BTFError once the output (plus ``more`` characters about to be
+        written) passes ``limit``; cheap: counts only pieces added since the last call."""
+        out = self.out
+        if not more and len(out) - self._mark < 64:
+            return
+        self._size += sum(map(len, out[self._mark :]))
+        self._mark = len(out)
+        if self._size + more > self.limit:
+            raise BTFError(
+                f"the C header would exceed {self.limit} characters (the BTF holds "
+                "implausible padding or anonymous types nested and reused without end); "
+                "check that the BTF is not corrupt",
+                file=self.file,
+                section=self.where,
+            )
 
     # ------------------------------------------------------------------ names
 
@@ -158,8 +199,10 @@ class DeclWriter:
         if nxt - cur > MAX_GAP_BITS:
             raise BTFError(
                 f"implausible padding gap of {(nxt - cur) // 8} bytes in a record",
+                file=self.file,
                 section=self.where,
             )
+        self.check_size()
         pads = (("long", self.ptr_size * 8), ("int", 32), ("short", 16), ("char", 8))
         indent = "\n" + pfx(lvl)
         out = self.out
@@ -183,8 +226,11 @@ class DeclWriter:
         while cur != nxt:
             bits = min(nxt - cur, pad_bits)
             if bits == pad_bits:
-                out.append(f"{indent}{pad_type}: {pad_bits};")
-                cur += bits
+                count = (nxt - cur) // pad_bits  # a run of whole fillers, written at once
+                line = f"{indent}{pad_type}: {pad_bits};"
+                self.check_size(len(line) * count)
+                out.append(line * count)
+                cur += count * pad_bits
                 continue
             for pad_type, pad_bits in reversed(pads):
                 if pad_bits < bits:
@@ -231,6 +277,7 @@ class DeclWriter:
 
     def type_decl(self, tid: int, fname: str, lvl: int) -> None:
         """Declare ``fname`` of type ``tid`` (``fname`` may be empty)."""
+        self.check_size()
         kinds, types = self.kinds, self.types
         stack = [tid]
         while tid:

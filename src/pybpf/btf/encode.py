@@ -167,11 +167,14 @@ def encode(
     end = btf.type_count
     for tid in sorted(overrides):
         if tid < btf.start_id:
-            raise BTFError(f"cannot override type [{tid}]: not in this blob", section=btf.name)
+            raise BTFError(
+                f"cannot override type [{tid}]: not in this blob", file=btf.file, section=btf.name
+            )
         if tid >= end:
             if tid != end:
                 raise BTFError(
                     f"appended type ids must follow on from {btf.type_count}: got {tid}",
+                    file=btf.file,
                     section=btf.name,
                 )
             end += 1

@@ -36,6 +36,7 @@ Buffer = bytes | bytearray | memoryview
 _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
             (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}  # fmt: skip
 _MAX_DEPTH = 64
+_MAX_FLAT_MEMBERS = 1 << 16  # BTF vlen is 16 bits: no real struct has more
 MAX_LAYOUT_SIZE = 1 << 26  # refuse values bigger than 64 MiB (corrupt nelems/sizes)
 
 
@@ -124,15 +125,7 @@ class Layout:
     @classmethod
     def for_type(cls, btf: BTF, type_id: int) -> Layout:
         """The (memoised) layout of ``type_id`` in ``btf``."""
-        cache: dict[int, Layout] | None = getattr(btf, "_layouts", None)
-        if cache is None:
-            cache = {}
-            btf._layouts = cache  # type: ignore[attr-defined]
-        lay = cache.get(type_id)
-        if lay is None:
-            lay = _compile(btf, type_id, 0)
-            cache[type_id] = lay
-        return lay
+        return _compile(btf, type_id, 0)
 
     def decode(self, buf: Buffer, offset: int = 0) -> Any:
         """The value stored at ``buf[offset:offset+size]``."""
@@ -211,7 +204,8 @@ class _EnumScalar(_Scalar):
                 val -= 1 << (8 * size)
             names.setdefault(val, v.name)
         self.by_name = {v.name: v.value for v in t.values}
-        cls = type(t.name or "enum", (EnumInt,), {"_names": names, "_enum_name": t.name})
+        cname = t.name if t.name.isidentifier() else "enum"  # BTF names may be any bytes
+        cls = type(cname, (EnumInt,), {"_names": names, "_enum_name": t.name})
         super().__init__(fmt, size, type_name, cls)
 
     def to_raw(self, value: Any) -> Any:
@@ -584,15 +578,30 @@ def _getter(value: Any, what: str) -> Callable[[str], Any]:
 
 
 def _compile(btf: BTF, tid: int, depth: int) -> Layout:
+    # memoised per type id, nested types included: a type used by many members
+    # (or by many types of a kernel's BTF) is compiled once, so crafted BTF that
+    # reuses one type at every level costs linear, not exponential, time
+    cache: dict[int, Layout] | None = getattr(btf, "_layouts", None)
+    if cache is None:
+        cache = {}
+        btf._layouts = cache  # type: ignore[attr-defined]
+    lay = cache.get(tid)
+    if lay is not None:
+        return lay
     lay = _compile1(btf, tid, depth)
     if lay.size > MAX_LAYOUT_SIZE:
-        raise BTFError(f"type [{tid}] is too large for a value layout ({lay.size} bytes)")
+        raise BTFError(
+            f"type [{tid}] is too large for a value layout ({lay.size} bytes)",
+            file=btf.file,
+            section=btf.name,
+        )
+    cache[tid] = lay
     return lay
 
 
 def _compile1(btf: BTF, tid: int, depth: int) -> Layout:
     if depth > _MAX_DEPTH:
-        raise BTFError(f"type [{tid}] nests too deeply", section=btf.name)
+        raise BTFError(f"type [{tid}] nests too deeply", file=btf.file, section=btf.name)
     rid = btf.resolve(tid)
     t = btf.type(rid)
     tname = btf.type_name(tid)
@@ -634,25 +643,59 @@ def _compile1(btf: BTF, tid: int, depth: int) -> Layout:
     if isinstance(t, Struct | Union):
         fields: list[_Field] = []
         _collect(btf, t, 0, fields, depth)
+        seen: set[str] = set()
         for f in fields:
+            if f.name in seen:
+                raise BTFError(
+                    f"{tname}: two members are called {f.name!r} (anonymous members included)",
+                    file=btf.file,
+                    section=btf.name,
+                )
+            seen.add(f.name)
             end = f.bit_offset + (f.bits or 8 * f.layout.size)
             if end > 8 * t.size:
                 raise BTFError(
                     f"{tname}: member {f.name} ends at bit {end}, past the {t.size}-byte size",
+                    file=btf.file,
                     section=btf.name,
                 )
         return _RecordLayout(t.name, t.size, fields, isinstance(t, Union), tname)
-    raise BTFError(f"type [{tid}] ({tname}) has no value layout", section=btf.name)
+    raise BTFError(f"type [{tid}] ({tname}) has no value layout", file=btf.file, section=btf.name)
 
 
-def _collect(btf: BTF, t: Struct | Union, base_bits: int, out: list[_Field], depth: int) -> None:
+def _collect(
+    btf: BTF,
+    t: Struct | Union,
+    base_bits: int,
+    out: list[_Field],
+    depth: int,
+    visited: list[int] | None = None,
+) -> None:
     """Fields of ``t``; anonymous struct/union members are flattened into ``out``."""
+    if visited is None:
+        visited = [0]
+    visited[0] += len(t.members)
+    if visited[0] > _MAX_FLAT_MEMBERS:
+        # one anonymous type reused at every level would flatten exponentially
+        raise BTFError(
+            f"{t.kind.name.lower()} {t.name or '(anon)'}: more than {_MAX_FLAT_MEMBERS} "
+            "members once anonymous members are flattened",
+            file=btf.file,
+            section=btf.name,
+        )
+    if depth > _MAX_DEPTH:
+        raise BTFError(
+            f"{t.kind.name.lower()} {t.name or '(anon)'}: anonymous members nest too deeply "
+            f"(more than {_MAX_DEPTH} levels; a BTF cycle?)",
+            file=btf.file,
+            section=btf.name,
+        )
     for m in t.members:
         bit_off = base_bits + m.bit_offset
         mrid = btf.resolve(m.type)
         mt = btf.type(mrid)
         if not m.name and isinstance(mt, Struct | Union):
-            _collect(btf, mt, bit_off, out, depth + 1)
+            _collect(btf, mt, bit_off, out, depth + 1, visited)
             continue
         name = m.name or f"_anon{len(out)}"
         lay = _compile(btf, m.type, depth + 1)
@@ -665,7 +708,9 @@ def _collect(btf: BTF, t: Struct | Union, base_bits: int, out: list[_Field], dep
                 signed = mt.signed
             else:
                 raise BTFError(
-                    f"bitfield {m.name} of non-integer type [{m.type}]", section=btf.name
+                    f"bitfield {m.name} of non-integer type [{m.type}]",
+                    file=btf.file,
+                    section=btf.name,
                 )
         out.append(_Field(name, lay, bit_off, bits, signed))
 
@@ -679,7 +724,7 @@ def numpy_dtype(btf: BTF, type_id: int) -> Any:
 
 def _np_spec(btf: BTF, tid: int, depth: int) -> Any:
     if depth > _MAX_DEPTH:
-        raise BTFError(f"type [{tid}] nests too deeply", section=btf.name)
+        raise BTFError(f"type [{tid}] nests too deeply", file=btf.file, section=btf.name)
     t = btf.type(btf.resolve(tid))
     if isinstance(t, Int):
         if t.is_bool and t.size == 1:
@@ -711,7 +756,7 @@ def _np_spec(btf: BTF, tid: int, depth: int) -> Any:
             offsets.append(f.bit_offset // 8)
             formats.append(_np_spec_of_layout(btf, f, depth))
         return {"names": names, "formats": formats, "offsets": offsets, "itemsize": t.size}
-    raise BTFError(f"type [{tid}] has no numpy dtype", section=btf.name)
+    raise BTFError(f"type [{tid}] has no numpy dtype", file=btf.file, section=btf.name)
 
 
 def _np_spec_of_layout(btf: BTF, f: _Field, depth: int) -> Any:

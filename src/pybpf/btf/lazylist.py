@@ -57,6 +57,9 @@ def _filling(name: str) -> Callable[..., Any]:
 
     def method(self: IntArrayList, *args: Any, **kw: Any) -> Any:
         self._fill()
+        for arg in args:  # list's C code reads the other operand's items directly
+            if isinstance(arg, IntArrayList):
+                arg._fill()
         return base(self, *args, **kw)
 
     method.__name__ = method.__qualname__ = name

@@ -110,6 +110,11 @@ _SIZED = frozenset(
 )
 
 
+_UNKNOWN_KIND_HINT = (
+    f" (known kinds are 1..{max(Kind)}: the BTF is corrupt, or from a compiler newer than pybpf)"
+)
+
+
 class BTF:
     """A parsed BTF blob: type ids ``start_id .. type_count-1`` plus its base's.
 
@@ -119,6 +124,7 @@ class BTF:
 
     def __init__(self) -> None:  # use the from_* constructors
         self.name = ".BTF"
+        self.file: str | None = None  # the file read by from_file (named in errors)
         self.base: BTF | None = None
         self.data = b""
         self.little_endian = True
@@ -143,7 +149,7 @@ class BTF:
     # ------------------------------------------------------------------ parsing
 
     def _error(self, message: str, offset: int | None = None) -> BTFError:
-        return BTFError(message, section=self.name, offset=offset)
+        return BTFError(message, file=self.file, section=self.name, offset=offset)
 
     @classmethod
     def from_bytes(
@@ -293,7 +299,7 @@ class BTF:
             raise self._error(f"type [{tid}] header truncated", where)
         k = (self._words[i + 1] >> 24) & 0x1F
         if _FIXED[k] == _BAD:
-            raise self._error(f"type [{tid}] has unknown kind {k}", where + 4)
+            raise self._error(f"type [{tid}] has unknown kind {k}{_UNKNOWN_KIND_HINT}", where + 4)
         raise self._error(f"type [{tid}] ({Kind(k).name}) runs past the type section", where)
 
     # ------------------------------------------------------------------ loading
@@ -314,9 +320,11 @@ class BTF:
                 if raw is None:
                     raise BTFError("ELF object has no .BTF section", file=str(path))
                 data = raw
-            return cls.from_bytes(data, base=base, cache=cache)
+            btf = cls.from_bytes(data, base=base, cache=cache)
         except BTFError as exc:
             raise exc.with_file(str(path)) from None
+        btf.file = str(path)
+        return btf
 
     @classmethod
     def load_vmlinux(cls, path: str | Path = VMLINUX_PATH, *, cache: bool = True) -> BTF:
@@ -509,11 +517,13 @@ class BTF:
                 return DeclTag(name, sz, s32(w[p]), kflag)
             if k == Kind.TYPE_TAG:
                 return TypeTag(name, sz, kflag)
+        except BTFError as exc:  # (a ValueError too: caught first)
+            raise self._error(f"type [{tid}]: {exc.message}", self.record_offset(tid)) from None
         except ValueError as exc:  # bad linkage or encoding value
             raise self._error(f"type [{tid}]: {exc}", self.record_offset(tid)) from None
-        except BTFError as exc:
-            raise self._error(f"type [{tid}]: {exc.message}", self.record_offset(tid)) from None
-        raise self._error(f"type [{tid}] has unknown kind {k}", self.record_offset(tid))
+        raise self._error(
+            f"type [{tid}] has unknown kind {k}{_UNKNOWN_KIND_HINT}", self.record_offset(tid)
+        )
 
     # ------------------------------------------------------------------ names
 

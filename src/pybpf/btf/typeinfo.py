@@ -36,7 +36,9 @@ _FOLLOW = frozenset(
 
 
 def _loop(btf: BTF, tid: int) -> BTFError:
-    return BTFError(f"type loop or nesting too deep at type [{tid}]", section=btf.name)
+    return BTFError(
+        f"type loop or nesting too deep at type [{tid}]", file=btf.file, section=btf.name
+    )
 
 
 def size_of(btf: BTF, tid: int, _depth: int = 0) -> int:
@@ -55,7 +57,9 @@ def size_of(btf: BTF, tid: int, _depth: int = 0) -> int:
         if t.kind in _FOLLOW:
             tid = t.type  # type: ignore[union-attr]
             continue
-        raise BTFError(f"type [{start}] ({btf.type_name(start)}) has no size", section=btf.name)
+        raise BTFError(
+            f"type [{start}] ({btf.type_name(start)}) has no size", file=btf.file, section=btf.name
+        )
     raise _loop(btf, start)
 
 
@@ -86,7 +90,9 @@ def align_of(btf: BTF, tid: int, _depth: int = 0) -> int:
             tid = t.type  # type: ignore[union-attr]
             continue
         raise BTFError(
-            f"type [{start}] ({btf.type_name(start)}) has no alignment", section=btf.name
+            f"type [{start}] ({btf.type_name(start)}) has no alignment",
+            file=btf.file,
+            section=btf.name,
         )
     raise _loop(btf, start)
 

@@ -24,7 +24,14 @@ if TYPE_CHECKING:
     from pybpf.btf.reader import BTF
     from pybpf.elf.reader import ElfObject, Section
 
-__all__ = ["VariableSpec", "data_kind", "data_maps", "kconfig_map", "variables"]
+__all__ = [
+    "VariableSpec",
+    "check_data_sections",
+    "data_kind",
+    "data_maps",
+    "kconfig_map",
+    "variables",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +71,42 @@ def _datasecs(btf: BTF | None) -> dict[str, tuple[int, Datasec]]:
     return out
 
 
+# The kernel refuses array maps whose one element reaches U32_MAX - PAGE_SIZE bytes
+# (array_map_alloc: "make sure there is no u32 overflow later in round_up()").
+MAX_DATA_SIZE = 0xFFFFFFFF - 4096
+
+
+def check_data_sections(elf: ElfObject) -> None:
+    """Refuse global-data sections too large for any kernel, before anything reads them."""
+    for sec in elf.sections:
+        if data_kind(sec) is not None:
+            _check_data_size(sec.size, "the section", elf.file, sec.name)
+
+
+def _check_data_size(size: int, what: str, file: str | None, section: str) -> None:
+    if size >= MAX_DATA_SIZE:
+        raise ObjectError(
+            f"{what} is {size:#x} bytes, more than a BPF array map can hold "
+            f"(the kernel's limit is under {MAX_DATA_SIZE:#x}); the object is corrupt "
+            "or declares an impossibly large global",
+            file=file,
+            section=section,
+        )
+
+
 def data_maps(elf: ElfObject, btf: BTF | None) -> list[MapSpec]:
-    """One ARRAY map per global-data section, in section order."""
+    """One ARRAY map per global-data section, in section order.
+
+    ``.bss`` maps carry no bytes (``data == b""``): their zeros are made when
+    first used, so a huge ``.bss`` costs nothing until load.
+    """
     secs = _datasecs(btf)
     out: list[MapSpec] = []
     for sec in elf.sections:
         kind = data_kind(sec)
         if kind is None:
             continue
+        _check_data_size(sec.size, "the section", elf.file, sec.name)
         flags = int(MapFlags.RDONLY_PROG) if kind is MapKind.RODATA else 0
         value_type_id = 0
         found = secs.get(sec.name)
@@ -93,7 +128,7 @@ def data_maps(elf: ElfObject, btf: BTF | None) -> list[MapSpec]:
                 value_type_id=value_type_id,
                 section=sec.name,
                 kind=kind,
-                data=bytes(sec.size) if sec.is_nobits else sec.data,
+                data=b"" if sec.is_nobits else sec.data,
             )
         )
     return out
@@ -104,6 +139,7 @@ def kconfig_map(btf: BTF | None, externs: Mapping[str, ExternSpec]) -> MapSpec |
     size = kconfig_size(externs)
     if not size:
         return None
+    _check_data_size(size, "the .kconfig map (from its externs' BTF sizes)", None, KCONFIG_SEC)
     found = _datasecs(btf).get(KCONFIG_SEC)
     return MapSpec(
         name=KCONFIG_SEC,
@@ -115,7 +151,7 @@ def kconfig_map(btf: BTF | None, externs: Mapping[str, ExternSpec]) -> MapSpec |
         value_type_id=found[0] if found else 0,
         section=KCONFIG_SEC,
         kind=MapKind.KCONFIG,
-        data=bytes(size),
+        data=b"",  # filled in at load from the running kernel's config
     )
 
 

@@ -82,7 +82,9 @@ class MapSpec:
     ``key_type_id``/``value_type_id`` are ids in the object's BTF (0 when absent).
     ``values`` are initial ``(slot, symbol)`` pairs (prog arrays: program names,
     map-in-map: map names). ``data`` is the initial value of global-data and
-    struct_ops maps. ``func_members`` maps a struct_ops member to its program.
+    struct_ops maps (empty when it is all zeros, as for ``.bss``: zero images are
+    made at load, so a huge ``.bss`` costs nothing at open). ``func_members`` maps
+    a struct_ops member to its program.
     """
 
     name: str
@@ -159,7 +161,6 @@ def legacy_maps(elf: ElfObject, data: bytes | None = None) -> list[MapSpec]:
                 section=where,
                 offset=sym.value,
             )
-    raw_data = bytes(sec.size) if sec.is_nobits else sec.data
     if sec.size % len(syms):
         raise ObjectError(
             f"cannot tell the map definition size: {len(syms)} maps in {sec.size} bytes",
@@ -168,12 +169,12 @@ def legacy_maps(elf: ElfObject, data: bytes | None = None) -> list[MapSpec]:
         )
     def_size = sec.size // len(syms)
     if def_size == BPF_ELF_MAP_SIZE:
-        return _elf_maps(elf, syms, raw_data, data)
+        return _elf_maps(elf, syms, sec, data)
     copy = min(def_size, BPF_MAP_DEF_SIZE)
     out: list[MapSpec] = []
     for sym in syms:
         off = sym.value
-        raw = _definition(elf, sym, raw_data, def_size)
+        raw = _definition(elf, sym, sec, def_size)
         extra = raw[copy:]
         if any(extra):
             bad = copy + next(j for j, b in enumerate(extra) if b)
@@ -219,27 +220,29 @@ def legacy_maps(elf: ElfObject, data: bytes | None = None) -> list[MapSpec]:
     return result
 
 
-def _definition(elf: ElfObject, sym: Symbol, data: bytes, size: int) -> bytes:
+def _definition(elf: ElfObject, sym: Symbol, sec: Section, size: int) -> bytes:
+    """The ``size`` definition bytes of map ``sym`` (zeros in a NOBITS section, which
+    is never allocated whole: its size comes from the header, not the file)."""
     off = sym.value
-    if off + size > len(data):
+    if off + size > sec.size:
         raise ObjectError(
             f"map {sym.name!r}: definition ({size} bytes at {off:#x}) extends past the "
-            f"end of the section ({len(data):#x} bytes)",
+            f"end of the section ({sec.size:#x} bytes)",
             file=elf.file,
             section=LEGACY_MAPS_SEC,
             offset=off,
         )
-    return data[off : off + size]
+    return bytes(size) if sec.is_nobits else bytes(sec.data[off : off + size])
 
 
 def _elf_maps(
-    elf: ElfObject, syms: list[Symbol], raw_data: bytes, data: bytes | None
+    elf: ElfObject, syms: list[Symbol], sec: Section, data: bytes | None
 ) -> list[MapSpec]:
     """iproute2's ``struct bpf_elf_map`` definitions (tc/ip/xdp objects without BTF)."""
     file, where = elf.file, LEGACY_MAPS_SEC
     out: list[tuple[MapSpec, int, int, int]] = []  # (spec, id, inner_id, inner_idx)
     for sym in syms:
-        raw = _definition(elf, sym, raw_data, BPF_ELF_MAP_SIZE)
+        raw = _definition(elf, sym, sec, BPF_ELF_MAP_SIZE)
         mtype, ksize, vsize, maxent, flags, map_id, pinning, inner_id, inner_idx = _ELF_MAP.unpack(
             raw
         )
@@ -249,7 +252,7 @@ def _elf_maps(
         elif pinning == PIN_OBJECT_NS:
             import hashlib
 
-            digest = hashlib.sha1(data if data is not None else raw_data).hexdigest()
+            digest = hashlib.sha1(data if data is not None else sec.data).hexdigest()
             pin_dir = f"tc/{digest}"
         elif pinning != PIN_NONE:
             raise ObjectError(
@@ -640,7 +643,6 @@ def _struct_ops_section(
     )
     if ds is None:
         raise err("struct_ops section has no BTF DATASEC describing it")
-    data = bytes(sec.size) if sec.is_nobits else sec.data
     relocs = elf.relocations(sec.index)
     out: list[MapSpec] = []
     for vs in ds.vars:
@@ -651,8 +653,9 @@ def _struct_ops_section(
         st = btf.type(st_id)
         if not isinstance(st, Struct) or not st.name:
             raise err(f"struct_ops variable {var.name!r} is not a named struct")
-        if vs.offset + st.size > len(data):
+        if vs.offset + st.size > sec.size:
             raise err(f"struct_ops variable {var.name!r} extends past the section", vs.offset)
+        data = b"" if sec.is_nobits else sec.data[vs.offset : vs.offset + st.size]
         funcs: list[tuple[str, str]] = []
         for rel in relocs:
             if not vs.offset <= rel.offset < vs.offset + st.size:
@@ -693,7 +696,7 @@ def _struct_ops_section(
                 section=sec.name,
                 offset=vs.offset,
                 kind=MapKind.STRUCT_OPS,
-                data=data[vs.offset : vs.offset + st.size],
+                data=data,
                 btf_var_id=vs.type,
                 struct_ops_type=st.name,
                 func_members=tuple(funcs),

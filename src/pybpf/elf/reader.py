@@ -273,9 +273,10 @@ class ElfObject:
             return _Parser(bytes(data), file).parse()
         except ObjectError as exc:
             raise exc.with_file(file) from None
-        except Exception as exc:  # pyelftools/struct errors on garbage input
+        except (struct.error, IndexError, KeyError, ValueError, OverflowError) as exc:
+            # every read above is bounds-checked: this only names a check that was missed
             raise ObjectError(
-                f"malformed ELF object ({type(exc).__name__}: {exc})", file=file
+                f"malformed ELF object (unexpected {type(exc).__name__}: {exc})", file=file
             ) from exc
 
     # -- queries ------------------------------------------------------------------
@@ -385,7 +386,10 @@ class _Parser:
     def header(self) -> tuple[int, int, int]:
         d = self.data
         if len(d) < 4 or d[:4] != b"\x7fELF":
-            raise self.err("not an ELF file (bad magic)", offset=0)
+            raise self.err(
+                "not an ELF file (bad magic); pass a BPF object built with clang -target bpf -c",
+                offset=0,
+            )
         if len(d) < 16:
             raise self.err("truncated ELF identification", offset=len(d))
         if d[4] != 2:
@@ -587,7 +591,9 @@ class _Parser:
                     rtype = types[r_type] = RelocType(_GNU_DATA_RELOCS.get(r_type, r_type))
                 except ValueError:
                     raise self.err(
-                        f"relocation {i}: unknown relocation type {r_type}",
+                        f"relocation {i}: unknown relocation type {r_type} (BPF objects use "
+                        + ", ".join(f"{t.name}={int(t)}" for t in RelocType)
+                        + "); build the object with clang -target bpf",
                         section=rel.name,
                         offset=off,
                     ) from None

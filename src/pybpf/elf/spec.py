@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from pybpf._dataclass import dataclass
 from pybpf.elf.externs import ExternSpec, collect_externs
-from pybpf.elf.globals import VariableSpec, data_maps, kconfig_map, variables
+from pybpf.elf.globals import (
+    VariableSpec,
+    check_data_sections,
+    data_maps,
+    kconfig_map,
+    variables,
+)
 from pybpf.elf.maps import (
     LEGACY_MAPS_SEC,
     MAPS_SEC,
@@ -229,6 +235,7 @@ def _distinct_static_names(functions: list[Function]) -> list[Function]:
 
 def _build(data: bytes, name: str, file: str | None) -> ObjectSpec:
     elf = ElfObject.from_bytes(data, file=file)
+    check_data_sections(elf)
     license_ = _license(elf)
     kern_version = _kern_version(elf)
     raw_btf, ext_data = _btf(elf)
