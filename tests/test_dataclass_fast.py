@@ -11,7 +11,7 @@ import pickle
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -109,6 +109,54 @@ def test_unusual_options_use_the_standard_decorator() -> None:
             return True
 
     assert Plain(1) == Plain(2) and Plain.__hash__ is None
+
+
+@pytest.mark.parametrize("kw", OPTIONS, ids=[str(o) for o in OPTIONS])
+def test_class_variables_and_annotations_as_the_standard_decorator(kw: dict[str, Any]) -> None:
+    def make(deco: Any) -> type:
+        @deco(**kw)
+        class Kinded:
+            kind: ClassVar[int] = 7
+            bare: ClassVar = "b"  # type: ignore[type-arg]
+            name: str
+            size: int = 4
+
+        return Kinded
+
+    mine, theirs = make(_dataclass._dataclass), make(dataclasses.dataclass)
+    assert (
+        mine.__annotations__
+        == theirs.__annotations__
+        == {
+            "kind": "ClassVar[int]",
+            "bare": "ClassVar",
+            "name": "str",
+            "size": "int",
+        }
+    )
+    assert (
+        [(f.name, f.type) for f in dataclasses.fields(mine)]
+        == [(f.name, f.type) for f in dataclasses.fields(theirs)]
+        == [("name", "str"), ("size", "int")]
+    )
+    assert {k: f.type for k, f in mine.__dataclass_fields__.items()} == {  # type: ignore[attr-defined]
+        k: f.type
+        for k, f in theirs.__dataclass_fields__.items()  # type: ignore[attr-defined]
+    }
+    assert mine.kind == 7 and mine("n").size == 4 and mine.__match_args__ == ("name", "size")  # type: ignore[attr-defined,call-arg]
+
+
+def test_keyword_only_marker_uses_the_standard_decorator() -> None:
+    @_dataclass._dataclass
+    class Kw:
+        a: int
+        _: dataclasses.KW_ONLY
+        b: int = 1
+
+    assert Kw not in _dataclass._FAST
+    assert Kw(1, b=2).b == 2
+    with pytest.raises(TypeError):
+        Kw(1, 2)  # type: ignore[misc]
 
 
 def _run(code: str, cache: Path | str) -> str:

@@ -44,7 +44,10 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'pybpf' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(mod), name)
+    from pybpf._gcpause import paused
+
+    with paused():  # the first use imports much of pybpf: no collections meanwhile
+        value = getattr(importlib.import_module(mod), name)
     globals()[name] = value
     return value
 

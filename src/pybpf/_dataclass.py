@@ -19,6 +19,7 @@ import builtins
 import dataclasses
 import marshal
 import sys
+import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,7 @@ def _compiled(src: str, where: str) -> Any:
 
 
 _MISSING = dataclasses.MISSING
+_PLAIN = object()  # stands for a string annotation that is no ClassVar, InitVar or KW_ONLY
 _FACTORY = object()  # default of an __init__ argument whose field has a default_factory
 
 
@@ -213,13 +215,34 @@ def _fast(
     }
     if not body.get("__doc__"):
         cls.__doc__ = cls.__name__  # (the standard one calls inspect.signature for this)
-    new: type = dataclasses.dataclass(
-        cls, init=False, repr=False, eq=False, frozen=False, slots=slots, match_args=match_args
-    )
+    # The standard decorator tests each string annotation three times with a regular
+    # expression (ClassVar? InitVar? KW_ONLY?); answered here, it sees stand-ins instead
+    # and the strings are put back (in place: a slotted copy shares the dict).
+    ann = body.get("__annotations__")
+    saved = dict(ann) if ann else None
+    if ann:
+        for k, a in saved.items():  # type: ignore[union-attr]
+            if isinstance(a, str):
+                ann[k] = typing.ClassVar if a == "ClassVar" or a.startswith("ClassVar[") else _PLAIN
+    try:
+        new: type = dataclasses.dataclass(
+            cls, init=False, repr=False, eq=False, frozen=False, slots=slots, match_args=match_args
+        )
+    finally:
+        if saved:
+            ann.update(saved)  # type: ignore[union-attr]
+    if saved:
+        for f in new.__dataclass_fields__.values():  # type: ignore[attr-defined]
+            f.type = saved.get(f.name, f.type)
     if eq and not frozen and not explicit_hash:
         new.__hash__ = None  # type: ignore[assignment]
     _methods(new, frozen, want)
     return new
+
+
+def _odd_classvar(a: str) -> bool:
+    """A ClassVar spelt another way than ``ClassVar[...]`` (left to the standard code)."""
+    return "ClassVar" in a and not (a == "ClassVar" or a.startswith("ClassVar["))
 
 
 def _dataclass(cls: type | None = None, /, **kw: Any) -> Any:
@@ -230,7 +253,8 @@ def _dataclass(cls: type | None = None, /, **kw: Any) -> Any:
 
         ann = inspect.get_annotations(c)
         initvar = any(
-            isinstance(a, dataclasses.InitVar) or (isinstance(a, str) and "InitVar" in a)
+            isinstance(a, dataclasses.InitVar)
+            or (isinstance(a, str) and ("InitVar" in a or "KW_ONLY" in a or _odd_classvar(a)))
             for a in ann.values()
         )
         foreign = any(

@@ -14,10 +14,10 @@ import gzip
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from pybpf._dataclass import dataclass
 from pybpf.btf.types import Array, Enum, Enum64, Int, IntEncoding
 from pybpf.errors import ExternError
 

@@ -10,10 +10,10 @@ compatibility the way libbpf does. Weak externs that cannot be found resolve to
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from pybpf._dataclass import dataclass
 from pybpf.btf.core_compat import types_are_compat
 from pybpf.btf.core_spec import essential_name, kind_str
 from pybpf.btf.types import Func, Kind, Var

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pybpf._gcpause import pausing
 from pybpf.errors import BPFError
 from pybpf.map import Map
 from pybpf.program import Program
@@ -185,6 +186,7 @@ class Object:
 
     # -- lifetime ------------------------------------------------------------------------
 
+    @pausing
     def load(self) -> Object:
         """Create the maps, relocate and load every autoload program."""
         if self._closed:
@@ -201,6 +203,7 @@ class Object:
         self.loaded = True
         return self
 
+    @pausing
     def attach(self) -> list[Link]:
         """Attach every program whose section names its target (like a skeleton's attach).
 
@@ -429,6 +432,7 @@ class Object:
         )
 
 
+@pausing
 def open(
     src: str | os.PathLike[str] | bytes | bytearray | memoryview | list[Any] | tuple[Any, ...],
     **options: Any,

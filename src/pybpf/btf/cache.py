@@ -11,14 +11,19 @@ read once into a buffer that the arrays view without copying.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 import sys
 import zlib
 from array import array
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
+
+from pybpf._dataclass import dataclass
+
+try:  # the BLAKE2 module itself: ``hashlib`` would also load OpenSSL (~2 ms at import)
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b as _blake2b
 
 __all__ = ["CachedIndex", "U32s", "cache_dir", "content_key", "load", "save"]
 
@@ -60,7 +65,7 @@ def cache_dir() -> Path | None:
 
 
 def _checksum(head: bytes | memoryview, body: bytes | memoryview) -> bytes:
-    h = hashlib.blake2b(head, digest_size=_SUM, person=b"pybpf-btf-idx")
+    h = _blake2b(head, digest_size=_SUM, person=b"pybpf-btf-idx")
     h.update(body)
     return h.digest()
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
+from pybpf._dataclass import dataclass
 from pybpf.errors import ObjectError
 
 __all__ = [

@@ -16,13 +16,16 @@ import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import BPFError, KernelError, LinkError, NotSupportedError
 from pybpf.sys import fs, objects, perf
 from pybpf.sys import links as syslinks
 from pybpf.sys.fd import FD
-from pybpf.sys.info import LinkInfo, link_info
 from pybpf.uapi.enums import LinkType
+
+if TYPE_CHECKING:
+    from pybpf.sys.info import LinkInfo
 
 __all__ = [
     "CallbackLink",
@@ -33,6 +36,23 @@ __all__ = [
     "PerfEventLink",
     "close_links",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LinkInfo":  # re-exported; pybpf.sys.info loads on first use
+        from pybpf.sys.info import LinkInfo
+
+        return LinkInfo
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def link_info(fd: int) -> LinkInfo:
+    """The kernel's ``bpf_link_info`` of link ``fd`` (pybpf.sys.info, imported on first use:
+    attaching does not need it)."""
+    from pybpf.sys.info import link_info as info
+
+    return info(fd)
+
 
 # Links whose cleanup touches shared state (tracefs probe entries): closed at exit
 # even if still referenced, so no probe entry of ours outlives the process.

@@ -44,7 +44,9 @@ def mounts() -> dict[Path, str]:
             left, _, right = line.partition(" - ")
             fields = left.split()
             if len(fields) >= 5 and right:
-                point = fields[4].encode().decode("unicode_escape")
+                point = fields[4]
+                if "\\" in point:  # octal escapes (\040 for a space)
+                    point = point.encode().decode("unicode_escape")
                 out[Path(point)] = right.split()[0]
     return out
 
