@@ -109,7 +109,6 @@ REFERENCE_CANNOT_OPEN = {
     "spec_multi": "a static entry program, which libbpf 1.1 refuses",
     "net_tc": "tcx/ section names, newer than libbpf 1.1",
     "net_misc": "a netfilter section, newer than libbpf 1.1",
-    "hard_loss": "a static map (pybpf.h's ring-buffer loss counter), which libbpf 1.1 refuses",
     "legacy_iproute2": "legacy 'maps' section (dropped in libbpf 1.0)",
     "legacy_static_map": "legacy 'maps' section (dropped in libbpf 1.0)",
     "parity_map_attrs": "map_extra given with __ulong, newer than libbpf 1.1 (1.4)",

@@ -239,11 +239,27 @@ def _kinds(elf: ElfObject) -> tuple[Counter[str], Counter[tuple[str, str]]]:
     )
 
 
+# Objects that no static linker takes, with why (a test below checks both refuse them).
+_UNLINKABLE = {
+    "parity_asm_symbols": "PYBPF_MAGIC",  # referenced only from inline asm: no BTF VAR/FUNC
+}
 _SINGLE = sorted(
     p.name.removesuffix(".bpf.c")
     for p in (Path(__file__).parents[1] / "bpf").glob("*.bpf.c")
-    if not p.name.startswith("legacy_")
+    if not p.name.startswith("legacy_") and p.name.removesuffix(".bpf.c") not in _UNLINKABLE
 )
+
+
+@pytest.mark.parametrize("name", sorted(_UNLINKABLE))
+def test_unlinkable_objects_refused_like_bpftool(
+    bpf_objects: Path, tmp_path: Path, name: str
+) -> None:
+    """A global symbol without BTF (inline asm only): pybpf names it, bpftool refuses too."""
+    inputs = [bpf_objects / f"{name}.bpf.o"]
+    with pytest.raises(ObjectError, match=_UNLINKABLE[name]):
+        link_objects(inputs)
+    with pytest.raises(AssertionError, match=_UNLINKABLE[name]):
+        bpftool_link(tmp_path / "ref.bpf.o", inputs)
 
 
 @pytest.mark.parametrize(

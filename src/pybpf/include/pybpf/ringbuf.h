@@ -17,9 +17,11 @@
  *
  * `ring` is the bare name of the BPF_MAP_TYPE_RINGBUF map (not a pointer), at most
  * 15 characters (the kernel's map-name length): the name is the counter's key. The
- * counter map is static, so objects that never call these macros do not get it.
- * Loaders that refuse static maps (libbpf 1.1 does) need it global: define
- * PYBPF_RB_LOST_GLOBAL before including pybpf.h.
+ * counter map is a weak global, so libbpf and bpftool load such objects too, and
+ * objects linked together share one counter map. Objects that include pybpf.h but
+ * never call these macros carry the small map all the same; define
+ * PYBPF_RB_LOST_STATIC before including pybpf.h to make it static instead (the
+ * compiler then drops it when unused; pybpf loads static maps, libbpf does not).
  */
 #ifndef __PYBPF_RINGBUF_H
 #define __PYBPF_RINGBUF_H
@@ -34,10 +36,10 @@ struct pybpf_rb_name {
 	char name[16];
 };
 
-#ifdef PYBPF_RB_LOST_GLOBAL
-#define PYBPF__RB_LOST_LINKAGE
-#else
+#ifdef PYBPF_RB_LOST_STATIC
 #define PYBPF__RB_LOST_LINKAGE static
+#else
+#define PYBPF__RB_LOST_LINKAGE __attribute__((weak))
 #endif
 
 PYBPF__RB_LOST_LINKAGE struct {
