@@ -33,6 +33,7 @@ DISCARD_BIT = 1 << 30  # record discarded by the producer: skip it
 HDR_SIZE = 8  # struct bpf_ringbuf_hdr { u32 len; u32 pg_off; }
 _LEN_MASK = DISCARD_BIT - 1
 _PAGE = mmap.PAGESIZE
+_ITER_RECHECK_MS = 50  # see __iter__
 LOST_MAP = "pybpf_rb_lost"  # per-CPU counters of pybpf_ringbuf_reserve/output (pybpf.h)
 _NONE = object()
 
@@ -355,7 +356,9 @@ class RingBuffer(Closing, Generic[T]):
                     self._consume_ring(pend.append, 4096)
                 rec = pend.popleft() if pend else _NONE
             if rec is _NONE:
-                self.wait(-1)
+                # Bounded: records another thread's iterator moved from the ring into
+                # the shared pending queue wake no epoll waiter (the ring is empty).
+                self.wait(_ITER_RECHECK_MS)
                 continue
             yield rec  # type: ignore[misc]
 
