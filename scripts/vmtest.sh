@@ -5,7 +5,7 @@
 #
 # Installs what it needs (qemu, kmod, busybox-static, virtme-ng in a venv), downloads the
 # kernel package once into a cache, boots it under virtme-ng with 2 CPUs and 2 GiB and the
-# host filesystem at the same paths, mounts tracefs/bpffs/cgroup2, runs COMMAND from the
+# host filesystem at the same paths (and the kernel's own /boot: config, System.map), mounts tracefs/bpffs/cgroup2, runs COMMAND from the
 # checkout and exits with COMMAND's status. Build the test objects on the host first
 # (`make -C tests/bpf OUT=$PWD/build/bpf`): the guest reuses them.
 # Environment: PYBPF_VMTEST_CACHE (default /var/cache/pybpf-vmtest), PYBPF_VMTEST_KVM=0|1
@@ -94,11 +94,21 @@ fi
 RUN=$(mktemp -d "$CACHE/run.XXXXXX")
 trap 'rm -rf "$RUN"' EXIT
 if [ $# -eq 0 ]; then
-	set -- "$PY" -m pytest -q -p no:cacheprovider -m matrix tests
+	# The kernel-matrix selection: tests/matrix, tests/*/test_matrix_*.py and the tests
+	# tests/conftest.py lists in MATRIX_TESTS (only their files: collecting is slow in TCG).
+	cd "$ROOT"
+	files=(tests/matrix tests/*/test_matrix_*.py)
+	files+=($(sed -n '/^MATRIX_TESTS = (/,/^)/s/^ *"\(tests\/[^":]*\.py\)::.*/\1/p' tests/conftest.py | sort -u))
+	set -- "$PY" -m pytest -q -p no:cacheprovider -m matrix "${files[@]}"
+	# Build the test objects and targets on the host: the guest sees the checkout read-only.
+	log "preparing the test objects on the host"
+	"$PY" -m pytest -q -p no:cacheprovider --setup-only -m matrix "${files[@]}" >/dev/null ||
+		{ log "preparing failed: run '$PY -m pytest --setup-only -m matrix ${files[*]}'"; exit 1; }
 fi
 {
 	echo '#!/bin/bash'
 	echo "export PATH=$(dirname "$PY"):\$PATH PYTHONPATH=$ROOT/src${PYTHONPATH:+:$PYTHONPATH}"
+	echo "export PYBPF_TIMEOUT_SCALE=${PYBPF_TIMEOUT_SCALE:-10}"  # TCG runs Python ~10x slower
 	echo "export PYBPF_VMTEST_KERNEL=$KERNEL${PYBPF_REQUIRE_KERNEL:+ PYBPF_REQUIRE_KERNEL=$PYBPF_REQUIRE_KERNEL}"
 	echo 'mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing'
 	echo 'mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null'
@@ -113,7 +123,7 @@ fi
 } >"$RUN/guest.sh"
 
 vng_args=(--run "$VMLINUZ" --user root --cpus 2 --memory "${PYBPF_VMTEST_MEMORY:-2G}"
-	--rwdir "$RUN" --cwd "$ROOT" --append "lsm=lockdown,capability,yama,apparmor,bpf")
+	--rwdir "$RUN" --rodir "/boot=$KDIR/root/boot" --cwd "$ROOT" --append "lsm=lockdown,capability,yama,apparmor,bpf")
 kvm=${PYBPF_VMTEST_KVM:-}
 if [ -z "$kvm" ]; then
 	if [ -s "$CACHE/kvm-probe" ]; then

@@ -15,6 +15,7 @@ __all__ = [
     "AttachError",
     "BPFError",
     "BTFError",
+    "BTFFallbackWarning",
     "CoreRelocationError",
     "EventError",
     "ExternError",
@@ -197,13 +198,30 @@ class LinkError(KernelError):
 
 
 class NotSupportedError(BPFError):
-    """The running kernel lacks a feature; says which and what to use instead."""
+    """The running kernel lacks a feature; says which and what to use instead.
 
-    def __init__(self, feature: str, hint: str | None = None, *, errno: int = 0) -> None:
+    ``feature`` names it; ``min_kernel`` (e.g. ``"5.18"``), when known, is the first
+    mainline Linux version that has it.
+
+    >>> str(NotSupportedError("kprobe.multi links", min_kernel="5.18"))
+    'kprobe.multi links is not supported by this kernel (it needs Linux 5.18 or later)'
+    """
+
+    def __init__(
+        self,
+        feature: str,
+        hint: str | None = None,
+        *,
+        errno: int = 0,
+        min_kernel: str | None = None,
+    ) -> None:
         self.feature = feature
         self.hint = hint
         self.errno = errno
+        self.min_kernel = min_kernel
         msg = f"{feature} is not supported by this kernel"
+        if min_kernel:
+            msg += f" (it needs Linux {min_kernel} or later)"
         if hint:
             msg += f"; {hint}"
         super().__init__(msg)
@@ -211,3 +229,11 @@ class NotSupportedError(BPFError):
 
 class EventError(BPFError, ValueError):
     """An event record (ring/perf buffer, trace_pipe) is not what the reader expects."""
+
+
+class BTFFallbackWarning(RuntimeWarning):
+    """An object loads without its BTF because the kernel has none or refused it.
+
+    The programs still load, without function and line info; ``Object.btf_loaded``
+    is False and ``Object.btf_error`` says why.
+    """

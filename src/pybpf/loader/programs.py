@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pybpf.errors import (
     CoreRelocationError,
     ExternError,
+    NotSupportedError,
     ProgramLoadError,
     RelocationError,
     VerifierError,
@@ -334,6 +335,9 @@ def _explain_verifier(
                 return err
     if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, 524):
         return _trampoline(prog, exc.errno)
+    missing = _missing_helper(prog, exc.log)
+    if missing is not None:
+        return missing
     return VerifierError(
         prog.name,
         exc.errno or 0,
@@ -342,6 +346,35 @@ def _explain_verifier(
         source=summary.location,
         truncated=exc.truncated,
     )
+
+
+_UNKNOWN_HELPER = re.compile(r"(?:invalid|unknown) func (\S+)#(\d+)")
+
+
+def _missing_helper(prog: Program, log: str) -> NotSupportedError | None:
+    """NotSupportedError for a helper the kernel does not know (older than the helper)."""
+    from pybpf.sys import kversions
+    from pybpf.uapi.enums import FuncId
+
+    m = _UNKNOWN_HELPER.search(log or "")
+    if m is None:
+        return None
+    try:
+        name = FuncId(int(m.group(2))).name
+    except ValueError:
+        name = m.group(1).removeprefix("bpf_")
+    since = kversions.helper_since(name)
+    if since is None or not kversions.before(since):
+        return None  # known to this kernel: refused for this program type (verifier's word)
+    err = NotSupportedError(
+        f"BPF helper bpf_{name} (program {prog.name!r})",
+        "the kernel's verifier does not know this helper; guard the call with "
+        f"bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_{name}) or run on a newer kernel",
+        errno=errno.EINVAL,
+        min_kernel=since,
+    )
+    err.log = log  # type: ignore[attr-defined]
+    return err
 
 
 def _is_trampoline(prog: Program) -> bool:
