@@ -9,7 +9,8 @@
 # checkout and exits with COMMAND's status. Build the test objects on the host first
 # (`make -C tests/bpf OUT=$PWD/build/bpf`): the guest reuses them.
 # Environment: PYBPF_VMTEST_CACHE (default /var/cache/pybpf-vmtest), PYBPF_VMTEST_KVM=0|1
-# (skip the KVM probe), PYBPF_VMTEST_MEMORY (default 2G).
+# (skip the KVM probe), PYBPF_VMTEST_MEMORY (default 2G), PYBPF_VMTEST_TIMEOUT (seconds
+# the VM may run, default 1500), PYBPF_TIMEOUT_SCALE (test timeouts x this, default 10).
 set -euo pipefail
 
 usage() { echo "usage: $0 5.10|6.1|6.12 [-- COMMAND ...]" >&2; exit 2; }
@@ -147,12 +148,14 @@ start=$(date +%s)
 : >"$RUN/out"
 tail -n +1 -f "$RUN/out" &
 tailpid=$!
-vng "${vng_args[@]}" --exec "bash $RUN/guest.sh" </dev/null >"$RUN/console" 2>&1 || true
+timeout "${PYBPF_VMTEST_TIMEOUT:-1500}" vng "${vng_args[@]}" --exec "bash $RUN/guest.sh" \
+	</dev/null >"$RUN/console" 2>&1 || true
 sleep 1
 kill "$tailpid" 2>/dev/null || true
 log "done in $(($(date +%s) - start)) s"
 if [ ! -s "$RUN/rc" ]; then
-	log "the guest did not report an exit status (boot failure or crash)"
+	log "the guest did not report an exit status (boot failure, crash or timeout); console:"
+	tail -n 30 "$RUN/console" >&2
 	exit 125
 fi
 exit "$(cat "$RUN/rc")"

@@ -10,7 +10,7 @@ enum { C_FENTRY = 0, C_FEXIT = 1, C_MODRET = 2, C_LSM = 3, C_MAX = 4 };
 
 __s64 counts[C_MAX];
 __s64 last[C_MAX];
-/* set by the test: its pid, the marked directory fd, whether lsm denies its opens */
+/* set by the test: its pid, the marked directory fd, who denies its opens (1: lsm, 2: fmod_ret) */
 __s64 mx_pid = -1;
 __s64 mx_dfd = -1;
 __s64 mx_deny;
@@ -42,13 +42,16 @@ int BPF_PROG(mx_fexit, int dfd, const char *filename, struct open_how *how, long
 	return 0;
 }
 
-/* bpf_modify_return_test(int a, int *b) runs in BPF_PROG_TEST_RUN of this program:
- * returning non-zero skips it and becomes its return value */
-SEC("fmod_ret/bpf_modify_return_test")
-int BPF_PROG(mx_modret, int a, int *b, int ret)
+/* fmod_ret on an LSM hook's security_* function (modifiable on every kernel; other
+ * functions need CONFIG_FUNCTION_ERROR_INJECTION, which Debian leaves off): a non-zero
+ * return skips the function and becomes its return value */
+SEC("fmod_ret/security_file_open")
+int BPF_PROG(mx_modret, struct file *file, int ret)
 {
-	hit(C_MODRET, a);
-	return 1234;
+	if (!is_target())
+		return 0;
+	hit(C_MODRET, file->f_flags);
+	return mx_deny == 2 ? -EPERM : 0;
 }
 
 SEC("lsm/file_open")
@@ -57,7 +60,7 @@ int BPF_PROG(mx_lsm, struct file *file, int ret)
 	if (ret || !is_target())
 		return ret;
 	hit(C_LSM, file->f_flags);
-	return mx_deny ? -EPERM : 0;
+	return mx_deny == 1 ? -EPERM : 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -42,22 +42,26 @@ def test_fentry_fexit_see_arguments_and_return(bpf_obj, tmp_path, target: int) -
         assert counts[C_FEXIT] == 1 and last[C_FEXIT] == fd
 
 
-def test_fmod_ret_replaces_the_return_value(bpf_obj, target: int) -> None:  # type: ignore[no-untyped-def]
-    """fmod_ret on bpf_modify_return_test, which BPF_PROG_TEST_RUN of the program calls
-    with a=1: returning 1234 skips the function (no side effect on *b)."""
+def test_fmod_ret_replaces_the_return_value(bpf_obj, tmp_path, target: int) -> None:  # type: ignore[no-untyped-def]
+    """fmod_ret on security_file_open: returning -EPERM skips it and fails the open."""
     if not trampolines():
         with pytest.raises(NotSupportedError, match="trampoline"):
             pybpf.load(bpf_obj("matrix_tramp"))
         return
+    path = tmp_path / "guarded"
+    path.write_text("y")
     with pybpf.load(bpf_obj("matrix_tramp")) as obj:
-        prog = obj.programs["mx_modret"]
-        with prog.attach():
-            res = prog.test_run()
-        side_effect, ret = res.retval >> 16, res.retval & 0xFFFF
-        assert side_effect == 0
-        # 6.8+ also calls bpf_modify_return_test2 (not attached here), which returns 28
-        assert ret in (1234, 1234 + 28)
-        assert obj.globals["counts"][C_MODRET] == 1 and obj.globals["last"][C_MODRET] == 1
+        g = obj.globals
+        g["mx_pid"] = target
+        with obj.programs["mx_modret"].attach() as link:
+            assert link.kind == "fmod_ret"
+            assert path.read_text() == "y"
+            g["mx_deny"] = 2
+            with pytest.raises(PermissionError):
+                path.read_text()
+            g["mx_deny"] = 0
+        assert path.read_text() == "y"
+        assert g["counts"][C_MODRET] == 2
 
 
 def test_bpf_lsm_denies_an_open(bpf_obj, tmp_path, target: int) -> None:  # type: ignore[no-untyped-def]

@@ -285,9 +285,12 @@ def _load_one(
             attach_btf_obj_fd=attach_obj_fd,
             fd_array=fd_array or None,
         )
-    except VerifierError as exc:
-        raise _explain_verifier(ctx, prog, linked, exc) from None
     except ProgramLoadError as exc:
+        too_new = _too_new(prog, bytes(linked.code), exc)
+        if too_new is not None:
+            raise too_new from None
+        if isinstance(exc, VerifierError):
+            raise _explain_verifier(ctx, prog, linked, exc) from None
         raise _explain_load(prog, exc) from None
     prog.verifier_log = log
     prog._attach_fd(fd)
@@ -346,6 +349,54 @@ def _explain_verifier(
         source=summary.location,
         truncated=exc.truncated,
     )
+
+
+def _too_new(prog: Program, code: bytes, exc: ProgramLoadError) -> NotSupportedError | None:
+    """After a refused load: the program's type, attach type or a helper it calls that
+    is newer than this kernel, as a NotSupportedError naming it and its first version."""
+    from pybpf.sys import kversions
+    from pybpf.uapi.enums import FuncId
+
+    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524):
+        return None
+    kind = prog.sec.name.split("/")[0] if prog.sec is not None else "this"
+    candidates: list[tuple[str, str]] = []
+    pt = _enum_name(ProgType, prog.prog_type)
+    if pt in kversions.PROG_TYPE_SINCE:
+        candidates.append((f"{kind} programs (BPF_PROG_TYPE_{pt})", kversions.PROG_TYPE_SINCE[pt]))
+    at = _enum_name(AttachType, prog.expected_attach_type)
+    if at in kversions.ATTACH_SINCE:
+        candidates.append((f"{kind} programs (BPF_{at})", kversions.ATTACH_SINCE[at]))
+    for i in range(0, len(code) - 7, INSN):
+        if code[i] == 0x85 and code[i + 1] >> 4 == 0:  # call of a helper (src_reg 0)
+            helper = int.from_bytes(code[i + 4 : i + 8], "little", signed=True)
+            try:
+                name = FuncId(helper).name
+            except ValueError:
+                continue
+            since = kversions.helper_since(name)
+            if since is not None:
+                candidates.append((f"BPF helper bpf_{name}", since))
+    for feature, since in candidates:
+        if kversions.before(since):
+            err = NotSupportedError(
+                f"{feature}, used by program {prog.name!r}",
+                f"the kernel refused the program ({os.strerror(exc.errno or 0)}); run it on "
+                f"Linux {since}+ "
+                "or leave it out (autoload off)",
+                errno=exc.errno or 0,
+                min_kernel=since,
+            )
+            err.log = exc.log  # type: ignore[attr-defined]
+            return err
+    return None
+
+
+def _enum_name(enum: Any, value: Any) -> str:
+    try:
+        return str(enum(value).name) if value is not None else ""
+    except ValueError:
+        return ""
 
 
 _UNKNOWN_HELPER = re.compile(r"(?:invalid|unknown) func (\S+)#(\d+)")

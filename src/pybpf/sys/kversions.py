@@ -17,7 +17,44 @@ import functools
 import os
 import re
 
-__all__ = ["HELPER_SINCE", "before", "helper_since", "running_version"]
+__all__ = [
+    "ATTACH_SINCE",
+    "HELPER_SINCE",
+    "PROG_TYPE_SINCE",
+    "before",
+    "helper_since",
+    "running_version",
+]
+
+#: First mainline version of program types (``ProgType`` names).
+PROG_TYPE_SINCE: dict[str, str] = {
+    "STRUCT_OPS": "5.6",
+    "EXT": "5.6",
+    "LSM": "5.7",
+    "SK_LOOKUP": "5.9",
+    "SYSCALL": "5.14",
+    "NETFILTER": "6.4",
+}
+
+#: First mainline version of expected attach types (``AttachType`` names).
+ATTACH_SINCE: dict[str, str] = {
+    "TRACE_ITER": "5.8",
+    "XDP": "5.9",
+    "SK_SKB_VERDICT": "5.13",
+    "SK_REUSEPORT_SELECT": "5.14",
+    "SK_REUSEPORT_SELECT_OR_MIGRATE": "5.14",
+    "PERF_EVENT": "5.15",
+    "TRACE_KPROBE_MULTI": "5.18",
+    "LSM_CGROUP": "6.0",
+    "STRUCT_OPS": "6.4",
+    "NETFILTER": "6.4",
+    "TCX_INGRESS": "6.6",
+    "TCX_EGRESS": "6.6",
+    "TRACE_UPROBE_MULTI": "6.6",
+    "NETKIT_PRIMARY": "6.7",
+    "NETKIT_PEER": "6.7",
+    "TRACE_KPROBE_SESSION": "6.10",
+}
 
 #: First mainline version of BPF helpers (``enum bpf_func_id`` names, no ``bpf_`` prefix)
 #: that programs commonly use.
