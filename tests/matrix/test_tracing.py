@@ -149,3 +149,27 @@ def test_module_btf_core_on_a_module_function(bpf_obj, target: int) -> None:  # 
                 os.stat("/usr/bin")
         assert obj.globals["hits"] >= 1
         assert obj.globals["msize"] == msize
+
+
+def test_freplace_replaces_a_global_function(bpf_obj, kernel: None) -> None:  # type: ignore[no-untyped-def]
+    """freplace (an EXT program) swaps a global function of another loaded program."""
+    with pybpf.load(bpf_obj("matrix_freplace_target")) as target:
+        prog = target.programs["mx_target"]
+        assert prog.test_run(b"\0" * 64).retval == 2
+        assert target.globals["mx_result"] == 42
+        ext = pybpf.open(bpf_obj("matrix_freplace"))
+        try:
+            ext.programs["mx_replacement"].set_attach_target(prog, "mx_handler")
+            if not trampolines():
+                with pytest.raises(NotSupportedError, match="trampoline"):
+                    ext.load()
+                return
+            ext.load()
+            with ext.programs["mx_replacement"].attach() as link:
+                assert link.kind == "freplace"
+                prog.test_run(b"\0" * 64)
+                assert target.globals["mx_result"] == 410
+            prog.test_run(b"\0" * 64)
+            assert target.globals["mx_result"] == 42
+        finally:
+            ext.close()

@@ -209,6 +209,8 @@ def _attach_btf_id(ctx: _Context, prog: Program) -> tuple[int, FD | None]:
     from pybpf.btf import Kind
 
     eat = prog.expected_attach_type
+    if prog.prog_type == ProgType.EXT and not prog.attach_btf_id:
+        return _freplace_btf_id(ctx, prog), None
     if prog.attach_btf_id or eat not in _TRACING_PREFIX or not prog.attach_target:
         return prog.attach_btf_id, None
     if prog.prog_type not in (ProgType.TRACING, ProgType.LSM):
@@ -230,6 +232,33 @@ def _attach_btf_id(ctx: _Context, prog: Program) -> tuple[int, FD | None]:
     if btf_name == "vmlinux":
         return type_id, None
     return type_id, ctx.obj._module_btf_fd(btf_name)
+
+
+def _freplace_btf_id(ctx: _Context, prog: Program) -> int:
+    """BTF id of the function a freplace program replaces, in its target program's BTF."""
+    from pybpf.btf import BTF, Kind
+    from pybpf.sys import info
+
+    where = {"file": ctx.obj.spec.file, "section": prog.section, "program": prog.name}
+    if prog.attach_prog_fd is None or not prog.attach_target:
+        raise RelocationError(
+            "a freplace program needs its target: call "
+            "prog.set_attach_target(target_program, 'function') before load",
+            **where,
+        )
+    btf_id = info.prog_info(prog.attach_prog_fd).btf_id
+    if not btf_id:
+        raise RelocationError(
+            "the freplace target program was loaded without BTF: its functions cannot be found",
+            **where,
+        )
+    btf = BTF.from_bytes(info.btf_raw_by_id(btf_id))
+    ids = btf.find(prog.attach_target, Kind.FUNC)
+    if not ids:
+        raise RelocationError(
+            f"the freplace target program has no function {prog.attach_target!r}", **where
+        )
+    return int(ids[0])
 
 
 def _kern_version(obj: Object, prog: Program) -> int:
@@ -283,6 +312,7 @@ def _load_one(
             line_info_rec_size=16 if line_info else 0,
             attach_btf_id=attach_btf_id,
             attach_btf_obj_fd=attach_obj_fd,
+            **({"attach_prog_fd": prog.attach_prog_fd} if prog.attach_prog_fd is not None else {}),
             fd_array=fd_array or None,
         )
     except ProgramLoadError as exc:
