@@ -239,25 +239,21 @@ def _freplace_btf_id(ctx: _Context, prog: Program) -> int:
     from pybpf.btf import BTF, Kind
     from pybpf.sys import info
 
-    where = {"file": ctx.obj.spec.file, "section": prog.section, "program": prog.name}
+    def error(msg: str) -> RelocationError:
+        return RelocationError(msg, file=ctx.obj.spec.file, section=prog.section, program=prog.name)
+
     if prog.attach_prog_fd is None or not prog.attach_target:
-        raise RelocationError(
+        raise error(
             "a freplace program needs its target: call "
-            "prog.set_attach_target(target_program, 'function') before load",
-            **where,
+            "prog.set_attach_target(target_program, 'function') before load"
         )
     btf_id = info.prog_info(prog.attach_prog_fd).btf_id
     if not btf_id:
-        raise RelocationError(
-            "the freplace target program was loaded without BTF: its functions cannot be found",
-            **where,
-        )
+        raise error("the freplace target program was loaded without BTF: no function to find")
     btf = BTF.from_bytes(info.btf_raw_by_id(btf_id))
     ids = btf.find(prog.attach_target, Kind.FUNC)
     if not ids:
-        raise RelocationError(
-            f"the freplace target program has no function {prog.attach_target!r}", **where
-        )
+        raise error(f"the freplace target program has no function {prog.attach_target!r}")
     return int(ids[0])
 
 
