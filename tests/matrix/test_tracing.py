@@ -61,7 +61,7 @@ def test_fmod_ret_replaces_the_return_value(bpf_obj, tmp_path, target: int) -> N
                 path.read_text()
             g["mx_deny"] = 0
         assert path.read_text() == "y"
-        assert g["counts"][C_MODRET] == 2
+        assert g["counts"][C_MODRET] >= 2  # our opens (Python may open more: lazy imports)
 
 
 def test_bpf_lsm_denies_an_open(bpf_obj, tmp_path, target: int) -> None:  # type: ignore[no-untyped-def]
@@ -88,7 +88,7 @@ def test_bpf_lsm_denies_an_open(bpf_obj, tmp_path, target: int) -> None:  # type
                 open(path).close()
             g["mx_deny"] = 0
         open(path).close()  # detached
-        assert g["counts"][C_LSM] == 2
+        assert g["counts"][C_LSM] >= 2  # our opens (Python may open more: lazy imports)
         assert g["last"][C_LSM] & os.O_ACCMODE == os.O_RDONLY
 
 
