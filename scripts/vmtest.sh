@@ -103,7 +103,8 @@ if [ $# -eq 0 ]; then
 	set -- "$PY" -m pytest -q -p no:cacheprovider -m matrix "${files[@]}"
 	# Build the test objects and targets on the host: the guest sees the checkout read-only.
 	log "preparing the test objects on the host"
-	"$PY" -m pytest -q -p no:cacheprovider --setup-only -m matrix "${files[@]}" >/dev/null ||
+	PYTHONPATH=$ROOT/src${PYTHONPATH:+:$PYTHONPATH} \
+		"$PY" -m pytest -q -p no:cacheprovider --setup-only -m matrix "${files[@]}" >/dev/null ||
 		{ log "preparing failed: run '$PY -m pytest --setup-only -m matrix ${files[*]}'"; exit 1; }
 fi
 {
