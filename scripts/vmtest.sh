@@ -8,7 +8,8 @@
 # host filesystem at the same paths (and the kernel's own /boot: config, System.map), mounts tracefs/bpffs/cgroup2, runs COMMAND from the
 # checkout and exits with COMMAND's status. Build the test objects on the host first
 # (`make -C tests/bpf OUT=$PWD/build/bpf`): the guest reuses them.
-# Environment: PYBPF_VMTEST_CACHE (default /var/cache/pybpf-vmtest), PYBPF_VMTEST_KVM=0|1
+# Environment: PYBPF_VMTEST_CACHE (default /var/lib/pybpf-vmtest: the guest mounts a tmpfs on
+# /var/cache, hiding the modules), PYBPF_VMTEST_KVM=0|1
 # (skip the KVM probe), PYBPF_VMTEST_MEMORY (default 2G), PYBPF_VMTEST_TIMEOUT (seconds
 # the VM may run, default 1500), PYBPF_TIMEOUT_SCALE (test timeouts x this, default 10).
 set -euo pipefail
@@ -29,7 +30,7 @@ case "$KERNEL" in
 esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${PYBPF_VMTEST_CACHE:-/var/cache/pybpf-vmtest}
+CACHE=${PYBPF_VMTEST_CACHE:-/var/lib/pybpf-vmtest}
 log() { echo "vmtest[$KERNEL]: $*" >&2; }
 mkdir -p "$CACHE"
 
@@ -117,6 +118,8 @@ fi
 	echo 'mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf'
 	echo 'if ! grep -q " cgroup2 " /proc/mounts; then mount -t cgroup2 cgroup2 /sys/fs/cgroup; fi'
 	echo 'ulimit -l unlimited'
+	# modules the tc tests need (the guest does not autoload them)
+	echo 'modprobe -qa veth sch_ingress cls_bpf 2>/dev/null'
 	echo "cd $(printf %q "$ROOT")"
 	# vng shows the guest's console only in part: the output comes back through a file.
 	printf '%q ' "$@"
