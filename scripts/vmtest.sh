@@ -101,7 +101,7 @@ if [ $# -eq 0 ]; then
 	cd "$ROOT"
 	files=(tests/matrix tests/*/test_matrix_*.py)
 	files+=($(sed -n '/^MATRIX_TESTS = (/,/^)/s/^ *"\(tests\/[^":]*\.py\)::.*/\1/p' tests/conftest.py | sort -u))
-	set -- "$PY" -m pytest -q -p no:cacheprovider -m matrix "${files[@]}"
+	set -- "$PY" -m pytest -q -rA -p no:cacheprovider -m matrix "${files[@]}"
 	# Build the test objects and targets on the host: the guest sees the checkout read-only.
 	log "preparing the test objects on the host"
 	PYTHONPATH=$ROOT/src${PYTHONPATH:+:$PYTHONPATH} \
