@@ -78,3 +78,26 @@ def kernel() -> None:
     """Require root and a BPF-capable kernel (fail under PYBPF_REQUIRE_KERNEL=1)."""
     ok, reason = _kernel_ok()
     need(ok, reason)
+
+
+# The kernel-matrix selection (`pytest -m matrix`, what scripts/vmtest.sh runs in each VM):
+# tests/matrix/ and tests marked `matrix` in place, plus these tests elsewhere whose
+# outcome depends on the kernel.
+MATRIX_TESTS = (
+    "tests/link/test_uprobe.py::test_uprobe_and_uretprobe_count_calls",
+    "tests/usdt/test_attach.py::test_every_argument_kind[tracefs-nopie]",
+    "tests/net/test_cgroup.py::test_cgroup_skb_counts_ingress_and_egress",
+    "tests/net/test_tc.py::test_tc_netlink_filter_counts_and_cleans_up",
+    "tests/loader/test_btf_sanitize.py::test_kernel_accepts_sanitized_btf",
+    "tests/tools/test_tracetools.py::test_hello_prints_for_execs",
+    "tests/tools/test_bootstrap.py::test_bootstrap_all_events",
+    "tests/tools/test_snoop.py::test_execsnoop_args_ppid_and_ret",
+    "tests/tools/test_snoop.py::test_opensnoop_pid_failed_and_flags",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the listed tests of other directories as part of the kernel matrix."""
+    for item in items:
+        if item.nodeid in MATRIX_TESTS or item.nodeid.split("[")[0] in MATRIX_TESTS:
+            item.add_marker(pytest.mark.matrix)

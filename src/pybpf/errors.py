@@ -16,6 +16,7 @@ __all__ = [
     "AttachError",
     "BPFError",
     "BTFError",
+    "BTFFallbackWarning",
     "ConfigError",
     "CoreRelocationError",
     "EventError",
@@ -260,13 +261,30 @@ class LinkError(KernelError):
 
 
 class NotSupportedError(BPFError):
-    """The running kernel lacks a feature; says which and what to use instead."""
+    """The running kernel lacks a feature; says which and what to use instead.
 
-    def __init__(self, feature: str, hint: str | None = None, *, errno: int = 0) -> None:
+    ``feature`` names it; ``min_kernel`` (e.g. ``"5.18"``), when known, is the first
+    mainline Linux version that has it.
+
+    >>> str(NotSupportedError("kprobe.multi links", min_kernel="5.18"))
+    'kprobe.multi links is not supported by this kernel (it needs Linux 5.18 or later)'
+    """
+
+    def __init__(
+        self,
+        feature: str,
+        hint: str | None = None,
+        *,
+        errno: int = 0,
+        min_kernel: str | None = None,
+    ) -> None:
         self.feature = feature
         self.hint = hint
         self.errno = errno
+        self.min_kernel = min_kernel
         msg = f"{feature} is not supported by this kernel"
+        if min_kernel:
+            msg += f" (it needs Linux {min_kernel} or later)"
         if hint:
             msg += f"; {hint}"
         super().__init__(msg)
@@ -297,3 +315,11 @@ class ConfigError(BPFError, ValueError):
 class UsageError(BPFError, TypeError):
     """pybpf was called the wrong way: a missing argument or target, an unknown or missing
     field, a closed reader. The message says what to pass instead."""
+
+
+class BTFFallbackWarning(RuntimeWarning):
+    """An object loads without its BTF because the kernel has none or refused it.
+
+    The programs still load, without function and line info; ``Object.btf_loaded``
+    is False and ``Object.btf_error`` says why.
+    """

@@ -140,6 +140,10 @@ class Object:
         self.loaded = False
         self._closed = False
         self._btf_fd: FD | None = None
+        #: True once the object's BTF is loaded into the kernel; False before load, for an
+        #: object without BTF, and when the kernel refused it (then ``btf_error`` says why).
+        self.btf_loaded = False
+        self.btf_error: str | None = None
         self._extra_fds: list[FD] = []
         self._links: list[Link] = []
         self._pinned_by_us: list[str] = []

@@ -60,6 +60,7 @@ class Program:
         self.verifier_log = ""
         self.attach_btf_id = 0
         self.attach_btf_obj_fd: FD | None = None
+        self.attach_prog_fd: int | None = None  # freplace: the program whose function it replaces
         self._fd = fd
         self._object: weakref.ref[Object] | None = None
         self._instructions: list[Instruction] | None = None
@@ -261,6 +262,18 @@ class Program:
     def unpin(path: str | os.PathLike[str]) -> None:
         """Remove a pin."""
         os.unlink(path)
+
+    def set_attach_target(self, target: Program | int, function: str) -> None:
+        """Make this freplace program replace global ``function`` of loaded program ``target``
+        (a Program or a program fd); call before load (libbpf's set_attach_target).
+
+        Example: ``obj.programs["new_handler"].set_attach_target(other_prog, "handler")``.
+        """
+        if self.loaded:
+            raise ValueError(f"program {self.name!r} is loaded: set its attach target before load")
+        self.attach_prog_fd = target.fd if isinstance(target, Program) else int(target)
+        self.attach_target = function
+        self.attach_btf_id = 0
 
     # -- attaching -------------------------------------------------------------------------
 

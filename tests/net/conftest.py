@@ -117,7 +117,7 @@ def receive_all(sock: socket.socket, limit: int = 10_000) -> list[bytes]:
 
 def wait_for(cond: Callable[[], bool], timeout: float = 2.0) -> bool:
     """Poll ``cond`` until true or ``timeout`` seconds pass; its last value."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * float(os.environ.get("PYBPF_TIMEOUT_SCALE", "1"))
     while not cond():
         if time.monotonic() > deadline:
             return False
@@ -206,7 +206,7 @@ def run_in_cgroup(cg: Path, code: str, timeout: float = 20.0) -> str:
         preexec_fn=enter,
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=timeout * float(os.environ.get("PYBPF_TIMEOUT_SCALE", "1")),
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()

@@ -10,6 +10,8 @@ import subprocess
 import pytest
 from toolproc import tool_link_ids
 
+from pybpf.sys import features
+
 HEADER = "TIME     EVENT COMM             PID     PPID    FILENAME/EXIT CODE"
 TIME = r"\d\d:\d\d:\d\d"
 PROGS = {"handle_exec", "handle_exit"}
@@ -31,7 +33,9 @@ def test_bootstrap_all_events(run_tool) -> None:  # type: ignore[no-untyped-def]
     tool = run_tool("bootstrap", "-d", "0")
     assert tool.wait_for(lambda s: s.startswith("TIME")) == HEADER
     during = tool_link_ids(PROGS) - before
-    assert len(during) >= 2, "the tool's two tracepoint links are not in the kernel"
+    # tracepoints attach as perf links from 5.15 on (before: an ioctl, no link object)
+    if features.has_link_create_perf_event():
+        assert len(during) >= 2, "the tool's two tracepoint links are not in the kernel"
 
     sh = subprocess.Popen(["/bin/sh", "-c", "sleep 0.1; exit 3"])
     assert sh.wait() == 3

@@ -10,6 +10,8 @@ import time
 import pytest
 from toolproc import tool_link_ids
 
+from pybpf.sys import features
+
 pytestmark = pytest.mark.usefixtures("kernel")
 
 
@@ -30,7 +32,7 @@ def test_hello_prints_for_execs(run_tool) -> None:  # type: ignore[no-untyped-de
         return any((m := pat.match(s)) and int(m.group(1)) in pids for s in tool.snapshot())
 
     links = tool_link_ids({"bpf_prog"})
-    assert links
+    assert links or not features.has_link_create_perf_event()  # no perf links before 5.15
     deadline = time.monotonic() + 10
     while not seen():
         assert time.monotonic() < deadline, tool.snapshot()

@@ -46,6 +46,7 @@ class ToolProcess:
 
     def wait_for(self, pred: Callable[[str], bool], timeout: float = 10.0) -> str:
         """The first line satisfying ``pred`` (fails the test after ``timeout`` seconds)."""
+        timeout *= float(os.environ.get("PYBPF_TIMEOUT_SCALE", "1"))  # slow VMs (vmtest.sh)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for line in self.snapshot():
@@ -68,7 +69,7 @@ class ToolProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            rc = self.proc.wait(timeout)
+            rc = self.proc.wait(timeout * float(os.environ.get("PYBPF_TIMEOUT_SCALE", "1")))
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()

@@ -182,6 +182,8 @@ def attach_ksyscall(
             use_pmu=use_pmu,
         )
     except NotSupportedError as exc:
+        if "CONFIG_KPROBES" not in (exc.hint or ""):
+            raise  # not the missing kprobes (e.g. a cookie before 5.15): as it is
         kind = "kretsyscall" if retprobe else "ksyscall"
         raise kprobes_unsupported(f"{kind} on {syscall} ({func})") from exc
     link.kind = "kretsyscall" if retprobe else "ksyscall"
@@ -249,9 +251,19 @@ def attach_kprobe_multi(
                 raise kprobes_unsupported(f"{kind} on {target}") from None
             raise NotSupportedError(
                 f"{kind} links (fprobe)",
-                "the kernel was built without CONFIG_FPROBE / kprobes; use tracepoints, "
-                "raw_tp or tp_btf programs instead",
+                "the kernel was built without CONFIG_FPROBE / kprobes; attach the program "
+                "with one kprobe per function, or use tracepoints, raw_tp or tp_btf",
                 errno=exc.errno or 0,
+                min_kernel="5.18",
+            ) from None
+        from pybpf.sys.kversions import before
+
+        if exc.errno == errno.EINVAL and before("5.18"):
+            raise NotSupportedError(
+                f"{kind} links",
+                "attach the program with one kprobe per function instead",
+                errno=errno.EINVAL,
+                min_kernel="5.18",
             ) from None
         if exc.errno == errno.EINVAL:
             raise AttachError(

@@ -65,6 +65,7 @@ def attach_netfilter(
                 "netfilter BPF links (CONFIG_NETFILTER_BPF_LINK, kernel 6.4+)",
                 "filter with tc/tcx or XDP programs instead",
                 errno=exc.errno or 0,
+                min_kernel="6.4",
             ) from None
         raise
     return FDLink(lfd, "netfilter", prog_name, where)

@@ -60,11 +60,13 @@ def attach_perf_event_fd(
             raise NotSupportedError(
                 "perf event links (BPF_LINK_CREATE with BPF_PERF_EVENT, Linux 5.15)",
                 "pass use_link=None to fall back to PERF_EVENT_IOC_SET_BPF",
+                min_kernel="5.15",
             )
         if cookie and not use_link:
             raise NotSupportedError(
                 "BPF cookies on ioctl-attached perf events",
-                "cookies need perf event links (Linux 5.15+)",
+                "cookies need perf event links (Linux 5.15+); attach without a cookie",
+                min_kernel="5.15",
             )
         what = f"attach {prog_name or 'program'} to {target or kind}"
         link_fd: FD | None = None

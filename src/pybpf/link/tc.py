@@ -131,6 +131,15 @@ def attach_tcx(
         ordered = before is not None or after is not None
         if method == "auto" and not ordered and exc.errno in (errno.EINVAL, 524, errno.EOPNOTSUPP):
             return attach_tc(fd, ifindex, direction=d, prog_name=prog_name)
+        from pybpf.sys.kversions import before
+
+        if exc.errno in (errno.EINVAL, 524, errno.EOPNOTSUPP) and before("6.6"):
+            raise NotSupportedError(
+                "tcx links" + (" (ordering with before/after)" if ordered else ""),
+                "attach with method='auto' (netlink cls_bpf on a clsact qdisc) or attach_tc()",
+                errno=exc.errno or 0,
+                min_kernel="6.6",
+            ) from None
         raise
     return FDLink(lfd, "tcx", prog_name, target)
 
@@ -199,6 +208,7 @@ def attach_netkit(
                 "netkit devices (CONFIG_NETKIT)",
                 "use tcx links (attach_tcx) on veth devices instead",
                 errno=exc.errno or 0,
+                min_kernel="6.7",
             ) from None
         raise
     return FDLink(lfd, "netkit", prog_name, target)

@@ -172,11 +172,16 @@ def attach_uprobe_multi(
             op=f"attach {kind} program {prog_name!r} to {target}",
         )
     except KernelError as exc:
-        if exc.errno in (errno.EOPNOTSUPP, ENOTSUPP):
+        from pybpf.sys.kversions import before
+
+        if exc.errno in (errno.EOPNOTSUPP, ENOTSUPP) or (
+            exc.errno == errno.EINVAL and before("6.6")
+        ):
             raise NotSupportedError(
                 "uprobe.multi links (Linux 6.6+ with CONFIG_UPROBES)",
                 "attach each function with attach_uprobe() instead",
                 errno=exc.errno or 0,
+                min_kernel="6.6",
             ) from None
         if exc.errno == errno.EINVAL:
             raise AttachError(

@@ -3,7 +3,9 @@
 Follows libbpf's substitutions so that type ids stay stable: kinds the kernel
 does not know become harmless kinds of the same encoded size (VAR → INT,
 DATASEC → STRUCT, FLOAT → STRUCT, DECL_TAG → INT, TYPE_TAG → CONST, ENUM64 →
-UNION, FUNC → TYPEDEF, FUNC_PROTO → ENUM, global FUNC → static FUNC).
+UNION, FUNC → TYPEDEF, FUNC_PROTO → ENUM, global FUNC → static FUNC). Kernels
+without ENUM64 (before 6.0) also reject the signed flag (kind_flag) on ENUM: it is
+cleared, as libbpf does.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def sanitize_overrides(btf: BTF, kinds: Mapping[str, bool]) -> dict[int, Type]:
             new = Const(t.type)
         elif isinstance(t, Enum64) and not ok["enum64"]:
             new = Union(t.name, t.size, ())
+        elif isinstance(t, Enum) and t.signed and not ok["enum64"]:
+            new = Enum(t.name, t.size, False, t.values)  # kind_flag came with ENUM64 (6.0)
         elif isinstance(t, Func) and not ok["func"]:
             new = Typedef(t.name, t.type)
         elif isinstance(t, FuncProto) and not ok["func"]:

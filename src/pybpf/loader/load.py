@@ -73,6 +73,7 @@ def _load_btf(obj: Object) -> None:
     if not features.has_btf():
         if _needs_btf(obj):
             raise NotSupportedError("BTF", "this object's maps need kernel BTF support")
+        _btf_fallback(obj, "the kernel has no BTF support")
         return
     data = sanitize_btf(btf, features.btf_kinds())
     try:
@@ -80,7 +81,24 @@ def _load_btf(obj: Object) -> None:
     except KernelError as exc:
         if _needs_btf(obj):
             raise
-        obj._log(f"kernel refused the object's BTF, continuing without it: {exc}")
+        _btf_fallback(obj, f"the kernel refused the object's BTF ({exc})")
+        return
+    obj.btf_loaded = True
+
+
+def _btf_fallback(obj: Object, why: str) -> None:
+    """Loading goes on without the object's BTF: say so loudly and record why."""
+    import warnings
+
+    from pybpf.errors import BTFFallbackWarning
+
+    obj.btf_error = why
+    msg = (
+        f"{obj.name}: loading without BTF: {why}; programs lose function and line info "
+        "(verifier messages without source lines) and maps their key/value types"
+    )
+    obj._log(msg)
+    warnings.warn(msg, BTFFallbackWarning, stacklevel=5)
 
 
 # -- externs -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pybpf.errors import (
     CoreRelocationError,
     ExternError,
+    NotSupportedError,
     ProgramLoadError,
     RelocationError,
     VerifierError,
@@ -288,6 +289,8 @@ def _attach_btf_id(ctx: _Context, prog: Program) -> tuple[int, FD | None]:
     from pybpf.btf import Kind
 
     eat = prog.expected_attach_type
+    if prog.prog_type == ProgType.EXT and not prog.attach_btf_id:
+        return _freplace_btf_id(ctx, prog), None
     if prog.attach_btf_id or eat not in _TRACING_PREFIX or not prog.attach_target:
         return prog.attach_btf_id, None
     if prog.prog_type not in (ProgType.TRACING, ProgType.LSM):
@@ -309,6 +312,29 @@ def _attach_btf_id(ctx: _Context, prog: Program) -> tuple[int, FD | None]:
     if btf_name == "vmlinux":
         return type_id, None
     return type_id, ctx.obj._module_btf_fd(btf_name)
+
+
+def _freplace_btf_id(ctx: _Context, prog: Program) -> int:
+    """BTF id of the function a freplace program replaces, in its target program's BTF."""
+    from pybpf.btf import BTF, Kind
+    from pybpf.sys import info
+
+    def error(msg: str) -> RelocationError:
+        return RelocationError(msg, file=ctx.obj.spec.file, section=prog.section, program=prog.name)
+
+    if prog.attach_prog_fd is None or not prog.attach_target:
+        raise error(
+            "a freplace program needs its target: call "
+            "prog.set_attach_target(target_program, 'function') before load"
+        )
+    btf_id = info.prog_info(prog.attach_prog_fd).btf_id
+    if not btf_id:
+        raise error("the freplace target program was loaded without BTF: no function to find")
+    btf = BTF.from_bytes(info.btf_raw_by_id(btf_id))
+    ids = btf.find(prog.attach_target, Kind.FUNC)
+    if not ids:
+        raise error(f"the freplace target program has no function {prog.attach_target!r}")
+    return int(ids[0])
 
 
 def _kern_version(obj: Object, prog: Program) -> int:
@@ -362,11 +388,15 @@ def _load_one(
             line_info_rec_size=16 if line_info else 0,
             attach_btf_id=attach_btf_id,
             attach_btf_obj_fd=attach_obj_fd,
+            **({"attach_prog_fd": prog.attach_prog_fd} if prog.attach_prog_fd is not None else {}),
             fd_array=fd_array or None,
         )
-    except VerifierError as exc:
-        raise _explain_verifier(ctx, prog, linked, exc) from None
     except ProgramLoadError as exc:
+        too_new = _too_new(prog, bytes(linked.code), exc)
+        if too_new is not None:
+            raise too_new from None
+        if isinstance(exc, VerifierError):
+            raise _explain_verifier(ctx, prog, linked, exc) from None
         raise _explain_load(prog, exc) from None
     prog.verifier_log = log
     prog._attach_fd(fd)
@@ -415,6 +445,9 @@ def _explain_verifier(
                 return err
     if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, 524):
         return _trampoline(prog, exc.errno)
+    missing = _missing_helper(prog, exc.log)
+    if missing is not None:
+        return missing
     from pybpf.loader.hints import hint_for
 
     hint = hint_for(exc.log, summary.reason)
@@ -429,6 +462,83 @@ def _explain_verifier(
         hint=hint.text(line) if hint else None,
         hint_key=hint.key if hint else None,
     )
+
+
+def _too_new(prog: Program, code: bytes, exc: ProgramLoadError) -> NotSupportedError | None:
+    """After a refused load: the program's type, attach type or a helper it calls that
+    is newer than this kernel, as a NotSupportedError naming it and its first version."""
+    from pybpf.sys import kversions
+    from pybpf.uapi.enums import FuncId
+
+    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524):
+        return None
+    kind = prog.sec.name.split("/")[0] if prog.sec is not None else "this"
+    candidates: list[tuple[str, str]] = []
+    pt = _enum_name(ProgType, prog.prog_type)
+    if pt in kversions.PROG_TYPE_SINCE:
+        candidates.append((f"{kind} programs (BPF_PROG_TYPE_{pt})", kversions.PROG_TYPE_SINCE[pt]))
+    at = _enum_name(AttachType, prog.expected_attach_type)
+    if at in kversions.ATTACH_SINCE:
+        candidates.append((f"{kind} programs (BPF_{at})", kversions.ATTACH_SINCE[at]))
+    for i in range(0, len(code) - 7, INSN):
+        if code[i] == 0x85 and code[i + 1] >> 4 == 0:  # call of a helper (src_reg 0)
+            helper = int.from_bytes(code[i + 4 : i + 8], "little", signed=True)
+            try:
+                name = FuncId(helper).name
+            except ValueError:
+                continue
+            since = kversions.helper_since(name)
+            if since is not None:
+                candidates.append((f"BPF helper bpf_{name}", since))
+    for feature, since in candidates:
+        if kversions.before(since):
+            err = NotSupportedError(
+                f"{feature}, used by program {prog.name!r}",
+                f"the kernel refused the program ({os.strerror(exc.errno or 0)}); run it on "
+                f"Linux {since}+ "
+                "or leave it out (autoload off)",
+                errno=exc.errno or 0,
+                min_kernel=since,
+            )
+            err.log = exc.log  # type: ignore[attr-defined]
+            return err
+    return None
+
+
+def _enum_name(enum: Any, value: Any) -> str:
+    try:
+        return str(enum(value).name) if value is not None else ""
+    except ValueError:
+        return ""
+
+
+_UNKNOWN_HELPER = re.compile(r"(?:invalid|unknown) func (\S+)#(\d+)")
+
+
+def _missing_helper(prog: Program, log: str) -> NotSupportedError | None:
+    """NotSupportedError for a helper the kernel does not know (older than the helper)."""
+    from pybpf.sys import kversions
+    from pybpf.uapi.enums import FuncId
+
+    m = _UNKNOWN_HELPER.search(log or "")
+    if m is None:
+        return None
+    try:
+        name = FuncId(int(m.group(2))).name
+    except ValueError:
+        name = m.group(1).removeprefix("bpf_")
+    since = kversions.helper_since(name)
+    if since is None or not kversions.before(since):
+        return None  # known to this kernel: refused for this program type (verifier's word)
+    err = NotSupportedError(
+        f"BPF helper bpf_{name} (program {prog.name!r})",
+        "the kernel's verifier does not know this helper; guard the call with "
+        f"bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_{name}) or run on a newer kernel",
+        errno=errno.EINVAL,
+        min_kernel=since,
+    )
+    err.log = log  # type: ignore[attr-defined]
+    return err
 
 
 def _is_trampoline(prog: Program) -> bool:

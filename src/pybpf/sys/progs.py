@@ -376,8 +376,9 @@ def prog_query(
             if exc.errno == errno.ENOSPC and attr.count > capacity:
                 capacity = int(attr.count)
                 continue
-            if exc.errno == errno.E2BIG:
-                # kernels before the link fields (6.6): ask again with only the old ones
+            if exc.errno in (errno.E2BIG, errno.EINVAL):
+                # kernels before the link fields (6.6) refuse them (E2BIG past their
+                # bpf_attr, EINVAL inside it): ask again with only the old fields
                 return _query_old(target_fd, attach_type, query_flags, capacity)
             raise
         n = int(attr.count)
