@@ -15,7 +15,7 @@ import pytest
 from tests.matrix.conftest import IN_VM, has
 
 import pybpf
-from pybpf.btf import BTF
+from pybpf.btf import BTF, kernel_btf
 from pybpf.btf.types import Kind
 from pybpf.errors import ExternError
 from pybpf.loader import externs as loader_externs
@@ -37,7 +37,7 @@ def _kfunc_home() -> str | None:
         subprocess.run(["modprobe", "-q", MODULE], check=False, capture_output=True)
     if os.path.exists(MODULE_BTF):
         return MODULE
-    if BTF.load_vmlinux().find("bpf_xdp_ct_lookup", Kind.FUNC):
+    if kernel_btf().find("bpf_xdp_ct_lookup", Kind.FUNC):
         return "vmlinux"
     return None
 
@@ -82,11 +82,11 @@ def test_module_kfunc_resolves_in_module_btf_and_runs(  # type: ignore[no-untype
         assert release.found and release.btf_name == home
         assert lookup.in_module == (home == MODULE)
         # the ids are the kernel's own: that BTF's FUNCs of these names
-        kbtf = BTF.load_module(MODULE) if home == MODULE else BTF.load_vmlinux()
+        kbtf = BTF.load_module(MODULE) if home == MODULE else kernel_btf()
         assert kbtf.find("bpf_xdp_ct_lookup", Kind.FUNC) == [lookup.btf_id]
         assert kbtf.find("bpf_ct_release", Kind.FUNC) == [release.btf_id]
         if home == MODULE:
-            assert not BTF.load_vmlinux().find("bpf_xdp_ct_lookup", Kind.FUNC)
+            assert not kernel_btf().find("bpf_xdp_ct_lookup", Kind.FUNC)
         prog = obj.programs["mx_ct_lookup"]
         assert obj.globals["mx_ct_error"] == 1
         assert prog.test_run(_packet(dport)).retval == XDP_PASS
