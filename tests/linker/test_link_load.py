@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import need_tool
+from tests.conftest import need, need_tool
 from tests.linker.conftest import APP, bpftool_link
 
 import pybpf
@@ -160,7 +160,7 @@ def test_objects_of_two_compilers(link_obj: Obj, tmp_path: Path) -> None:
     refuses) with link_main from clang-19: one program, same results."""
     cc = _older_clang()
     if cc is None:
-        pytest.skip("no clang-13..16 installed (the compiler-range packages)")
+        need(False, "no clang-13..16 installed (scripts/setup.sh installs them)")
     root = Path(__file__).resolve().parents[2]
     lib = tmp_path / "link_lib.bpf.o"
     flags = ["-g", "-O2", "-target", "bpf", "-idirafter", "/usr/include/x86_64-linux-gnu",
