@@ -101,8 +101,24 @@ class Leftovers:
         gc.collect()
         after = self._snapshot()
         for key, value in self.before.items():
-            assert after[key] == value, f"{key} left behind: before {value}, after {after[key]}"
+            extra = ""
+            if key == "fds" and after[key] != value:
+                extra = f" (now: {_fd_targets(set(os.listdir('/proc/self/fd')))})"
+            assert after[key] == value, (
+                f"{key} left behind: before {value}, after {after[key]}{extra}"
+            )
         deadline = time.monotonic() + timeout
         while any(self.alive().values()):
             assert time.monotonic() < deadline, f"kernel objects left behind: {self.alive()}"
             time.sleep(0.1)
+
+
+def _fd_targets(fds: set[str]) -> dict[str, str]:
+    """What each fd points at (``anon_inode:bpf-map``, ``socket:[...]``), for the message."""
+    out: dict[str, str] = {}
+    for fd in sorted(fds, key=int):
+        try:
+            out[fd] = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError as exc:
+            out[fd] = f"? ({exc.strerror})"
+    return out
