@@ -116,6 +116,12 @@ REFERENCE_CANNOT_OPEN = {
     "parity_asm_symbols": "inline-asm symbols without BTF VAR/FUNC, which libbpf refuses",
 }
 
+# Objects the reference opens but stops on before CO-RE (it resolves externs first), so
+# it logs no relocation to compare with.
+REFERENCE_STOPS_BEFORE_CORE = {
+    "matrix_modkfunc": "kfunc externs with ___flavour suffixes, which libbpf 1.1 does not strip",
+}
+
 
 @pytest.fixture(scope="module")
 def kernel_target() -> CoreTarget:
@@ -135,6 +141,10 @@ def test_same_relocations_as_libbpf(
     assert theirs is not None, (
         f"the reference libbpf cannot open {name}: add it to REFERENCE_CANNOT_OPEN with the reason"
     )
+    if name in REFERENCE_STOPS_BEFORE_CORE:
+        assert ours, f"{name} has CO-RE relocations; pybpf resolved none"
+        assert theirs == {}, f"libbpf now relocates {name}: remove it from REFERENCE_STOPS_BEFORE_CORE"
+        return
     assert ours == theirs
 
 
