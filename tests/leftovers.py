@@ -31,6 +31,7 @@ class Leftovers:
         self.mount_roots = [Path("/sys"), *(d.parent for d in self.pin_dirs)]
         self.created: dict[str, set[int]] = {k: set() for k in set(_KINDS.values())}
         self._real: Any = None
+        self.errors: list[str] = []
 
     def _snapshot(self) -> dict[str, object]:
         from pybpf import tracefs
@@ -72,6 +73,8 @@ class Leftovers:
                 busy = True
                 try:
                     self.created[kind].add(int(getters[kind](fd).id))
+                except Exception as exc:  # the caller still gets its fd; check() reports this
+                    self.errors.append(f"{kind} info of fd {fd} failed: {exc}")
                 finally:
                     busy = False
             return fd
@@ -98,6 +101,7 @@ class Leftovers:
     def check(self, timeout: float = 10.0) -> None:
         """Assert nothing is left: same fds, mounts, probes and pins; every kernel object
         created meanwhile freed (the kernel frees them after an RCU grace period)."""
+        assert not self.errors, "; ".join(self.errors)
         gc.collect()
         after = self._snapshot()
         for key, value in self.before.items():

@@ -4,6 +4,7 @@ a fallback to loading without BTF is loud: a BTFFallbackWarning and ``obj.btf_lo
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 from tests.matrix.conftest import has
@@ -57,3 +58,20 @@ def test_fallback_without_btf_is_loud(bpf_obj, kernel: None, monkeypatch) -> Non
         prog = obj.programs["mx_btf_prog"]
         assert prog.test_run(b"\0" * 64).retval == 2
         assert prog.info().btf_id == 0
+
+
+def test_btf_info_on_every_kernel(bpf_obj, kernel: None) -> None:  # type: ignore[no-untyped-def]
+    """BTF info works before 5.11 too, whose shorter ``bpf_btf_info`` (no name) refuses the
+    longer one with E2BIG; the id is the one the kernel shows in the fd's fdinfo."""
+    from pybpf.loader.btf_sanitize import sanitize_btf
+    from pybpf.sys import features
+    from pybpf.sys.info import btf_info
+
+    btf = ObjectSpec.from_file(bpf_obj("matrix_btf")).btf
+    assert btf is not None
+    with btf_load(sanitize_btf(btf, features.btf_kinds())) as fd:
+        info = btf_info(fd)
+        lines = Path(f"/proc/self/fdinfo/{fd.fileno()}").read_text().splitlines()
+        fdinfo = dict(line.split(":\t", 1) for line in lines)
+        assert info.id == int(fdinfo["btf_id"]) and info.id > 0
+        assert info.size > 0 and info.name == "" and not info.kernel_btf

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ctypes
+import errno
 import struct
 from dataclasses import field
 from typing import Any
 
 from pybpf._dataclass import dataclass
+from pybpf.errors import KernelError
 from pybpf.sys import syscall
 from pybpf.sys._ffi import addr
 from pybpf.sys.attrs import InfoAttr
@@ -128,8 +130,9 @@ class _LinkInfo(ctypes.Structure):
     )
 
 
-def _get_info(fd: FdLike, info: ctypes.Structure, what: str) -> None:
-    attr = InfoAttr(bpf_fd=fdnum(fd), info_len=ctypes.sizeof(info), info=addr(info))
+def _get_info(fd: FdLike, info: ctypes.Structure, what: str, size: int | None = None) -> None:
+    size = ctypes.sizeof(info) if size is None else size
+    attr = InfoAttr(bpf_fd=fdnum(fd), info_len=size, info=addr(info))
     syscall.bpf(Cmd.OBJ_GET_INFO_BY_FD, attr, op=f"get {what} info")
 
 
@@ -321,7 +324,16 @@ def btf_info(fd: FdLike) -> BtfInfo:
     """Info of the BTF object behind ``fd``, with its name."""
     name = ctypes.create_string_buffer(256)
     raw = _BtfInfo(name=addr(name), name_len=len(name))
-    _get_info(fd, raw, "BTF")
+    try:
+        _get_info(fd, raw, "BTF")
+    except KernelError as exc:
+        if exc.errno != errno.E2BIG:
+            raise
+        # Kernels before 5.11 know only btf/btf_size/id (name and kernel_btf came with
+        # module BTF in 5.11) and refuse a longer info with non-zero tail
+        # bytes. Their only kernel BTF is vmlinux, which they do not mark either.
+        raw = _BtfInfo()
+        _get_info(fd, raw, "BTF", size=_BtfInfo.name.offset)
     return BtfInfo(
         id=raw.id,
         name=name.value.decode(errors="replace"),
