@@ -53,3 +53,40 @@ def test_kernel_accepts_sanitized_btf(bpf_objects) -> None:  # type: ignore[no-u
         fd = btf_load(sanitize_btf(btf, NONE_SUPPORTED))
         assert fd.fileno() > 0, name
         fd.close()
+
+
+def _gcc_style_btf() -> bytes:
+    """What GCC 12's BPF back end emits and no kernel accepts: a SIGNED|CHAR int, a FWD
+    with a non-zero type field, a nameless FUNC."""
+    import struct
+
+    strs = b"\0signed char\0fwd_s\0"
+    types = b"".join(
+        [
+            struct.pack("<IIII", 1, 1 << 24, 1, (3 << 24) | 8),  # [1] INT, encoding SIGNED|CHAR
+            struct.pack("<III", 13, 7 << 24, 5),  # [2] FWD struct fwd_s, type 5
+            struct.pack("<III", 0, 13 << 24, 1),  # [3] FUNC_PROTO signed char (void)
+            struct.pack("<III", 0, 12 << 24, 3),  # [4] FUNC without a name
+        ]
+    )
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strs))
+    return header + types + strs
+
+
+@pytest.mark.usefixtures("kernel")
+def test_gcc_btf_quirks_are_sanitized_for_the_kernel() -> None:
+    from pybpf.btf import Func, Fwd, Int, IntEncoding, Ptr
+    from pybpf.errors import KernelError
+
+    btf = BTF.from_bytes(_gcc_style_btf())
+    with pytest.raises(KernelError):
+        btf_load(btf.encode())
+    new = sanitize_overrides(btf, dict.fromkeys(NONE_SUPPORTED, True))
+    assert new == {
+        1: Int("signed char", 1, IntEncoding.SIGNED, 8, 0),
+        2: Fwd("fwd_s"),
+        4: Ptr(3),
+    }
+    assert isinstance(btf[4], Func)
+    with btf_load(sanitize_btf(btf, dict.fromkeys(NONE_SUPPORTED, True))) as fd:
+        assert fd.fileno() >= 0

@@ -5,7 +5,11 @@ does not know become harmless kinds of the same encoded size (VAR → INT,
 DATASEC → STRUCT, FLOAT → STRUCT, DECL_TAG → INT, TYPE_TAG → CONST, ENUM64 →
 UNION, FUNC → TYPEDEF, FUNC_PROTO → ENUM, global FUNC → static FUNC). Kernels
 without ENUM64 (before 6.0) also reject the signed flag (kind_flag) on ENUM: it is
-cleared, as libbpf does.
+cleared, as libbpf does. Beyond libbpf: an INT with several encoding bits (GCC's BPF
+back end marks ``signed char`` SIGNED|CHAR) is refused by every kernel, which allows one
+bit at most (``btf_int_check_meta``); it keeps SIGNED, as clang encodes ``signed char``. GCC also leaves a non-zero type in FWD
+records, where the kernel wants zero, and nameless FUNC records, which it refuses
+("Invalid name"): they become pointers to their prototype.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from pybpf.btf import (
     FuncProto,
     Int,
     IntEncoding,
+    Kind,
     Linkage,
     Member,
+    Ptr,
     Struct,
     Type,
     Typedef,
@@ -48,6 +54,18 @@ def sanitize_overrides(btf: BTF, kinds: Mapping[str, bool]) -> dict[int, Type]:
         k: kinds.get(k, True)
         for k in ("func", "func_global", "datasec", "float", "decl_tag", "type_tag", "enum64")
     }
+    for tid, t in btf.of_kind(Kind.INT):
+        assert isinstance(t, Int)
+        if t.encoding & (t.encoding - 1):  # more than one bit set
+            keep = t.encoding & IntEncoding.SIGNED or t.encoding & -t.encoding
+            out[tid] = Int(t.name, t.size, IntEncoding(keep), t.bits, t.offset)
+    for tid, t in btf.of_kind(Kind.FWD):
+        if btf.raw_record(tid)[8:12] != b"\0\0\0\0":
+            out[tid] = t  # re-encoded with the zero size/type the kernel demands
+    for tid, t in btf.of_kind(Kind.FUNC):
+        if not t.name:  # GCC 12 emits one per extern kfunc declaration
+            assert isinstance(t, Func)
+            out[tid] = Ptr(t.type)  # same record size; func info names only named FUNCs
     if all(ok.values()):
         return out
     for tid, t in btf:
