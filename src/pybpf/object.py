@@ -20,7 +20,7 @@ from pybpf._gcpause import pausing
 from pybpf.errors import BPFError
 from pybpf.map import Map
 from pybpf.program import Program
-from pybpf.variables import Globals
+from pybpf.values.variables import Globals
 
 if TYPE_CHECKING:
     from pybpf.btf import BTF
@@ -214,7 +214,7 @@ class Object:
         Programs that cannot be auto-attached are skipped and reported in
         ``obj.attach_skipped`` (name → reason).
         """
-        from pybpf.attach import auto_attach
+        from pybpf.link.attach import auto_attach
 
         if not self.loaded:
             self.load()

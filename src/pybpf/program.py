@@ -282,7 +282,7 @@ class Program:
 
         Extra arguments go to the hook-specific attach (e.g. an interface for XDP).
         """
-        from pybpf.attach import attach_program
+        from pybpf.link.attach import attach_program
 
         return attach_program(self, *args, **kwargs)
 

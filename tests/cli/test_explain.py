@@ -120,7 +120,7 @@ def test_prog_dump_jited(bpf_obj: Any) -> None:
 
 
 def test_externs_resolved_and_named(bpf_obj: Any) -> None:
-    from pybpf.ksyms import read_kallsyms
+    from pybpf.kernel.ksyms import read_kallsyms
 
     view = _explain(bpf_obj("ksyms"), "read_ksyms")
     elf, rel, xl = (_cells(view, s) for s in ("elf", "relocated", "xlated"))

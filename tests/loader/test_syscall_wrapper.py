@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from tests.conftest import need
 
-from pybpf import ksyms
 from pybpf.btf import BTF
+from pybpf.kernel import ksyms
 from pybpf.loader import externs
 
 

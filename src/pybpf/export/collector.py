@@ -93,7 +93,7 @@ class MapReader:
         bucket_field: str | None = None,
         whole_key_labels: bool = True,
     ) -> None:
-        from pybpf.codec import LayoutCodec
+        from pybpf.values.codec import LayoutCodec
 
         self.map = m
         kc, vc = m.key_codec, m.value_codec

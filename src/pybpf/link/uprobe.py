@@ -24,7 +24,7 @@ from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType, UprobeMultiFlags
 
 if TYPE_CHECKING:
-    from pybpf.link.usdt import UsdtLink
+    from pybpf.link.usdt.attach import UsdtLink
     from pybpf.map import Map
 
 __all__ = ["attach_uprobe", "attach_uprobe_multi", "attach_usdt", "resolve_uprobe"]
@@ -231,8 +231,8 @@ def attach_usdt(
     use_cookie: bool | None = None,
     use_pmu: bool | None = None,
 ) -> UsdtLink:
-    """Attach a USDT program to ``provider:name`` in ``binary`` (see :mod:`pybpf.link.usdt`)."""
-    from pybpf.link.usdt import attach_usdt as attach
+    """Attach a USDT program to ``provider:name`` in ``binary`` (see :mod:`pybpf.link.usdt.attach`)."""
+    from pybpf.link.usdt.attach import attach_usdt as attach
 
     return attach(
         prog_fd,

@@ -12,7 +12,7 @@ from pybpf.errors import ExternError
 if TYPE_CHECKING:
     from pybpf.btf.reader import BTF
     from pybpf.elf.externs import ExternSpec
-    from pybpf.ksyms import KsymResolution
+    from pybpf.kernel.ksyms import KsymResolution
     from pybpf.object import Object
 
 __all__ = ["kconfig_image", "resolve_object_ksyms"]
@@ -131,7 +131,7 @@ def _has_syscall_wrapper(kernel_btf: BTF | None = None) -> bool:
 
 def kconfig_image(obj: Object, externs: Sequence[ExternSpec], size: int) -> bytes:
     """The ``.kconfig`` map contents for ``externs`` (user overrides win over the kernel's)."""
-    from pybpf.kconfig import fill_kconfig, read_kernel_config
+    from pybpf.kernel.kconfig import fill_kconfig, read_kernel_config
     from pybpf.sys import features
 
     btf = obj.spec.btf
@@ -159,7 +159,7 @@ def kconfig_image(obj: Object, externs: Sequence[ExternSpec], size: int) -> byte
 
 def resolve_object_ksyms(obj: Object, externs: Sequence[ExternSpec]) -> dict[str, KsymResolution]:
     """Resolve ``.ksyms`` externs against kallsyms and kernel (module) BTF."""
-    from pybpf.ksyms import KernelBTFs, resolve_ksyms
+    from pybpf.kernel.ksyms import KernelBTFs, resolve_ksyms
 
     btf = obj.spec.btf
     if btf is None:

@@ -21,7 +21,7 @@ from pybpf.uapi.enums import AttachType, ProgFlags, ProgType
 if TYPE_CHECKING:
     from pybpf.btf.core import CoreResolver, CoreResult
     from pybpf.elf.programs import ProgramSpec
-    from pybpf.ksyms import KsymResolution
+    from pybpf.kernel.ksyms import KsymResolution
     from pybpf.object import Object
     from pybpf.program import Program
     from pybpf.sys.fd import FD
@@ -298,7 +298,7 @@ def _attach_btf_id(ctx: _Context, prog: Program) -> tuple[int, FD | None]:
     prefix, what = _TRACING_PREFIX[AttachType(eat)]
     name = prefix + prog.attach_target
     kind = Kind.TYPEDEF if what == "typedef" else Kind.FUNC
-    from pybpf.ksyms import KernelBTFs
+    from pybpf.kernel.ksyms import KernelBTFs
 
     found = KernelBTFs(ctx.obj.kernel_btf, lambda: ctx.obj.module_btfs()).find(name, kind)
     if found is None:
@@ -341,7 +341,7 @@ def _kern_version(obj: Object, prog: Program) -> int:
     if obj.spec.kern_version:
         return obj.spec.kern_version
     if prog.prog_type == ProgType.KPROBE:
-        from pybpf.kconfig import kernel_version
+        from pybpf.kernel.kconfig import kernel_version
 
         return kernel_version()
     return 0

@@ -115,7 +115,7 @@ def _uprobe_multi(prog: Program, *args: Any, **kw: Any) -> Link:
 
 
 def _usdt(prog: Program, *args: Any, **kw: Any) -> Link:
-    from pybpf.link.usdt import IP_MAP, SPECS_MAP, attach_usdt
+    from pybpf.link.usdt.attach import IP_MAP, SPECS_MAP, attach_usdt
 
     obj = prog.object
     if obj is not None:  # usdt.bpf.h's maps, which attach fills

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from pybpf.errors import BPFError
 
 if TYPE_CHECKING:
-    from pybpf.codec import Codec
     from pybpf.object import Object
+    from pybpf.values.codec import Codec
 
 __all__ = ["Globals"]
 
@@ -36,7 +36,7 @@ class Globals(MutableMapping[str, Any]):
     def _codec(self, name: str) -> Codec:
         codec = self._codecs.get(name)
         if codec is None:
-            from pybpf.codec import codec_for
+            from pybpf.values.codec import codec_for
 
             var = self._var(name)
             codec = codec_for(self._obj.spec.btf, var.type_id, var.size, f"variable {name!r}")
