@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import pybpf
-from pybpf.asm.jit import have_capstone
 from pybpf.elf.spec import ObjectSpec
+from pybpf.kernel.jit import have_capstone
 
 pytestmark = pytest.mark.usefixtures("kernel")
 

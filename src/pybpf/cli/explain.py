@@ -340,7 +340,7 @@ def _loaded(
     if not info.jited_prog_len:
         view.jit_note = "not JIT-compiled (interpreter)"
         return
-    from pybpf.asm.jit import (
+    from pybpf.kernel.jit import (
         disassemble_jited,
         have_capstone,
         jited_functions,
@@ -474,7 +474,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def dump_jited(prog_id: int, *, json: bool = False) -> int:
     """``pybpf prog dump jited ID``: the machine code per function, like bpftool's."""
-    from pybpf.asm.jit import disassemble_jited, jited_functions
+    from pybpf.kernel.jit import disassemble_jited, jited_functions
     from pybpf.sys.objects import get_fd_by_id
 
     kallsyms, _base = _kallsyms_by_addr()
