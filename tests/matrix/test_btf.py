@@ -12,7 +12,7 @@ import pybpf
 from pybpf.elf.spec import ObjectSpec
 from pybpf.errors import BTFFallbackWarning, KernelError
 from pybpf.loader import load as loader
-from pybpf.loader.btf_sanitize import sanitize_overrides
+from pybpf.plan.btf_sanitize import sanitize_overrides
 from pybpf.sys.btf import btf_load
 
 pytestmark = pytest.mark.matrix

@@ -235,7 +235,7 @@ def _owner(points: list[tuple[int, Key]], at: int) -> Key:
 
 
 def _view(obj: Any, name: str, sent: dict[str, bytes], error: BaseException | None) -> ProgramView:
-    from pybpf.loader.linker import link_program
+    from pybpf.plan.linker import link_program
 
     spec = obj.spec
     functions = {**spec.subprograms, **spec.programs}

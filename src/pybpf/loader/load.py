@@ -12,7 +12,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import BPFError, KernelError, MapError, NotSupportedError
-from pybpf.loader.btf_sanitize import sanitize_btf
+from pybpf.plan.btf_sanitize import sanitize_btf
 from pybpf.sys import maps as sysmaps
 from pybpf.sys.fd import FD
 from pybpf.uapi.enums import MapFlags, MapType

@@ -15,7 +15,7 @@ from pybpf.errors import (
     RelocationError,
     VerifierError,
 )
-from pybpf.loader.linker import INSN, LinkedProgram, link_program, set_imm64, set_insn
+from pybpf.plan.linker import INSN, LinkedProgram, link_program, set_imm64, set_insn
 from pybpf.uapi.enums import AttachType, ProgFlags, ProgType
 
 if TYPE_CHECKING:
