@@ -177,7 +177,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
         if self.type in FD_VALUE_TYPES:
             self.value_codec = BytesCodec(self.value_size)
 
-    def _attach_fd(self, fd: FD) -> None:
+    def adopt_fd(self, fd: FD) -> None:
         """Take ownership of the fd of this map once the loader has created it."""
         self._fd = fd
 
