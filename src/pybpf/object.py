@@ -261,6 +261,8 @@ class Object:
         links, skipped = auto_attach(self)
         self._links.extend(links)
         self.attach_skipped = skipped
+        for name, why in skipped.items():
+            self._log(f"not auto-attaching {name!r}: {why}")
         return links
 
     def own_link(self, link: Link) -> Link:

@@ -296,6 +296,4 @@ def auto_attach(obj: Object) -> tuple[list[Link], dict[str, str]]:
         for link in links:
             link.close()
         raise
-    for name, why in skipped.items():
-        obj._log(f"not auto-attaching {name!r}: {why}")
     return links, skipped
