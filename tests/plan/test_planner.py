@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,3 +176,36 @@ def test_plan_from_a_file_is_what_the_loader_sends(
             buf[(p.slot + 1) * INSN + 4 : (p.slot + 1) * INSN + 8] = bytes(4)
     assert sent == code
     assert any(fx.reloc.kind is RelocKind.DATA for fx in planned.linked.fixups)  # type: ignore[union-attr]
+
+
+def test_facts_are_asked_only_when_the_object_needs_them(bpf_obj: Callable[[str], Path]) -> None:
+    """A load pays for what its object uses: no config read, kallsyms parse or CPU
+    count for an object without kconfig/ksym externs or per-CPU-sized maps."""
+    asked: list[str] = []
+
+    def ask(what: str, value: Any) -> Callable[[], Any]:
+        def get() -> Any:
+            asked.append(what)
+            return value
+
+        return get
+
+    def feature(name: str) -> bool:
+        asked.append(name)
+        return True
+
+    btf = BTF.from_file("/sys/kernel/btf/vmlinux")
+    facts = KernelFacts(
+        btf=btf,
+        kconfig=ask("kconfig", read_kernel_config()),
+        kallsyms=ask("kallsyms", None),
+        possible_cpus=ask("cpus", 2),
+        kernel_version=ask("version", kernel_version()),
+        features=feature,
+    )
+    plan = plan_object(ObjectSpec.from_file(bpf_obj("globals")), facts)
+    assert "compute" in plan.programs
+    assert asked == ["btf", "mmapable_array"]  # BTF support, and mmapable global data
+    plan_object(ObjectSpec.from_file(bpf_obj("core")), facts)
+    assert "kconfig" in asked and "version" in asked and "kallsyms" not in asked
+    assert asked.count("kconfig") == 1  # asked once, then kept
