@@ -34,7 +34,7 @@ class Leftovers:
         self.errors: list[str] = []
 
     def _snapshot(self) -> dict[str, object]:
-        from pybpf import tracefs
+        from pybpf.kernel import tracefs
         from pybpf.sys import fs
 
         mine = f"pybpf/pybpf_{os.getpid()}_"

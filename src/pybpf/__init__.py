@@ -23,16 +23,16 @@ _LAZY = {
     "RingBuffer": "pybpf.events.ringbuf",
     "PerfBuffer": "pybpf.events.perfbuf",
     "TracePipe": "pybpf.events.tracepipe",
-    "load_program": "pybpf.asm.load",
+    "load_program": "pybpf.loader.asm",
 }
 
 if TYPE_CHECKING:
-    from pybpf.asm.load import load_program
     from pybpf.elf.spec import ObjectSpec
     from pybpf.events.perfbuf import PerfBuffer
     from pybpf.events.ringbuf import RingBuffer
     from pybpf.events.tracepipe import TracePipe
     from pybpf.link.base import Link
+    from pybpf.loader.asm import load_program
     from pybpf.map import Map
     from pybpf.object import Object, load, open
     from pybpf.program import Program

@@ -15,11 +15,11 @@ from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pybpf._mapviews import MapViews
-from pybpf.codec import BytesCodec, Codec, LayoutCodec, codec_for
 from pybpf.errors import MapError, UsageError
 from pybpf.sys import maps as sysmaps
 from pybpf.sys.fd import FD
 from pybpf.uapi.enums import MapType, UpdateFlags
+from pybpf.values.codec import BytesCodec, Codec, LayoutCodec, codec_for
 
 if TYPE_CHECKING:
     from pybpf.btf import BTF
@@ -177,7 +177,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
         if self.type in FD_VALUE_TYPES:
             self.value_codec = BytesCodec(self.value_size)
 
-    def _attach_fd(self, fd: FD) -> None:
+    def adopt_fd(self, fd: FD) -> None:
         """Take ownership of the fd of this map once the loader has created it."""
         self._fd = fd
 

@@ -9,8 +9,6 @@ nothing behind: every fd, map, program and pin it created is released.
 
 from __future__ import annotations
 
-import contextlib
-import mmap
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,7 +18,7 @@ from pybpf._gcpause import pausing
 from pybpf.errors import BPFError
 from pybpf.map import Map
 from pybpf.program import Program
-from pybpf.variables import Globals
+from pybpf.values.variables import Globals
 
 if TYPE_CHECKING:
     from pybpf.btf import BTF
@@ -28,7 +26,9 @@ if TYPE_CHECKING:
     from pybpf.events.perfbuf import PerfBuffer
     from pybpf.events.ringbuf import RingBuffer
     from pybpf.link.base import Link
-    from pybpf.sys.fd import FD
+    from pybpf.loader.load import Handles
+    from pybpf.plan.facts import KernelFacts
+    from pybpf.plan.model import LoadPlan, ObjectSettings
 
 __all__ = ["Object", "load", "open"]
 
@@ -59,20 +59,6 @@ class Collection(Mapping[str, T]):
         return f"<{self._what}s: {', '.join(self._items)}>"
 
 
-def _is_data(ms: Any) -> bool:
-    """Whether a map spec holds global data (an image Python can read and write)."""
-    from pybpf.elf.maps import MapKind
-
-    return ms.kind in (MapKind.DATA, MapKind.RODATA, MapKind.BSS, MapKind.KCONFIG)
-
-
-def _is_readonly(ms: Any) -> bool:
-    """Whether a global-data map is frozen at load (``.rodata*``, ``.kconfig``)."""
-    from pybpf.elf.maps import MapKind
-
-    return ms.kind in (MapKind.RODATA, MapKind.KCONFIG)
-
-
 def _obj_name(spec: ObjectSpec, name: str | None) -> str:
     if name:
         return name
@@ -96,7 +82,13 @@ class Object:
     - ``globals``: global variables by name (``obj.globals["min_duration_ns"]``):
       ``.rodata`` ones are set before :meth:`load`, ``.data``/``.bss`` ones are
       read and written live after it;
-    - ``spec``: the :class:`pybpf.ObjectSpec` read from the file; ``name``; ``loaded``.
+    - ``spec``: the :class:`pybpf.ObjectSpec` read from the file; ``name``; ``loaded``;
+    - ``plan``: after :meth:`load`, the :class:`pybpf.plan.model.LoadPlan` it applied;
+      ``handles``: the kernel objects it holds besides maps and programs.
+
+    ``load()`` is three steps: the kernel's facts (:mod:`pybpf.kernel.facts`), the
+    pure plan (:func:`pybpf.plan.planner.plan_object`) and its execution
+    (:func:`pybpf.loader.load.execute`).
 
     Example::
 
@@ -139,18 +131,17 @@ class Object:
         self.verbose = verbose
         self.loaded = False
         self._closed = False
-        self._btf_fd: FD | None = None
         #: True once the object's BTF is loaded into the kernel; False before load, for an
         #: object without BTF, and when the kernel refused it (then ``btf_error`` says why).
         self.btf_loaded = False
         self.btf_error: str | None = None
-        self._extra_fds: list[FD] = []
+        #: the plan the last load applied (None before load)
+        self.plan: LoadPlan | None = None
+        #: the kernel objects of the load besides maps' and programs' fds (None before)
+        self.handles: Handles | None = None
+        self._facts: KernelFacts | None = None
         self._links: list[Link] = []
-        self._pinned_by_us: list[str] = []
-        self._mmaps: dict[str, mmap.mmap] = {}
         self._images: dict[str, bytearray] = {}
-        self._kernel_btf: BTF | None = None
-        self._module_btfs: list[tuple[str, BTF]] | None = None
         self.attach_skipped: dict[str, str] = {}
         self.core_results: dict[str, list[Any]] = {}
 
@@ -169,7 +160,7 @@ class Object:
                 value_type_id=ms.value_type_id,
             )
             maps[mname] = m
-            if _is_data(ms) and ms.data:  # zero-filled ones (.bss) are made on first use
+            if ms.is_data and ms.data:  # zero-filled ones (.bss) are made on first use
                 self._images[ms.section] = bytearray(ms.data)
         self.maps: Collection[Map] = Collection("map", maps)
 
@@ -186,7 +177,7 @@ class Object:
             p.object = self
             progs[pname] = p
         self.programs: Collection[Program] = Collection("program", progs)
-        self.globals = Globals(self)
+        self.globals = Globals(spec, self._section_buffer)
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -197,15 +188,64 @@ class Object:
             raise BPFError(f"object {self.name!r} is closed")
         if self.loaded:
             raise BPFError(f"object {self.name!r} is already loaded")
-        from pybpf.loader.load import load_object
+        from pybpf.loader.load import Handles, execute
+        from pybpf.plan.planner import plan_object
 
+        self.handles = handles = Handles(
+            name=self.name, pin_root=self.pin_root, mount_bpffs=self.mount_bpffs, log=self._log
+        )
         try:
-            load_object(self)
+            self.plan = plan = plan_object(self.spec, self.facts, self.settings())
+            self.core_results = dict(plan.core)
+            if self.verbose:
+                for func, results in plan.core.items():
+                    for r in results:
+                        self._log(f"{func}: {r}")
+            execute(plan, self.maps, self.programs, handles, file=self.spec.file)
         except BaseException:
+            self.btf_error = handles.btf_error
             self._release(unpin=True)
             raise
+        self.btf_loaded = handles.btf_fd is not None
+        self.btf_error = handles.btf_error
         self.loaded = True
         return self
+
+    def settings(self) -> ObjectSettings:
+        """What the user set before load, as the planner takes it (maps, programs, globals)."""
+        from pybpf.plan.model import MapSettings, ObjectSettings, ProgramSettings
+
+        maps = {
+            n: MapSettings(m.max_entries, m.flags, m.key_size, m.value_size, m.autocreate, m.pin_path)
+            for n, m in self.maps.items()
+        }
+        progs = {
+            n: ProgramSettings(
+                p.prog_type,
+                p.expected_attach_type,
+                p.attach_target,
+                autoload=p.autoload,
+                flags=p.flags,
+                log_level=p.log_level,
+                log_size=p.log_size,
+                attach_btf_id=p.attach_btf_id,
+                instructions=p.edited_instructions,
+            )
+            for n, p in self.programs.items()
+        }
+        images = {sec: bytes(img) for sec, img in self._images.items()}
+        return ObjectSettings(
+            self.name, maps, progs, images, dict(self.kconfig_overrides), self.log_level
+        )
+
+    @property
+    def facts(self) -> KernelFacts:
+        """The kernel this object loads into, as the planner sees it (asked lazily)."""
+        if self._facts is None:
+            from pybpf.kernel.facts import running_facts
+
+            self._facts = running_facts(self.btf_custom_path)
+        return self._facts
 
     @pausing
     def attach(self) -> list[Link]:
@@ -214,14 +254,21 @@ class Object:
         Programs that cannot be auto-attached are skipped and reported in
         ``obj.attach_skipped`` (name → reason).
         """
-        from pybpf.attach import auto_attach
+        from pybpf.link.attach import auto_attach
 
         if not self.loaded:
             self.load()
         links, skipped = auto_attach(self)
         self._links.extend(links)
         self.attach_skipped = skipped
+        for name, why in skipped.items():
+            self._log(f"not auto-attaching {name!r}: {why}")
         return links
+
+    def own_link(self, link: Link) -> Link:
+        """Close ``link`` with this object (as if :meth:`attach` had made it); returns it."""
+        self._links.append(link)
+        return link
 
     def detach(self) -> None:
         """Detach every link made by :meth:`attach`."""
@@ -242,26 +289,13 @@ class Object:
         from pybpf.link.base import close_links
 
         errors: list[BaseException] = list(close_links(self._links))
-        for mm in self._mmaps.values():
-            # a live memoryview may still point into it: then GC unmaps it later
-            with contextlib.suppress(BufferError):
-                mm.close()
-        self._mmaps.clear()
+        self._links.clear()
+        if self.handles is not None:  # links and mmaps first, then the fds under them
+            errors += self.handles.release(unpin=unpin)
         for p in self.programs.values():
             p.close()
         for m in self.maps.values():
             m.close()
-        for fd in self._extra_fds:
-            fd.close()
-        self._extra_fds.clear()
-        if self._btf_fd is not None:
-            self._btf_fd.close()
-            self._btf_fd = None
-        if unpin:
-            for path in self._pinned_by_us:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-        self._pinned_by_us.clear()
         if errors:
             raise errors[0]
 
@@ -289,7 +323,7 @@ class Object:
     def _section_buffer(self, section: str, *, write: bool = False) -> Any:
         """The bytes of a data section: the initial image before load, the mmap after."""
         if self.loaded:
-            mm = self._mmaps.get(section)
+            mm = self.handles.mmaps.get(section) if self.handles is not None else None
             if mm is not None:
                 if write and self._is_frozen(section):
                     raise BPFError(
@@ -307,16 +341,13 @@ class Object:
             image = self._images[section] = bytearray(ms.data.ljust(ms.value_size, b"\0"))
         return image
 
-    def _section_written(self, section: str) -> None:
-        """Hook after a write (nothing to do: images and mmaps are written in place)."""
-
     def _is_frozen(self, section: str) -> bool:
         ms = self._data_map_spec(section)
-        return _is_readonly(ms)
+        return bool(ms.is_readonly)
 
     def _data_map_spec(self, section: str) -> Any:
         for ms in self.spec.maps.values():
-            if ms.section == section and _is_data(ms):
+            if ms.section == section and ms.is_data:
                 return ms
         raise BPFError(f"no data section {section!r} in {self.name!r}")
 
@@ -328,50 +359,11 @@ class Object:
     @property
     def kernel_btf(self) -> BTF:
         """The running kernel's BTF (or ``btf_custom_path``), loaded once."""
-        if self._kernel_btf is None:
-            from pybpf.btf import BTF
-            from pybpf.btf.reader import kernel_btf
-
-            if self.btf_custom_path is not None:
-                self._kernel_btf = BTF.from_file(os.fspath(self.btf_custom_path))
-            else:
-                self._kernel_btf = kernel_btf()  # shared by every object of the process
-        return self._kernel_btf
+        return self.facts.btf
 
     def module_btfs(self) -> list[tuple[str, BTF]]:
         """Kernel module BTFs (split on vmlinux), loaded once on first need."""
-        if self._module_btfs is None:
-            from pybpf.btf import BTF
-            from pybpf.errors import BTFError
-
-            mods: list[tuple[str, BTF]] = []
-            if self.btf_custom_path is None:
-                root = Path("/sys/kernel/btf")
-                for p in sorted(root.iterdir()) if root.is_dir() else []:
-                    if p.name == "vmlinux":
-                        continue
-                    try:
-                        mods.append((p.name, BTF.load_module(p.name, self.kernel_btf)))
-                    except (BTFError, OSError):
-                        continue
-            self._module_btfs = mods
-        return self._module_btfs
-
-    def _module_btf_fd(self, module: str) -> FD:
-        """An fd of the kernel's BTF object for ``module`` (kept until close)."""
-        from pybpf.sys.info import btf_info
-        from pybpf.sys.objects import get_fd_by_id, ids
-
-        for btf_id in ids("btf"):
-            try:
-                fd = get_fd_by_id("btf", btf_id)
-            except OSError:
-                continue
-            if btf_info(fd).name == module:
-                self._extra_fds.append(fd)
-                return fd
-            fd.close()
-        raise BPFError(f"kernel BTF object of module {module!r} not found")
+        return self.facts.modules
 
     def _log(self, msg: str) -> None:
         """Loader debug output (``verbose=True``), on stderr."""

@@ -129,6 +129,11 @@ class Program:
             ]
         return self._instructions
 
+    @property
+    def edited_instructions(self) -> list[Instruction] | None:
+        """The instructions as edited through :attr:`instructions` (None: never touched)."""
+        return self._instructions
+
     def resolve_symbol(self, name: str, value: int) -> int:
         """Load ``value`` wherever the program's ld_imm64 instructions reference ``name``
         (a symbol the object leaves undefined); returns how many were patched.
@@ -162,7 +167,8 @@ class Program:
             raise BPFError(f"program {self.name!r} is not loaded: {reason}")
         return self._fd.fileno()
 
-    def _attach_fd(self, fd: FD) -> None:
+    def adopt_fd(self, fd: FD) -> None:
+        """Take ownership of the fd of this program once the loader has loaded it."""
         self._fd = fd
 
     def close(self) -> None:
@@ -282,7 +288,7 @@ class Program:
 
         Extra arguments go to the hook-specific attach (e.g. an interface for XDP).
         """
-        from pybpf.attach import attach_program
+        from pybpf.link.attach import attach_program
 
         return attach_program(self, *args, **kwargs)
 

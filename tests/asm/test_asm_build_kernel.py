@@ -38,8 +38,8 @@ from pybpf.asm.build import (
     rsh,
     store,
 )
-from pybpf.asm.load import create_map
 from pybpf.errors import VerifierError
+from pybpf.loader.asm import create_map
 from pybpf.uapi.enums import MapType
 
 pytestmark = pytest.mark.usefixtures("kernel")

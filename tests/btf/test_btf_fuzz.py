@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pybpf.btf import BTF
 from pybpf.btf.cdump import dump_c
-from pybpf.btf.cdump_decl import output_limit
+from pybpf.btf.cdump.decl import output_limit
 from pybpf.btf.dump import format_raw
 from pybpf.btf.elfsec import btf_sections
 from pybpf.btf.ext import BTFExt

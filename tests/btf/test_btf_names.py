@@ -85,7 +85,7 @@ def test_split_btf_search_finds_base_strings(bpf_obj, monkeypatch: pytest.Monkey
 
 
 def test_flavor_search_matches_the_flavor_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pybpf.btf import core_match
+    from pybpf.btf.core import match as core_match
 
     strings = b"\0task___a\0task\0task___b___c\0xtask___z\0task___\0task____d\0"
     records = [(1, STRUCT, 0), (11, STRUCT, 0), (16, STRUCT, 0), (29, STRUCT, 0)]
@@ -97,7 +97,7 @@ def test_flavor_search_matches_the_flavor_table(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_flavor_search_on_vmlinux_matches_the_table(kernel: None, vmlinux_btf: BTF) -> None:
-    from pybpf.btf import core_match
+    from pybpf.btf.core import match as core_match
 
     table = core_match.flavored_names(vmlinux_btf)
     assert table  # the kernel has ___flavor names (e.g. from tracepoint structs)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import pybpf
-from pybpf.asm.jit import have_capstone
 from pybpf.elf.spec import ObjectSpec
+from pybpf.kernel.jit import have_capstone
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
@@ -120,7 +120,7 @@ def test_prog_dump_jited(bpf_obj: Any) -> None:
 
 
 def test_externs_resolved_and_named(bpf_obj: Any) -> None:
-    from pybpf.ksyms import read_kallsyms
+    from pybpf.kernel.ksyms import read_kallsyms
 
     view = _explain(bpf_obj("ksyms"), "read_ksyms")
     elf, rel, xl = (_cells(view, s) for s in ("elf", "relocated", "xlated"))

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import need_tool
 
 import pybpf
-from pybpf import introspect
+from pybpf.kernel import introspect
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
@@ -154,7 +154,7 @@ def test_tracepoint_format_c_and_python() -> None:
     ns: dict[str, object] = {}
     exec(compile(py, "<format>", "exec"), ns)
     cls = ns["SchedProcessExec"]
-    from pybpf.tracefs import root
+    from pybpf.kernel.tracefs import root
 
     fmt = (root() / "events/sched/sched_process_exec/format").read_text()
     for line in fmt.splitlines():

@@ -14,7 +14,7 @@ from pybpf.btf.core import (
     failed_relocation_at,
     poisoned_call_in_log,
 )
-from pybpf.btf.core_spec import essential_name, parse_spec
+from pybpf.btf.core.spec import essential_name, parse_spec
 from pybpf.btf.ext import CoreRelo
 from pybpf.btf.ext import CoreReloKind as K
 from pybpf.errors import BTFError, CoreRelocationError

@@ -17,7 +17,7 @@ from pybpf.btf import BTF
 from pybpf.elf.externs import ExternKind, collect_externs, kconfig_size
 from pybpf.elf.reader import ElfObject
 from pybpf.errors import ExternError
-from pybpf.kconfig import (
+from pybpf.kernel.kconfig import (
     fill_kconfig,
     kernel_version,
     kernel_version_code,

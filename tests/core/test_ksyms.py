@@ -15,7 +15,7 @@ from pybpf.btf import BTF, Kind
 from pybpf.elf.externs import ExternKind, collect_externs
 from pybpf.elf.reader import ElfObject
 from pybpf.errors import ExternError
-from pybpf.ksyms import KernelBTFs, parse_kallsyms, resolve_ksym, resolve_ksyms
+from pybpf.kernel.ksyms import KernelBTFs, parse_kallsyms, resolve_ksym, resolve_ksyms
 
 KALLSYMS = """\
 ffffffff81000000 T _stext

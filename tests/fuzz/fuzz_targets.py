@@ -124,7 +124,7 @@ def _target_disasm(payload: bytes) -> None:
 
 def _target_cdump(payload: bytes) -> None:
     from pybpf.btf.cdump import dump_c
-    from pybpf.btf.cdump_decl import output_limit
+    from pybpf.btf.cdump.decl import output_limit
     from pybpf.btf.reader import BTF
 
     b = BTF.from_bytes(payload)

@@ -48,7 +48,7 @@ PREFIX = "lt_"  # name prefix of every program these tests load
 
 
 def _snapshot() -> dict[str, object]:
-    from pybpf import tracefs
+    from pybpf.kernel import tracefs
 
     mine = f"pybpf/pybpf_{os.getpid()}_"
     return {

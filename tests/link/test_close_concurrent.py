@@ -27,7 +27,7 @@ def test_close_detaches_every_tracepoint_link(kernel: None) -> None:
     obj.close()
     assert all(lk.closed for lk in links)
     assert _fds() == before
-    from pybpf import introspect
+    from pybpf.kernel import introspect
 
     assert not ids & {lk.id for lk in introspect.links()}
 

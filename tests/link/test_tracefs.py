@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from tests.conftest import ROOT
 
-from pybpf import tracefs
 from pybpf.errors import KernelError
+from pybpf.kernel import tracefs
 
 pytestmark = pytest.mark.kernel
 

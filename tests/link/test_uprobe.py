@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from tests.link._progs import Counter
 
-from pybpf import tracefs
 from pybpf.errors import AttachError, ObjectError
+from pybpf.kernel import tracefs
 from pybpf.link import FDLink, Link, PerfEventLink
-from pybpf.link.uprobe import attach_uprobe, attach_uprobe_multi, attach_usdt, resolve_uprobe
+from pybpf.link.uprobe import attach_uprobe, attach_uprobe_multi, resolve_uprobe
 from pybpf.link.uprobe_resolve import find_symbols, resolve_binary, symbol_offset
+from pybpf.link.usdt.attach import attach_usdt
 from pybpf.uapi.enums import AttachType, LinkType, PerfEventLinkType, ProgType
 
 pytestmark = pytest.mark.kernel

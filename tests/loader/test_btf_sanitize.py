@@ -7,7 +7,7 @@ import pytest
 
 from pybpf.btf import BTF, Kind
 from pybpf.elf.spec import ObjectSpec
-from pybpf.loader.btf_sanitize import sanitize_btf, sanitize_overrides
+from pybpf.plan.btf_sanitize import sanitize_btf, sanitize_overrides
 from pybpf.sys.btf import btf_load
 
 NONE_SUPPORTED = dict.fromkeys(

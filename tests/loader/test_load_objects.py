@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import pybpf
-from pybpf import introspect
 from pybpf.errors import BPFError, MapError, VerifierError
+from pybpf.kernel import introspect
 from pybpf.uapi.enums import MapType, ProgType
 
 pytestmark = pytest.mark.usefixtures("kernel")

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 import pybpf
-from pybpf import introspect
 from pybpf.errors import NotSupportedError
+from pybpf.kernel import introspect
 
 pytestmark = pytest.mark.usefixtures("kernel")
 

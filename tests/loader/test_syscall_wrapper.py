@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from tests.conftest import need
 
-from pybpf import ksyms
 from pybpf.btf import BTF
-from pybpf.loader import externs
+from pybpf.kernel import ksyms
+from pybpf.kernel import syscall_wrapper as externs
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_scan_on_the_running_kernel() -> None:
 
 
 def test_answer_is_cached_per_boot(fresh_answer: Path) -> None:
-    answer = externs._has_syscall_wrapper()
+    answer = externs.has_syscall_wrapper()
     assert answer == _kallsyms_says()
     boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     cached = fresh_answer / f"syscall-wrapper-{boot}"
@@ -66,7 +66,7 @@ def test_answer_is_cached_per_boot(fresh_answer: Path) -> None:
     # a later process (simulated) answers from the file, not from the kernel
     cached.write_bytes(b"0\n" if answer else b"1\n")
     externs._wrapper_answer = None
-    assert externs._has_syscall_wrapper() is (not answer)
+    assert externs.has_syscall_wrapper() is (not answer)
 
 
 def test_foreign_or_bad_cache_file_is_ignored(fresh_answer: Path) -> None:
@@ -74,13 +74,13 @@ def test_foreign_or_bad_cache_file_is_ignored(fresh_answer: Path) -> None:
     boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     cached = fresh_answer / f"syscall-wrapper-{boot}"
     cached.write_bytes(b"garbage")
-    assert externs._has_syscall_wrapper() is truth
+    assert externs.has_syscall_wrapper() is truth
     assert cached.read_bytes() == (b"1\n" if truth else b"0\n")
     if os.geteuid() == 0:
         cached.write_bytes(b"0\n" if truth else b"1\n")
         os.chown(cached, 65534, 65534)  # someone else's file: not trusted
         externs._wrapper_answer = None
-        assert externs._has_syscall_wrapper() is truth
+        assert externs.has_syscall_wrapper() is truth
 
 
 def test_kallsyms_parsed_once_per_process() -> None:

@@ -35,7 +35,7 @@ def has(version: str) -> bool:
 def kconfig(name: str) -> bool:
     """``CONFIG_<name>`` is y or m in the running kernel's config (False if unreadable)."""
     from pybpf.errors import ExternError
-    from pybpf.kconfig import read_kernel_config
+    from pybpf.kernel.kconfig import read_kernel_config
 
     try:
         value = read_kernel_config().get(f"CONFIG_{name}")

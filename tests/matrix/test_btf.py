@@ -12,8 +12,8 @@ from tests.matrix.conftest import has
 import pybpf
 from pybpf.elf.spec import ObjectSpec
 from pybpf.errors import BTFFallbackWarning, KernelError
-from pybpf.loader import load as loader
-from pybpf.loader.btf_sanitize import sanitize_overrides
+from pybpf.plan import btf_sanitize
+from pybpf.plan.btf_sanitize import sanitize_overrides
 from pybpf.sys.btf import btf_load
 
 pytestmark = pytest.mark.matrix
@@ -48,7 +48,7 @@ def test_object_btf_loads_on_every_kernel(bpf_obj, kernel: None) -> None:  # typ
 
 def test_fallback_without_btf_is_loud(bpf_obj, kernel: None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """When the kernel refuses the object's BTF, loading goes on without it, warning."""
-    monkeypatch.setattr(loader, "sanitize_btf", lambda btf, kinds: b"\x9f\xeb\x01\x00bad")
+    monkeypatch.setattr(btf_sanitize, "sanitize_btf", lambda btf, kinds: b"\x9f\xeb\x01\x00bad")
     with pytest.warns(BTFFallbackWarning, match="loading without BTF") as rec:
         obj = pybpf.load(bpf_obj("matrix_btf"))
     with obj:

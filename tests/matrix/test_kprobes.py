@@ -229,7 +229,7 @@ def _comm() -> str:
 
 def test_kprobe_events_left_clean(bpf_obj, kernel: None) -> None:  # type: ignore[no-untyped-def]
     """The tracefs fallback removes its kprobe_events entry when the link closes."""
-    from pybpf import tracefs
+    from pybpf.kernel import tracefs
     from pybpf.link.kprobe import attach_kprobe
 
     if not kprobes():

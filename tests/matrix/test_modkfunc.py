@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import struct
 import subprocess
-from typing import Any
 
 import pytest
 from tests.matrix.conftest import IN_VM, has
@@ -18,7 +17,6 @@ import pybpf
 from pybpf.btf import BTF, kernel_btf
 from pybpf.btf.types import Kind
 from pybpf.errors import ExternError
-from pybpf.loader import externs as loader_externs
 
 pytestmark = pytest.mark.matrix
 
@@ -53,19 +51,10 @@ def _packet(dport: int) -> bytes:
 
 
 def test_module_kfunc_resolves_in_module_btf_and_runs(  # type: ignore[no-untyped-def]
-    bpf_obj, kernel: None, monkeypatch
+    bpf_obj, kernel: None
 ) -> None:
     """The lookup finds no entry for a fresh 4-tuple: NULL with opts.error = -ENOENT,
     written by the kernel's nf_conntrack code (the program starts it at 1)."""
-    seen: dict[str, Any] = {}
-    real = loader_externs.resolve_object_ksyms
-
-    def spy(obj: Any, exts: Any) -> Any:
-        res = real(obj, exts)
-        seen.update(res)
-        return res
-
-    monkeypatch.setattr(loader_externs, "resolve_object_ksyms", spy)
     home = _kfunc_home()
     if home is None:
         assert not has("5.18") or not IN_VM, "Debian's 6.x kernels have nf_conntrack kfuncs"
@@ -77,6 +66,8 @@ def test_module_kfunc_resolves_in_module_btf_and_runs(  # type: ignore[no-untype
         assert home == MODULE  # Debian builds nf_conntrack as a module, with BTF
     dport = 20000 + os.getpid() % 10000
     with pybpf.load(bpf_obj("matrix_modkfunc")) as obj:
+        assert obj.plan is not None  # the ksyms as the planner resolved them
+        seen = obj.plan.ksyms
         lookup, release = seen["bpf_xdp_ct_lookup___mx"], seen["bpf_ct_release___mx"]
         assert lookup.found and lookup.kind == "kfunc" and lookup.btf_name == home
         assert release.found and release.btf_name == home

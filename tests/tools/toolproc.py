@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from pybpf import introspect
+from pybpf.kernel import introspect
 
 __all__ = ["ToolProcess", "own_pid", "tool_link_ids"]
 

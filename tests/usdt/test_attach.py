@@ -23,7 +23,7 @@ from tests.usdt.conftest import UsdtBuild
 import pybpf
 from pybpf.errors import AttachError, BPFError, NotSupportedError, ObjectError
 from pybpf.link.base import Link
-from pybpf.link.usdt import UsdtLink, attach_usdt
+from pybpf.link.usdt.attach import UsdtLink, attach_usdt
 from pybpf.sys import info, objects
 
 pytestmark = pytest.mark.kernel
@@ -127,7 +127,7 @@ def kernel_links_of(obj: pybpf.Object) -> list[int]:
 
 def assert_clean(obj: pybpf.Object) -> None:
     """No link of ``obj``'s programs, no tracefs probe of ours, no ip map entry, zero specs."""
-    from pybpf import tracefs
+    from pybpf.kernel import tracefs
 
     assert kernel_links_of(obj) == []
     mine = f"pybpf_{os.getpid()}_"
@@ -327,7 +327,7 @@ def test_errors_leave_nothing_behind(usdt_obj: pybpf.Object, usdt_pie: UsdtBuild
 
 
 def _sib_supported(obj: pybpf.Object) -> bool:
-    from pybpf.usdt import SpecLayout
+    from pybpf.link.usdt.notes import SpecLayout
 
     m = obj.maps["__bpf_usdt_specs"]
     assert m.btf is not None
@@ -335,7 +335,7 @@ def _sib_supported(obj: pybpf.Object) -> bool:
 
 
 def test_partial_failure_is_undone(no_cookie_obj: pybpf.Object, usdt_nopie: UsdtBuild) -> None:
-    from pybpf.usdt import find_probes
+    from pybpf.link.usdt.notes import find_probes
 
     prog = no_cookie_obj.programs["usdt_any"]
     ipmap = no_cookie_obj.maps["__bpf_usdt_ip_to_spec_id"]

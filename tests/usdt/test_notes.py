@@ -17,7 +17,7 @@ from tests.usdt.conftest import UsdtBuild
 
 import pybpf
 from pybpf.errors import ObjectError
-from pybpf.usdt import (
+from pybpf.link.usdt.notes import (
     MAX_ARGS,
     PT_REGS_OFFSETS,
     ArgKind,

@@ -121,6 +121,8 @@ class Layout:
     fmt: str | None = None
     nvals: int = 0
     type_name: str = ""
+    #: what :mod:`pybpf.btf.layout_fast` generates code for ("" = the generic path)
+    shape: ClassVar[str] = ""
 
     @classmethod
     def for_type(cls, btf: BTF, type_id: int) -> Layout:
@@ -163,6 +165,8 @@ class Layout:
 
 class _Scalar(Layout):
     """A fixed-size integer, bool, float, pointer or enum."""
+
+    shape = "scalar"
 
     def __init__(self, fmt: str, size: int, type_name: str, conv: Callable[[Any], Any] | None):
         self.fmt, self.size, self.nvals, self.type_name = fmt, size, 1, type_name
@@ -243,6 +247,8 @@ class _BigInt(Layout):
 class _Opaque(Layout):
     """Bytes of a type with no better Python form (long double, empty structs...)."""
 
+    shape = "opaque"
+
     def __init__(self, size: int, type_name: str) -> None:
         self.size, self.type_name = size, type_name
         self.fmt, self.nvals = f"{size}s", 1
@@ -260,6 +266,8 @@ class _Opaque(Layout):
 
 class _CharArray(Layout):
     """``char[N]``: bytes up to the first NUL."""
+
+    shape = "chars"
 
     def __init__(self, n: int, type_name: str) -> None:
         self.size, self.type_name = n, type_name
@@ -292,6 +300,8 @@ class _CharArray(Layout):
 
 class _ArrayLayout(Layout):
     """A fixed array -> list (nested lists for multi-dimensional arrays)."""
+
+    shape = "array"
 
     def __init__(self, elem: Layout, n: int, type_name: str) -> None:
         self.elem, self.n, self.type_name = elem, n, type_name
@@ -357,6 +367,8 @@ class _Field:
 
 class _RecordLayout(Layout):
     """A struct or union -> :class:`Record`."""
+
+    shape = "record"
 
     def __init__(self, name: str, size: int, fields: list[_Field], is_union: bool, tname: str):
         self.size, self.fields, self.type_name = size, fields, tname

@@ -54,28 +54,31 @@ class _Unsupported(Exception):
     """The layout needs the generic path."""
 
 
-def _emit(gen: _Gen, lay: Layout) -> str:
-    """Append ``lay``'s struct format to ``gen``; return the expression of its value."""
-    from pybpf.btf import layout as L
+def _emit(gen: _Gen, lay: Any) -> str:
+    """Append ``lay``'s struct format to ``gen``; return the expression of its value.
 
-    if isinstance(lay, L._Scalar):
+    Dispatches on ``lay.shape`` (see :class:`pybpf.btf.layout.Layout`), so that this
+    module needs nothing from ``layout``, which imports it.
+    """
+    shape = lay.shape
+    if shape == "scalar":
         if lay.fmt is None:
             raise _Unsupported
         v = gen.var(lay.fmt)
         return v if lay.conv is None else f"{gen.name(lay.conv)}({v})"
-    if isinstance(lay, L._CharArray):
+    if shape == "chars":
         return f'{gen.var(f"{lay.size}s")}.partition(b"\\0")[0]'
-    if isinstance(lay, L._Opaque):
+    if shape == "opaque":
         return gen.var(f"{lay.size}s")
-    if isinstance(lay, L._ArrayLayout):
+    if shape == "array":
         e = lay.elem
-        if isinstance(e, L._Scalar) and e.conv is None and e.fmt in _ARRAY_CODES:
+        if e.shape == "scalar" and e.conv is None and e.fmt in _ARRAY_CODES:
             v = gen.var(f"{lay.size}s")
             if lay.n >= LAZY_MIN:
                 return f"{gen.name(lazy_int_list(e.fmt))}({v})"
             return f"list({v})" if e.fmt == "B" else f'_array("{e.fmt}", {v}).tolist()'
         return "[" + ", ".join(_emit(gen, e) for _ in range(lay.n)) + "]"
-    if isinstance(lay, L._RecordLayout):
+    if shape == "record":
         if lay.fmt is None:
             raise _Unsupported
         pos = 0

@@ -12,11 +12,9 @@ marks an instruction a stage changed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import re
 import struct
 import sys
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -75,28 +73,6 @@ class ProgramView:
     error_kind: str | None = None
     jit_note: str | None = None
     groups: list[Group] = field(default_factory=list)
-
-
-# -- capturing what the loader sends --------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _capture_loads() -> Iterator[dict[str, bytes]]:
-    """Record the code of every BPF_PROG_LOAD pybpf's loader issues (by program name)."""
-    import pybpf.sys.progs as progs
-
-    sent: dict[str, bytes] = {}
-    real = progs.prog_load_log
-
-    def spy(prog_type: Any, insns: bytes, **kw: Any) -> Any:
-        sent[str(kw.get("name", ""))] = bytes(insns)
-        return real(prog_type, insns, **kw)
-
-    progs.prog_load_log = spy
-    try:
-        yield sent
-    finally:
-        progs.prog_load_log = real
 
 
 # -- stages ---------------------------------------------------------------------------------
@@ -235,7 +211,7 @@ def _owner(points: list[tuple[int, Key]], at: int) -> Key:
 
 
 def _view(obj: Any, name: str, sent: dict[str, bytes], error: BaseException | None) -> ProgramView:
-    from pybpf.loader.linker import link_program
+    from pybpf.plan.linker import link_program
 
     spec = obj.spec
     functions = {**spec.subprograms, **spec.programs}
@@ -309,7 +285,7 @@ def _loaded(
     from pybpf.btf import BTF
     from pybpf.sys.info import prog_info, prog_line_info, prog_xlated_insns
 
-    fd = prog._fd
+    fd = prog.fd
     info = prog_info(fd)
     xlated = prog_xlated_insns(fd)
     kallsyms, call_base = _kallsyms_by_addr()
@@ -340,7 +316,7 @@ def _loaded(
     if not info.jited_prog_len:
         view.jit_note = "not JIT-compiled (interpreter)"
         return
-    from pybpf.asm.jit import (
+    from pybpf.kernel.jit import (
         disassemble_jited,
         have_capstone,
         jited_functions,
@@ -400,11 +376,12 @@ def explain_object(path: str, program: str | None = None) -> list[ProgramView]:
             for p in obj.programs.values():
                 p.autoload = p.name == name
             error: BaseException | None = None
-            with _capture_loads() as sent:
-                try:
-                    obj.load()
-                except BPFError as exc:
-                    error = exc
+            try:
+                obj.load()
+            except BPFError as exc:
+                error = exc
+            # the instructions each BPF_PROG_LOAD was sent (kept after a refused load)
+            sent = obj.handles.sent if obj.handles is not None else {}
             views.append(_view(obj, name, sent, error))
         finally:
             obj.close()
@@ -474,7 +451,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def dump_jited(prog_id: int, *, json: bool = False) -> int:
     """``pybpf prog dump jited ID``: the machine code per function, like bpftool's."""
-    from pybpf.asm.jit import disassemble_jited, jited_functions
+    from pybpf.kernel.jit import disassemble_jited, jited_functions
     from pybpf.sys.objects import get_fd_by_id
 
     kallsyms, _base = _kallsyms_by_addr()

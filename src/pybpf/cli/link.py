@@ -38,7 +38,7 @@ def link_record(info: Any) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from pybpf import introspect
+    from pybpf.kernel import introspect
 
     recs = [link_record(i) for i in sorted(introspect.links(), key=lambda i: i.id)]
     if args.json:

@@ -191,7 +191,7 @@ def _dump(args: argparse.Namespace) -> int:
         else:
             print("\n".join(lines))
         return 0
-    from pybpf.asm.jit import have_capstone
+    from pybpf.kernel.jit import have_capstone
 
     if code and have_capstone():
         from pybpf.cli.explain import dump_jited

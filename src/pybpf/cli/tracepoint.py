@@ -146,7 +146,7 @@ def register(subparsers: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from pybpf.tracefs import list_tracepoints
+    from pybpf.kernel.tracefs import list_tracepoints
 
     pat = args.pattern.replace("/", ":")
     for tp in list_tracepoints():
@@ -159,7 +159,7 @@ def _format(args: argparse.Namespace) -> int:
     import errno
 
     from pybpf.errors import KernelError
-    from pybpf.tracefs import root
+    from pybpf.kernel.tracefs import root
 
     cat, sep, name = args.name.replace(":", "/").partition("/")
     if not sep or not cat or not name:

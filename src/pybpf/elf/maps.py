@@ -117,6 +117,17 @@ class MapSpec:
         """True for ARRAY_OF_MAPS / HASH_OF_MAPS."""
         return self.type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)
 
+    @property
+    def is_data(self) -> bool:
+        """True for global data (``.data``, ``.rodata``, ``.bss``, ``.kconfig``): an image
+        Python reads and writes through ``obj.globals``."""
+        return self.kind in (MapKind.DATA, MapKind.RODATA, MapKind.BSS, MapKind.KCONFIG)
+
+    @property
+    def is_readonly(self) -> bool:
+        """True for global data frozen at load (``.rodata*``, ``.kconfig``)."""
+        return self.kind in (MapKind.RODATA, MapKind.KCONFIG)
+
 
 def _map_type(value: int, name: str, file: str | None, section: str) -> MapType:
     try:

@@ -93,7 +93,7 @@ class MapReader:
         bucket_field: str | None = None,
         whole_key_labels: bool = True,
     ) -> None:
-        from pybpf.codec import LayoutCodec
+        from pybpf.values.codec import LayoutCodec
 
         self.map = m
         kc, vc = m.key_codec, m.value_codec
@@ -422,7 +422,7 @@ class ExportedObject:
                     f"programs: {', '.join(self.obj.programs)}"
                 ) from None
             link = prog.attach_xdp(a.interface, mode=a.mode) if a.interface else prog.attach()
-            self.obj._links.append(link)
+            self.obj.own_link(link)
 
     def close(self) -> None:
         """Detach and close the object."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable, Sequence
 
-from pybpf import tracefs
 from pybpf.errors import AttachError, BPFError, KernelError, NotSupportedError
+from pybpf.kernel import tracefs
 from pybpf.link.base import LinkGroup, PerfEventLink
 from pybpf.sys import links as syslinks
 from pybpf.sys import perf

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import errno
 
-from pybpf import tracefs
 from pybpf.errors import AttachError, KernelError
+from pybpf.kernel import tracefs
 from pybpf.link.base import FDLink, PerfEventLink
 from pybpf.link.perf_event import attach_perf_event_fd
 from pybpf.sys import links as syslinks

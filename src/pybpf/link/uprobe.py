@@ -11,7 +11,6 @@ import errno
 import fnmatch
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from pybpf.errors import AttachError, KernelError, NotSupportedError
 from pybpf.link.base import FDLink, PerfEventLink
@@ -23,11 +22,7 @@ from pybpf.sys import perf
 from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType, UprobeMultiFlags
 
-if TYPE_CHECKING:
-    from pybpf.link.usdt import UsdtLink
-    from pybpf.map import Map
-
-__all__ = ["attach_uprobe", "attach_uprobe_multi", "attach_usdt", "resolve_uprobe"]
+__all__ = ["attach_uprobe", "attach_uprobe_multi", "resolve_uprobe"]
 
 
 def resolve_uprobe(
@@ -215,35 +210,3 @@ def _matching_functions(path: str, pattern: str) -> list[str]:
                 ):
                     names.add(sym.name)
     return sorted(names)
-
-
-def attach_usdt(
-    prog_fd: int,
-    binary: str,
-    provider: str,
-    name: str,
-    *,
-    prog_name: str = "",
-    pid: int = -1,
-    cookie: int = 0,
-    specs_map: Map | None = None,
-    ip_map: Map | None = None,
-    use_cookie: bool | None = None,
-    use_pmu: bool | None = None,
-) -> UsdtLink:
-    """Attach a USDT program to ``provider:name`` in ``binary`` (see :mod:`pybpf.link.usdt`)."""
-    from pybpf.link.usdt import attach_usdt as attach
-
-    return attach(
-        prog_fd,
-        binary,
-        provider,
-        name,
-        prog_name=prog_name,
-        pid=pid,
-        cookie=cookie,
-        specs_map=specs_map,
-        ip_map=ip_map,
-        use_cookie=use_cookie,
-        use_pmu=use_pmu,
-    )

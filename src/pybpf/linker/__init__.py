@@ -9,7 +9,7 @@ same-named sections are appended, BTF is merged and deduplicated and
 >>> link_files("app.bpf.o", ["main.bpf.o", "lib.bpf.o"])  # doctest: +SKIP
 PosixPath('app.bpf.o')
 
-Not to be confused with :mod:`pybpf.loader.linker`, which joins one program with
+Not to be confused with :mod:`pybpf.plan.linker`, which joins one program with
 its subprograms at load time.
 """
 

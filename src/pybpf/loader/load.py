@@ -1,293 +1,284 @@
-"""The load phase: object BTF, externs, maps, programs, initial slots, freeze and mmap.
+"""The executor: applies a :class:`pybpf.plan.model.LoadPlan` to the kernel through ``sys``.
 
-Called by :meth:`pybpf.Object.load`; on any failure the object releases whatever
-was created so far, so nothing is left in the kernel.
+In the plan's order: the object's BTF, maps (reused from pins, created, filled,
+frozen), programs (fds patched in, BPF_PROG_LOAD, readable errors), prog-array
+and map-in-map slots, struct_ops registration, mmap of data maps. Every kernel
+object it makes is recorded in :class:`Handles` at once, so a failure part way
+leaves nothing behind once the caller releases them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import mmap
 import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import BPFError, KernelError, MapError, NotSupportedError
-from pybpf.loader.btf_sanitize import sanitize_btf
 from pybpf.sys import maps as sysmaps
 from pybpf.sys.fd import FD
-from pybpf.uapi.enums import MapFlags, MapType
+from pybpf.uapi.enums import MapType
 
 if TYPE_CHECKING:
-    from pybpf.elf.maps import MapSpec
+    from pybpf.link.base import Link
     from pybpf.map import Map
-    from pybpf.object import Object
+    from pybpf.plan.model import LoadPlan, MapPlan
+    from pybpf.program import Program
 
-__all__ = ["load_object"]
+__all__ = ["Handles", "execute"]
 
 _PAGE = mmap.PAGESIZE
 
 
-# Map types the kernel creates only with BTF key/value types (local storages).
-_BTF_TYPED_MAPS = frozenset(
-    {MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, MapType.CGRP_STORAGE}
-)
+class Handles:
+    """The live kernel objects of one loaded object, besides its maps' and programs' fds.
+
+    ``btf_fd`` (the object's BTF), module BTF fds, pins made by the load, data-map
+    mmaps, struct_ops registrations (``links``); ``sent`` holds the instructions of
+    each BPF_PROG_LOAD as sent (``pybpf explain`` shows them). :meth:`release`
+    closes everything.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str = "",
+        pin_root: str | os.PathLike[str] = "/sys/fs/bpf",
+        mount_bpffs: bool | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.pin_root = Path(pin_root)
+        self.mount_bpffs = mount_bpffs
+        self.log: Callable[[str], None] = log or (lambda msg: None)
+        self.btf_fd: FD | None = None
+        #: why the object's BTF is not in the kernel (None: it is, or there is none)
+        self.btf_error: str | None = None
+        self.module_fds: dict[str, FD] = {}
+        self.pinned: list[str] = []
+        self.mmaps: dict[str, mmap.mmap] = {}
+        self.links: list[Link] = []
+        #: struct_ops map name → the link that registered it (also in ``links``)
+        self.registered: dict[str, Link] = {}
+        self.sent: dict[str, bytes] = {}
+
+    def module_btf_fd(self, module: str) -> FD:
+        """An fd of the kernel's BTF object for ``module`` (kept until release)."""
+        fd = self.module_fds.get(module)
+        if fd is not None:
+            return fd
+        from pybpf.sys.info import btf_info
+        from pybpf.sys.objects import get_fd_by_id, ids
+
+        for btf_id in ids("btf"):
+            try:
+                fd = get_fd_by_id("btf", btf_id)
+            except OSError:
+                continue
+            if btf_info(fd).name == module:
+                self.module_fds[module] = fd
+                return fd
+            fd.close()
+        raise BPFError(f"kernel BTF object of module {module!r} not found")
+
+    def release(self, *, unpin: bool) -> list[BaseException]:
+        """Close links, mmaps and fds (and remove the load's pins if ``unpin``); the
+        errors of closing links are returned, the rest is released regardless."""
+        from pybpf.link.base import close_links
+
+        errors: list[BaseException] = list(close_links(self.links))
+        self.links.clear()
+        self.registered.clear()
+        for mm in self.mmaps.values():
+            # a live memoryview may still point into it: then GC unmaps it later
+            with contextlib.suppress(BufferError):
+                mm.close()
+        self.mmaps.clear()
+        for fd in self.module_fds.values():
+            fd.close()
+        self.module_fds.clear()
+        if self.btf_fd is not None:
+            self.btf_fd.close()
+            self.btf_fd = None
+        if unpin:
+            for path in self.pinned:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+        self.pinned.clear()
+        return errors
 
 
-def load_object(obj: Object) -> None:
-    """Put ``obj`` in the kernel: BTF, maps, programs (see module docstring)."""
-    from pybpf.elf.maps import MapKind
-    from pybpf.loader.programs import load_programs
+def execute(
+    plan: LoadPlan,
+    maps: Mapping[str, Map],
+    programs: Mapping[str, Program],
+    handles: Handles,
+    *,
+    file: str | None = None,
+) -> None:
+    """Create what ``plan`` describes; fds go to ``maps``/``programs`` and ``handles``."""
+    from pybpf.loader.programs import load_program
 
-    _load_btf(obj)
-    _fill_kconfig(obj)
-    _create_maps(obj)
-    load_programs(obj)
-    _init_slots(obj)
-    if any(ms.kind is MapKind.STRUCT_OPS for ms in obj.spec.maps.values()):
+    _load_btf(plan, handles)
+    for name, mp in plan.maps.items():
+        _create(mp, maps[name], handles)
+    for pp in plan.programs.values():
+        load_program(pp, programs[pp.name], maps, handles, file=file)
+    _init_slots(plan, maps, programs)
+    if any(mp.struct_ops is not None for mp in plan.maps.values()):
         # imported only when needed: its module is a cost at every other load
         from pybpf.loader.struct_ops import register_struct_ops
 
-        register_struct_ops(obj)  # struct_ops maps need their programs' fds
-    _finish_data_maps(obj)
+        register_struct_ops(plan, maps, programs, handles)
+    _mmap_data(plan, maps, handles)
 
 
 # -- BTF -----------------------------------------------------------------------------------
 
 
-def _needs_btf(obj: Object) -> bool:
-    from pybpf.elf.maps import MapKind
-
-    return any(
-        ms.kind is MapKind.STRUCT_OPS or ms.type in _BTF_TYPED_MAPS for ms in obj.spec.maps.values()
-    )
-
-
-def _load_btf(obj: Object) -> None:
-    """Load the object's BTF (sanitized for this kernel); continue without it if refused."""
-    btf = obj.spec.btf
-    if btf is None:
+def _load_btf(plan: LoadPlan, handles: Handles) -> None:
+    """Load the object's BTF; continue without it if refused and no map needs it."""
+    if plan.btf_skip is not None:
+        _btf_fallback(handles, plan.btf_skip)
         return
-    from pybpf.sys import features
+    if plan.btf is None:
+        return
     from pybpf.sys.btf import btf_load
 
-    if not features.has_btf():
-        if _needs_btf(obj):
-            raise NotSupportedError("BTF", "this object's maps need kernel BTF support")
-        _btf_fallback(obj, "the kernel has no BTF support")
-        return
-    data = sanitize_btf(btf, features.btf_kinds())
     try:
-        obj._btf_fd = btf_load(data)
+        handles.btf_fd = btf_load(plan.btf)
     except KernelError as exc:
-        if _needs_btf(obj):
+        if plan.btf_required:
             raise
-        _btf_fallback(obj, f"the kernel refused the object's BTF ({exc})")
-        return
-    obj.btf_loaded = True
+        _btf_fallback(handles, f"the kernel refused the object's BTF ({exc})")
 
 
-def _btf_fallback(obj: Object, why: str) -> None:
+def _btf_fallback(handles: Handles, why: str) -> None:
     """Loading goes on without the object's BTF: say so loudly and record why."""
     import warnings
 
     from pybpf.errors import BTFFallbackWarning
 
-    obj.btf_error = why
+    handles.btf_error = why
     msg = (
-        f"{obj.name}: loading without BTF: {why}; programs lose function and line info "
+        f"{handles.name}: loading without BTF: {why}; programs lose function and line info "
         "(verifier messages without source lines) and maps their key/value types"
     )
-    obj._log(msg)
-    warnings.warn(msg, BTFFallbackWarning, stacklevel=5)
-
-
-# -- externs -------------------------------------------------------------------------------
-
-
-def _fill_kconfig(obj: Object) -> None:
-    """Resolve ``.kconfig`` externs into the ``.kconfig`` map's initial image."""
-    from pybpf.elf.externs import ExternKind
-
-    kcfg = [e for e in obj.spec.externs.values() if e.kind is ExternKind.KCONFIG]
-    if not kcfg:
-        return
-    from pybpf.loader.externs import kconfig_image
-
-    for ms in obj.spec.maps.values():
-        if ms.section == ".kconfig":
-            obj._images[".kconfig"] = bytearray(kconfig_image(obj, kcfg, ms.value_size))
-            return
+    handles.log(msg)
+    warnings.warn(msg, BTFFallbackWarning, stacklevel=6)
 
 
 # -- maps ----------------------------------------------------------------------------------
 
 
-def _internal_name(obj: Object, ms: MapSpec) -> str:
-    """libbpf's kernel name for a global-data map: object prefix + section name."""
-    from pybpf.object import _is_data
+def _create(mp: MapPlan, m: Map, handles: Handles) -> None:
+    if mp.struct_ops is not None:
+        from pybpf.loader.struct_ops import create_struct_ops_map
 
-    if not _is_data(ms):
-        return ms.name
-    sec = ms.section
-    pfx = obj.name[: min(8, 15 - len(sec))] if len(sec) < 15 else ""
-    return (pfx + sec)[:15]
-
-
-def _create_maps(obj: Object) -> None:
-    from pybpf.elf.maps import MapKind
-
-    for name, ms in obj.spec.maps.items():
-        m = obj.maps[name]
-        if not m.autocreate:
-            continue
-        if ms.kind is MapKind.STRUCT_OPS:
-            from pybpf.loader.struct_ops import create_struct_ops_map
-
-            create_struct_ops_map(obj, ms, m)
-            continue
-        if ms.pinning and _reuse_pinned(obj, ms, m):
-            continue
-        fd = _create_map(obj, ms, m)
-        m._attach_fd(fd)
-        if ms.pinning:
-            _pin_new(obj, ms, m)
-        obj._log(f"created map {name!r} fd={fd.fileno()}")
-        _write_initial_data(obj, ms, m)
+        create_struct_ops_map(mp, m, handles)
+        return
+    m.max_entries = mp.create["max_entries"]
+    m.flags = mp.create["flags"]
+    if mp.pinning and _reuse_pinned(mp, m, handles):
+        return
+    fd = _create_map(mp, handles)
+    m.adopt_fd(fd)
+    if mp.pinning:
+        path = _pin_path(mp, m, handles)
+        m.pin(path, mount=handles.mount_bpffs)
+        m.pin_path = path
+        handles.pinned.append(path)
+    handles.log(f"created map {mp.name!r} fd={fd.fileno()}")
+    if mp.initial is not None:
+        sysmaps.map_update_elem(fd, b"\0\0\0\0", mp.initial)
+    if mp.freeze:
+        # frozen right away, as libbpf does, so the verifier can prune branches on
+        # ``const volatile`` values (it trusts only frozen read-only maps)
+        sysmaps.map_freeze(fd)
 
 
-def _map_params(obj: Object, ms: MapSpec, m: Map) -> dict[str, Any]:
-    from pybpf.object import _is_data, _is_readonly
-    from pybpf.sys import features
-    from pybpf.sys.cpus import possible_cpus
-
-    mtype = ms.type
-    max_entries = m.max_entries
-    flags = m.flags
-    if mtype == MapType.PERF_EVENT_ARRAY and max_entries == 0:
-        max_entries = len(possible_cpus())
-        m.max_entries = max_entries
-    if mtype in (MapType.RINGBUF, MapType.USER_RINGBUF):
-        # a power-of-two multiple of the page size, as the kernel requires
-        size = max(max_entries, _PAGE)
-        max_entries = 1 << (size - 1).bit_length()
-        m.max_entries = max_entries
-    if _is_data(ms):
-        if features.has_mmapable_array():
-            flags |= MapFlags.MMAPABLE
-        if _is_readonly(ms):
-            flags |= MapFlags.RDONLY_PROG
-        m.flags = flags
+def _btf_ids(mp: MapPlan, handles: Handles) -> dict[str, Any]:
+    if handles.btf_fd is None or not (mp.btf_key_type_id or mp.btf_value_type_id):
+        return {}
     return {
-        "map_type": mtype,
-        "key_size": m.key_size,
-        "value_size": m.value_size,
-        "max_entries": max_entries,
-        "flags": flags,
-        "name": _internal_name(obj, ms),
-        "numa_node": ms.numa_node,
-        "map_extra": ms.map_extra,
+        "btf_fd": handles.btf_fd,
+        "btf_key_type_id": mp.btf_key_type_id,
+        "btf_value_type_id": mp.btf_value_type_id,
     }
 
 
-def _btf_ids(obj: Object, ms: MapSpec) -> dict[str, Any]:
-    if obj._btf_fd is None or not (ms.key_type_id or ms.value_type_id or ms.btf_var_id):
-        return {}
-    from pybpf.object import _is_data
-
-    if _is_data(ms):
-        # global data maps carry their DATASEC as value type
-        return {"btf_fd": obj._btf_fd, "btf_key_type_id": 0, "btf_value_type_id": ms.value_type_id}
-    if ms.type in (MapType.PERF_EVENT_ARRAY, MapType.RINGBUF, MapType.USER_RINGBUF):
-        return {}
-    return {
-        "btf_fd": obj._btf_fd,
-        "btf_key_type_id": ms.key_type_id,
-        "btf_value_type_id": ms.value_type_id,
-    }
-
-
-def _create_map(obj: Object, ms: MapSpec, m: Map) -> FD:
-    params = _map_params(obj, ms, m)
+def _create_map(mp: MapPlan, handles: Handles) -> FD:
     inner_fd: FD | None = None
-    if ms.inner is not None:
-        inner_m = _template(obj, ms.inner)
-        inner_fd = _create_map(obj, ms.inner, inner_m)
+    if mp.inner is not None:
+        inner_fd = _create_map(mp.inner, handles)
     try:
-        btf = _btf_ids(obj, ms)
+        btf = _btf_ids(mp, handles)
         try:
-            return sysmaps.map_create(**params, inner_map_fd=inner_fd, **btf)
+            return sysmaps.map_create(**mp.create, inner_map_fd=inner_fd, **btf)
         except MapError as exc:
-            if not btf or exc.errno not in (errno.EINVAL, 524, errno.EOPNOTSUPP):
-                raise _explain_map_error(obj, ms, exc) from None
-            if ms.type in _BTF_TYPED_MAPS:
-                raise _explain_map_error(obj, ms, exc) from None
-            obj._log(f"map {ms.name!r}: kernel refused its BTF types, retrying without them")
+            # EINVAL/ENOTSUPP(524)/EOPNOTSUPP: kernels before 5.x refuse some BTF value types
+            if not btf or mp.needs_btf or exc.errno not in (errno.EINVAL, 524, errno.EOPNOTSUPP):
+                raise _explain_map_error(mp, exc) from None
+            handles.log(f"map {mp.name!r}: kernel refused its BTF types, retrying without them")
             try:
-                return sysmaps.map_create(**params, inner_map_fd=inner_fd)
+                return sysmaps.map_create(**mp.create, inner_map_fd=inner_fd)
             except MapError as exc2:
-                raise _explain_map_error(obj, ms, exc2) from None
+                raise _explain_map_error(mp, exc2) from None
     finally:
         if inner_fd is not None:
             inner_fd.close()
 
 
-def _explain_map_error(obj: Object, ms: MapSpec, exc: MapError) -> BPFError:
+def _explain_map_error(mp: MapPlan, exc: MapError) -> BPFError:
     from pybpf.sys import features
 
     if exc.errno in (errno.EPERM, errno.EACCES):
         return exc  # privileges, not support: the error says what is missing
+    mtype = mp.create["map_type"]
     try:
-        supported = features.has_map_type(MapType(ms.type))
+        supported = features.has_map_type(MapType(mtype))
     except (ValueError, KernelError):
         supported = True
     if not supported:
         return NotSupportedError(
-            f"map type {MapType(ms.type).name} (map {ms.name!r})",
+            f"map type {MapType(mtype).name} (map {mp.name!r})",
             "disable it with obj.maps[name].autocreate = False or use another map type",
             errno=exc.errno or 0,
         )
     return exc
 
 
-def _template(obj: Object, ms: MapSpec) -> Map:
-    from pybpf.map import Map
-
-    return Map(
-        None,
-        name=ms.name,
-        type=ms.type,
-        key_size=ms.key_size,
-        value_size=ms.value_size,
-        max_entries=ms.max_entries,
-        flags=ms.flags,
-        btf=obj.spec.btf,
-        key_type_id=ms.key_type_id,
-        value_type_id=ms.value_type_id,
-    )
-
-
-def _pin_path(obj: Object, ms: MapSpec, m: Map) -> str:
+def _pin_path(mp: MapPlan, m: Map, handles: Handles) -> str:
     """Where the map is pinned: its own pin_path, or pin_root[/pin_dir]/name (checked: on
     bpffs, no symlink, not leaving its root; the directory is made ready). iproute2's
     bpf_elf_map pinning puts maps under tc/globals or tc/<sha1 of the object>."""
     from pybpf.sys.fs import prepare_pin
 
     if m.pin_path:
-        return str(prepare_pin(m.pin_path, mount=obj.mount_bpffs))
-    root = os.path.join(obj.pin_root, ms.pin_dir)
-    path = os.path.join(root, ms.name)
-    return str(prepare_pin(path, root=root, mount=obj.mount_bpffs))
+        return str(prepare_pin(m.pin_path, mount=handles.mount_bpffs))
+    root = os.path.join(handles.pin_root, mp.pin_dir)
+    path = os.path.join(root, mp.name)
+    return str(prepare_pin(path, root=root, mount=handles.mount_bpffs))
 
 
-def _reuse_pinned(obj: Object, ms: MapSpec, m: Map) -> bool:
+def _reuse_pinned(mp: MapPlan, m: Map, handles: Handles) -> bool:
     """Reuse a compatible map pinned by name; an incompatible one is an error."""
-    from pybpf.map import Map as _Map
+    from pybpf.sys.info import map_info
+    from pybpf.sys.objects import obj_get
 
-    path = _pin_path(obj, ms, m)
+    path = _pin_path(mp, m, handles)
     if not os.path.exists(path):
         return False
-    old = _Map.from_pin(path)
-    want = _map_params(obj, ms, m)
+    fd = obj_get(path)
+    try:
+        old = map_info(fd)
+    except BaseException:
+        fd.close()
+        raise
+    want = mp.create
     mismatch = [
         f"{what} {have} != {need}"
         for what, have, need in (
@@ -295,78 +286,48 @@ def _reuse_pinned(obj: Object, ms: MapSpec, m: Map) -> bool:
             ("key_size", old.key_size, want["key_size"]),
             ("value_size", old.value_size, want["value_size"]),
             ("max_entries", old.max_entries, want["max_entries"]),
-            ("flags", old.flags, want["flags"]),
+            ("flags", old.map_flags, want["flags"]),
         )
         if have != need
     ]
     if mismatch:
-        old.close()
+        fd.close()
         raise BPFError(
-            f"map {ms.name!r}: the map pinned at {path} is incompatible ({', '.join(mismatch)}); "
+            f"map {mp.name!r}: the map pinned at {path} is incompatible ({', '.join(mismatch)}); "
             "remove the pin or change the definition"
         )
-    fd = old._fd
-    assert isinstance(fd, FD)
-    m._attach_fd(fd)
+    m.adopt_fd(fd)
     m.pin_path = path
-    obj._log(f"reused pinned map {ms.name!r} at {path}")
+    handles.log(f"reused pinned map {mp.name!r} at {path}")
     return True
 
 
-def _pin_new(obj: Object, ms: MapSpec, m: Map) -> None:
-    path = _pin_path(obj, ms, m)
-    m.pin(path, mount=obj.mount_bpffs)
-    m.pin_path = path
-    obj._pinned_by_us.append(path)
+# -- after programs: slots, mmap -------------------------------------------------------------
 
 
-def _write_initial_data(obj: Object, ms: MapSpec, m: Map) -> None:
-    """Write a data map's initial image; freeze read-only ones right away, as libbpf
-    does, so the verifier can prune branches on ``const volatile`` values."""
-    from pybpf.object import _is_data, _is_readonly
-
-    if not _is_data(ms):
-        return
-    image = obj._images.get(ms.section)
-    if image is not None and any(image):
-        sysmaps.map_update_elem(m._fd, b"\0\0\0\0", bytes(image))
-    if _is_readonly(ms):
-        sysmaps.map_freeze(m._fd)
-
-
-# -- after programs: slots, freeze, mmap -----------------------------------------------------
-
-
-def _init_slots(obj: Object) -> None:
+def _init_slots(plan: LoadPlan, maps: Mapping[str, Map], programs: Mapping[str, Program]) -> None:
     """Fill prog arrays and map-in-map slots from the maps' ``.values`` initialisers."""
-    for name, ms in obj.spec.maps.items():
-        if not ms.values:
+    for name, mp in plan.maps.items():
+        m = maps[name]
+        if not mp.slots or not m.created:
             continue
-        m = obj.maps[name]
-        if not m.created:
-            continue
-        for slot, target in ms.values:
-            if ms.type == MapType.PROG_ARRAY:
-                prog = obj.programs[target]
+        for slot, kind, target in mp.slots:
+            if kind == "prog":
+                prog = programs[target]
                 if not prog.loaded:
                     continue
                 fd = prog.fd
             else:
-                fd = obj.maps[target].fd
-            sysmaps.map_update_elem(m._fd, slot.to_bytes(4, "little"), fd.to_bytes(4, "little"))
+                fd = maps[target].fd
+            sysmaps.map_update_elem(m.fd, slot.to_bytes(4, "little"), fd.to_bytes(4, "little"))
 
 
-def _finish_data_maps(obj: Object) -> None:
+def _mmap_data(plan: LoadPlan, maps: Mapping[str, Map], handles: Handles) -> None:
     """mmap every mmapable data map (read-only ones were frozen at creation)."""
-    from pybpf.object import _is_data, _is_readonly
-
-    for name, ms in obj.spec.maps.items():
-        if not _is_data(ms):
+    for name, mp in plan.maps.items():
+        m = maps[name]
+        if not mp.mmap or not m.created:
             continue
-        m = obj.maps[name]
-        if not m.created:
-            continue
-        if m.flags & MapFlags.MMAPABLE and m.value_size:
-            size = (m.value_size + _PAGE - 1) // _PAGE * _PAGE
-            prot = mmap.PROT_READ if _is_readonly(ms) else mmap.PROT_READ | mmap.PROT_WRITE
-            obj._mmaps[ms.section] = mmap.mmap(m.fd, size, mmap.MAP_SHARED, prot)
+        size = (m.value_size + _PAGE - 1) // _PAGE * _PAGE
+        prot = mmap.PROT_READ if mp.freeze else mmap.PROT_READ | mmap.PROT_WRITE
+        handles.mmaps[mp.section] = mmap.mmap(m.fd, size, mmap.MAP_SHARED, prot)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pybpf._dataclass import dataclass
-from pybpf.btf.core_compat import types_are_compat
-from pybpf.btf.core_spec import essential_name, kind_str
+from pybpf.btf.core.compat import types_are_compat
+from pybpf.btf.core.spec import essential_name, kind_str
 from pybpf.btf.types import Func, Kind, Var
 from pybpf.errors import BTFError, ExternError
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pybpf.btf.cdump_layout import Layout
+from pybpf.btf.cdump.layout import Layout
 from pybpf.btf.types import (
     Array,
     Enum,

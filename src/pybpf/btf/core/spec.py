@@ -3,7 +3,7 @@
 A spec is the list of high-level accessors (named members and array indexes) plus
 the raw index path and the accessed bit offset, exactly as libbpf's
 ``bpf_core_parse_spec`` builds it; matching against target types produces the same
-structure for the target (see :mod:`pybpf.btf.core_match`).
+structure for the target (see :mod:`pybpf.btf.core.match`).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pybpf._ints import s32
 from pybpf.asm.insn import Instruction
 from pybpf.asm.opcodes import Class, JmpOp, Size, Source
-from pybpf.btf.core_calc import ReloValues
+from pybpf.btf.core.calc import ReloValues
 
 __all__ = ["POISON_IMM", "PatchError", "patch_insn", "poison"]
 

@@ -22,10 +22,10 @@ from typing import Protocol
 
 from pybpf._dataclass import dataclass
 from pybpf.asm.insn import Instruction
-from pybpf.btf.core_calc import ReloValues, calc_relo
-from pybpf.btf.core_match import Candidate, find_candidates, spec_match
-from pybpf.btf.core_patch import POISON_IMM, PatchError, patch_insn
-from pybpf.btf.core_spec import (
+from pybpf.btf.core.calc import ReloValues, calc_relo
+from pybpf.btf.core.match import Candidate, find_candidates, spec_match
+from pybpf.btf.core.patch import POISON_IMM, PatchError, patch_insn
+from pybpf.btf.core.spec import (
     CoreSpec,
     access_path,
     format_spec,

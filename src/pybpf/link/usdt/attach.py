@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from pybpf.errors import AttachError, BPFError, NotSupportedError, ObjectError
 from pybpf.link.base import Link, LinkGroup
 from pybpf.link.uprobe_resolve import resolve_binary
+from pybpf.link.usdt.notes import NOTE_SECTION, SpecLayout, UsdtProbe, elf_type, find_probes
 from pybpf.uapi.enums import UpdateFlags
-from pybpf.usdt import NOTE_SECTION, SpecLayout, UsdtProbe, elf_type, find_probes
 
 if TYPE_CHECKING:
     from pybpf.map import Map
@@ -253,7 +253,7 @@ def _layout(specs: Map) -> SpecLayout:
 
 
 def _available(path: str) -> str:
-    from pybpf.usdt import read_notes
+    from pybpf.link.usdt.notes import read_notes
 
     names = sorted({f"{n.provider}:{n.name}" for n in read_notes(path)})
     if not names:

@@ -1,21 +1,16 @@
-"""Resolve an object's externs on the running kernel: ``.kconfig`` values and ``.ksyms``."""
+"""``LINUX_HAS_SYSCALL_WRAPPER``: whether syscalls enter through ``__<arch>_sys_*`` wrappers
+(x86-64 since 4.17), answered once per boot without parsing kallsyms."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from pybpf.errors import ExternError
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pybpf.btf.reader import BTF
-    from pybpf.elf.externs import ExternSpec
-    from pybpf.ksyms import KsymResolution
-    from pybpf.object import Object
 
-__all__ = ["kconfig_image", "resolve_object_ksyms"]
+__all__ = ["has_syscall_wrapper", "kallsyms_has_prefix", "syscall_wrapper_from_btf"]
 
 
 # os.uname().machine -> the arch part of syscall wrapper names (__x64_sys_bpf, ...)
@@ -102,7 +97,7 @@ def syscall_wrapper_from_btf(btf: BTF, machine: str | None = None) -> bool | Non
     return True if btf.find(f"__{arch}_sys_bpf", Kind.FUNC) else None
 
 
-def _has_syscall_wrapper(kernel_btf: BTF | None = None) -> bool:
+def has_syscall_wrapper(kernel_btf: BTF | None = None) -> bool:
     """Whether syscalls go through ``__<arch>_sys_*`` wrappers (LINUX_HAS_SYSCALL_WRAPPER).
 
     Answered once per boot: from the per-boot cache file, else from the running
@@ -127,42 +122,3 @@ def _has_syscall_wrapper(kernel_btf: BTF | None = None) -> bool:
             _write_wrapper_cache(cache, answer)
     _wrapper_answer = answer
     return answer
-
-
-def kconfig_image(obj: Object, externs: Sequence[ExternSpec], size: int) -> bytes:
-    """The ``.kconfig`` map contents for ``externs`` (user overrides win over the kernel's)."""
-    from pybpf.kconfig import fill_kconfig, read_kernel_config
-    from pybpf.sys import features
-
-    btf = obj.spec.btf
-    if btf is None:
-        raise ExternError(".kconfig externs need the object's BTF", file=obj.spec.file)
-    config: Any = None
-    if any(e.name.startswith("CONFIG_") for e in externs):
-        try:
-            config = dict(read_kernel_config())
-        except (OSError, ExternError):
-            config = {}
-        for k, v in obj.kconfig_overrides.items():
-            config[k] = v if isinstance(v, str) else str(v)
-    return fill_kconfig(
-        btf,
-        externs,
-        size,
-        config=config,
-        has_bpf_cookie=any(e.name == "LINUX_HAS_BPF_COOKIE" for e in externs)
-        and features.has_bpf_cookie(),
-        has_syscall_wrapper=any(e.name == "LINUX_HAS_SYSCALL_WRAPPER" for e in externs)
-        and _has_syscall_wrapper(obj._kernel_btf if obj.btf_custom_path is None else None),
-    )
-
-
-def resolve_object_ksyms(obj: Object, externs: Sequence[ExternSpec]) -> dict[str, KsymResolution]:
-    """Resolve ``.ksyms`` externs against kallsyms and kernel (module) BTF."""
-    from pybpf.ksyms import KernelBTFs, resolve_ksyms
-
-    btf = obj.spec.btf
-    if btf is None:
-        raise ExternError(".ksyms externs need the object's BTF", file=obj.spec.file)
-    kernel = KernelBTFs(obj.kernel_btf, lambda: obj.module_btfs())
-    return resolve_ksyms(btf, externs, kernel)

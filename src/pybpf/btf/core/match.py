@@ -12,8 +12,8 @@ import weakref
 from typing import TYPE_CHECKING
 
 from pybpf._dataclass import dataclass
-from pybpf.btf.core_compat import fields_are_compat, kinds_compat, types_are_compat, types_match
-from pybpf.btf.core_spec import (
+from pybpf.btf.core.compat import fields_are_compat, kinds_compat, types_are_compat, types_match
+from pybpf.btf.core.spec import (
     MAX_SPEC_LEN,
     Accessor,
     CoreSpec,

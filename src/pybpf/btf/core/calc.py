@@ -9,7 +9,7 @@ poisoned instead.
 from __future__ import annotations
 
 from pybpf._dataclass import dataclass
-from pybpf.btf.core_spec import (
+from pybpf.btf.core.spec import (
     CoreSpec,
     is_enumval_based,
     is_field_based,

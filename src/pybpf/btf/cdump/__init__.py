@@ -15,8 +15,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pybpf.btf.cdump_decl import DeclWriter, output_limit
-from pybpf.btf.cdump_layout import Layout, pointer_size
+from pybpf.btf.cdump.decl import DeclWriter, output_limit
+from pybpf.btf.cdump.layout import Layout, pointer_size
 from pybpf.btf.reader import BTF
 from pybpf.btf.types import (
     VOID,

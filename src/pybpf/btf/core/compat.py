@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pybpf.btf.core_spec import essential_name
+from pybpf.btf.core.spec import essential_name
 from pybpf.btf.types import (
     Array,
     Enum,

@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pybpf.elf.sections import AttachKind
 from pybpf.errors import BPFError, NotSupportedError, UsageError
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from pybpf.object import Object
     from pybpf.program import Program
 
-__all__ = ["attach_program", "auto_attach"]
+__all__ = ["DISPATCH", "attach_program", "auto_attach"]
 
 
 def _target(prog: Program) -> Any:
@@ -115,7 +116,7 @@ def _uprobe_multi(prog: Program, *args: Any, **kw: Any) -> Link:
 
 
 def _usdt(prog: Program, *args: Any, **kw: Any) -> Link:
-    from pybpf.link.usdt import IP_MAP, SPECS_MAP, attach_usdt
+    from pybpf.link.usdt.attach import IP_MAP, SPECS_MAP, attach_usdt
 
     obj = prog.object
     if obj is not None:  # usdt.bpf.h's maps, which attach fills
@@ -201,6 +202,7 @@ def _network(module: str, func: str) -> Any:
         _check_args(prog, fn, args, kw)
         return fn(prog.fd, *args, prog_name=prog.name, **kw)  # type: ignore[no-any-return]
 
+    attach.target = (f"pybpf.link.{module}", func)  # type: ignore[attr-defined]
     return attach
 
 
@@ -210,33 +212,56 @@ def _net_defaults(prog: Program, kw: dict[str, Any]) -> dict[str, Any]:
     return kw
 
 
-_DISPATCH: dict[str, Any] = {
-    "tracepoint": _tracepoint,
-    "raw_tracepoint": _raw_tracepoint,
-    "tracing": _tracing,
-    "lsm": _tracing,
-    "kprobe": _kprobe,
-    "ksyscall": _ksyscall,
-    "kprobe_multi": _kprobe_multi,
-    "kprobe_session": _kprobe_multi,
-    "uprobe": _uprobe,
-    "uprobe_multi": _uprobe_multi,
-    "usdt": _usdt,
-    "iter": _iter,
-    "perf_event": _perf_event,
-    "xdp": _network("xdp", "attach_xdp"),
-    "tc": _network("tc", "attach_tc"),
-    "tcx": _network("tc", "attach_tcx"),
-    "netkit": _network("tc", "attach_netkit"),
-    "cgroup": _network("cgroup", "attach_cgroup"),
-    "lsm_cgroup": _network("cgroup", "attach_cgroup"),
-    "sockmap": _network("sockmap", "attach_sockmap"),
-    "sk_lookup": _network("netns", "attach_sk_lookup"),
-    "flow_dissector": _network("netns", "attach_flow_dissector"),
-    "netfilter": _network("netfilter", "attach_netfilter"),
-    "socket": _network("socket", "attach_socket"),
-    "sk_reuseport": _network("socket", "attach_reuseport"),
-    "lwt": _network("lwt", "attach_lwt"),
+def _not_attachable(why: str) -> Any:
+    """The routine of a kind pybpf has no attach for: a NotSupportedError saying what to do."""
+
+    def attach(prog: Program, *args: Any, **kw: Any) -> Link:
+        sec = prog.sec.name if prog.sec is not None else "?"
+        raise NotSupportedError(f"attaching program {prog.name!r} ({sec}) from pybpf", why)
+
+    return attach
+
+
+#: Every attach kind's routine. Keyed by the enum so that a new kind without a routine
+#: fails ``tests/link/test_attach_dispatch.py`` instead of falling through at run time.
+DISPATCH: dict[AttachKind, Callable[..., Link]] = {
+    AttachKind.NONE: _not_attachable(
+        "its section names no hook; load it and use it directly (test_run, a map slot) "
+        "or call an explicit attach_* with the target"
+    ),
+    AttachKind.TRACEPOINT: _tracepoint,
+    AttachKind.RAW_TRACEPOINT: _raw_tracepoint,
+    AttachKind.TRACING: _tracing,
+    AttachKind.LSM: _tracing,
+    AttachKind.KPROBE: _kprobe,
+    AttachKind.KSYSCALL: _ksyscall,
+    AttachKind.KPROBE_MULTI: _kprobe_multi,
+    AttachKind.KPROBE_SESSION: _kprobe_multi,
+    AttachKind.UPROBE: _uprobe,
+    AttachKind.UPROBE_MULTI: _uprobe_multi,
+    AttachKind.USDT: _usdt,
+    AttachKind.ITER: _iter,
+    AttachKind.STRUCT_OPS: _not_attachable(
+        "struct_ops programs are registered through their struct_ops map by obj.attach()"
+    ),
+    AttachKind.PERF_EVENT: _perf_event,
+    AttachKind.XDP: _network("xdp", "attach_xdp"),
+    AttachKind.TC: _network("tc", "attach_tc"),
+    AttachKind.TCX: _network("tc", "attach_tcx"),
+    AttachKind.NETKIT: _network("tc", "attach_netkit"),
+    AttachKind.CGROUP: _network("cgroup", "attach_cgroup"),
+    AttachKind.LSM_CGROUP: _network("cgroup", "attach_cgroup"),
+    AttachKind.SOCKMAP: _network("sockmap", "attach_sockmap"),
+    AttachKind.SK_LOOKUP: _network("netns", "attach_sk_lookup"),
+    AttachKind.FLOW_DISSECTOR: _network("netns", "attach_flow_dissector"),
+    AttachKind.NETFILTER: _network("netfilter", "attach_netfilter"),
+    AttachKind.SOCKET: _network("socket", "attach_socket"),
+    AttachKind.SK_REUSEPORT: _network("socket", "attach_reuseport"),
+    AttachKind.LWT: _network("lwt", "attach_lwt"),
+    AttachKind.LIRC: _not_attachable(
+        "lirc_mode2 programs attach to a /dev/lircN device with BPF_PROG_ATTACH, "
+        "which pybpf does not do yet"
+    ),
 }
 
 
@@ -244,12 +269,7 @@ def attach_program(prog: Program, *args: Any, **kwargs: Any) -> Link:
     """Attach ``prog`` as its section describes; arguments go to the hook's attach."""
     if prog.sec is None:
         raise BPFError(f"program {prog.name!r} has no section type; use an explicit attach_* call")
-    kind = prog.sec.kind.value
-    fn = _DISPATCH.get(kind)
-    if fn is None:
-        raise NotSupportedError(f"attaching {kind} programs ({prog.sec.name}) from pybpf")
-    link: Link = fn(prog, *args, **kwargs)
-    return link
+    return DISPATCH[prog.sec.kind](prog, *args, **kwargs)
 
 
 def auto_attach(obj: Object) -> tuple[list[Link], dict[str, str]]:
@@ -276,6 +296,4 @@ def auto_attach(obj: Object) -> tuple[list[Link], dict[str, str]]:
         for link in links:
             link.close()
         raise
-    for name, why in skipped.items():
-        obj._log(f"not auto-attaching {name!r}: {why}")
     return links, skipped
