@@ -53,6 +53,8 @@ def _tracing(prog: Program, *args: Any, **kw: Any) -> Link:
     from pybpf.link.tracing import attach_tracing
 
     kind = prog.sec.name.split("/")[0] if prog.sec is not None else "tracing"
+    kw.setdefault("attach_type", prog.expected_attach_type)
+    kw.setdefault("prog_type", prog.prog_type)
     return attach_tracing(
         prog.fd, prog_name=prog.name, kind=kind, target=prog.attach_target or "", **kw
     )

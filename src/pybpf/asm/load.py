@@ -215,7 +215,7 @@ def _with_origin(
     exc: VerifierError, name: str, lines: dict[int, tuple[str, int, str]]
 ) -> VerifierError:
     """The same rejection, naming the Python line that built the failing instruction."""
-    from pybpf.loader.verifier import summarize_log
+    from pybpf.errors import summarize_log
 
     def lookup(insn: int) -> tuple[str, int, str] | None:
         best = None

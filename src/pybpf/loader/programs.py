@@ -16,6 +16,8 @@ from pybpf.errors import (
     VerifierError,
 )
 from pybpf.loader.linker import INSN, LinkedProgram, link_program, set_imm64, set_insn
+from pybpf.sys.progs import trampoline_error, trampoline_refused
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType, ProgFlags, ProgType
 
 if TYPE_CHECKING:
@@ -394,10 +396,11 @@ def _load_one(
     except ProgramLoadError as exc:
         too_new = _too_new(prog, bytes(linked.code), exc)
         if too_new is not None:
-            raise too_new from None
+            raise too_new from exc
         if isinstance(exc, VerifierError):
-            raise _explain_verifier(ctx, prog, linked, exc) from None
-        raise _explain_load(prog, exc) from None
+            raise _explain_verifier(ctx, prog, linked, exc) from exc
+        err = _explain_load(prog, exc)
+        raise err from (None if err is exc else exc)
     prog.verifier_log = log
     prog._attach_fd(fd)
     obj._log(f"loaded program {prog.name!r} ({len(linked.code) // INSN} insns) fd={fd.fileno()}")
@@ -443,8 +446,8 @@ def _explain_verifier(
                 err.__cause__ = exc
                 err.log = exc.log  # type: ignore[attr-defined]
                 return err
-    if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, 524):
-        return _trampoline(prog, exc.errno)
+    if trampoline_refused(exc.errno or 0, prog.expected_attach_type, prog.prog_type):
+        return _trampoline(prog, exc.errno or 0)
     missing = _missing_helper(prog, exc.log)
     if missing is not None:
         return missing
@@ -470,7 +473,7 @@ def _too_new(prog: Program, code: bytes, exc: ProgramLoadError) -> NotSupportedE
     from pybpf.sys import kversions
     from pybpf.uapi.enums import FuncId
 
-    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524):
+    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, ENOTSUPP):
         return None
     kind = prog.sec.name.split("/")[0] if prog.sec is not None else "this"
     candidates: list[tuple[str, str]] = []
@@ -541,35 +544,16 @@ def _missing_helper(prog: Program, log: str) -> NotSupportedError | None:
     return err
 
 
-def _is_trampoline(prog: Program) -> bool:
-    return prog.prog_type in (ProgType.TRACING, ProgType.LSM, ProgType.EXT) and (
-        prog.expected_attach_type
-        in (
-            AttachType.TRACE_FENTRY,
-            AttachType.TRACE_FEXIT,
-            AttachType.MODIFY_RETURN,
-            AttachType.LSM_MAC,
-            AttachType.LSM_CGROUP,
-            None,
-            0,
-        )
-    )
-
-
 def _trampoline(prog: Program, err: int) -> Exception:
-    from pybpf.link.tracing import explain_trampoline_error
-
     kind = prog.sec.name.split("/")[0] if prog.sec is not None else "fentry"
-    return explain_trampoline_error(
-        err, kind=kind, program=prog.name, target=prog.attach_target or ""
-    )
+    return trampoline_error(err, kind=kind, program=prog.name, target=prog.attach_target or "")
 
 
 _KSYM_ADDR = re.compile(r"ldimm64 failed to find the address for kernel symbol '([^']+)'")
 
 
 def _explain_load(prog: Program, exc: ProgramLoadError) -> Exception:
-    if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, 524):
+    if trampoline_refused(exc.errno or 0, prog.expected_attach_type, prog.prog_type):
         return _trampoline(prog, exc.errno or 0)
     m = _KSYM_ADDR.search(exc.log or "")
     if m:
