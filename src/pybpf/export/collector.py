@@ -166,29 +166,24 @@ class MapReader:
 
     def _batches(self) -> Iterator[tuple[bytes, bytes, int]] | None:
         """The map as (keys blob, values blob, count) batches, or None without batch ops."""
-        import errno
-
-        from pybpf.errors import MapError
-        from pybpf.map import FD_VALUE_TYPES
+        from pybpf.map import FD_VALUE_TYPES, _NoBatch
         from pybpf.sys.maps import map_lookup_batch_raw
 
         m = self.map
         if not m._batch_ok or m.type in FD_VALUE_TYPES:
             return None
-        out: list[tuple[bytes, bytes, int]] = []
-        cursor: bytes | None = None
-        while True:
-            try:
-                r = map_lookup_batch_raw(m.fd, m.key_size, m.value_size, _BATCH, cursor)
-            except MapError as exc:
-                if not out and exc.errno in (errno.EINVAL, errno.EOPNOTSUPP, 524):
-                    m._batch_ok = False
-                    return None
-                raise
-            out.append((r.keys, r.values, r.count))
-            if r.cursor is None:
-                return iter(out)
-            cursor = r.cursor
+        ks, vs = m.key_size, m.value_size
+        try:
+            out = [
+                (r.keys, r.values, r.count)
+                for r in m._read_batches(
+                    lambda cur: map_lookup_batch_raw(m.fd, ks, vs, _BATCH, cur)
+                )
+            ]
+        except _NoBatch:
+            m._batch_ok = False
+            return None
+        return iter(out)
 
     def _read_fast(self) -> dict[tuple[str, ...], int | float] | None:
         """One label, integer values: whole batches at C speed (slices, struct, map)."""
