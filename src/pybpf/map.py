@@ -23,6 +23,7 @@ from pybpf.uapi.enums import MapType, UpdateFlags
 
 if TYPE_CHECKING:
     from pybpf.btf import BTF
+    from pybpf.elf.maps import MapSpec
 
 __all__ = ["Map"]
 
@@ -188,6 +189,26 @@ class Map(MapViews, MutableMapping[Any, Any]):
     def created(self) -> bool:
         """Whether the map exists in the kernel (and this handle is open)."""
         return not self._fd.closed
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_spec(cls, ms: MapSpec, btf: BTF | None, *, name: str | None = None) -> Map:
+        """The (not yet created) map an object's :class:`~pybpf.elf.maps.MapSpec` describes:
+        the one place the loader and :class:`~pybpf.object.Object` make maps from specs.
+        ``btf`` is the object's BTF, which the spec's type ids refer to."""
+        return cls(
+            None,
+            name=name or ms.name,
+            type=ms.type,
+            key_size=ms.key_size,
+            value_size=ms.value_size,
+            max_entries=ms.max_entries,
+            flags=ms.flags,
+            btf=btf,
+            key_type_id=ms.key_type_id,
+            value_type_id=ms.value_type_id,
+        )
 
     # -- construction from the kernel ------------------------------------------------------
 

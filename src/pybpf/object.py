@@ -73,16 +73,6 @@ def _is_readonly(ms: Any) -> bool:
     return ms.kind in (MapKind.RODATA, MapKind.KCONFIG)
 
 
-def _obj_name(spec: ObjectSpec, name: str | None) -> str:
-    if name:
-        return name
-    base = Path(str(spec.file or "object")).name
-    for suffix in (".bpf.o", ".o"):
-        if base.endswith(suffix):
-            return base[: -len(suffix)]
-    return base
-
-
 class Object:
     """An opened (and, after :meth:`load`, loaded) BPF object.
 
@@ -128,7 +118,7 @@ class Object:
         verbose: bool = False,
     ) -> None:
         self.spec = spec
-        self.name = _obj_name(spec, name)
+        self.name = name or spec.name  # one rule: elf.spec.object_name (libbpf's)
         self.btf_custom_path = btf_custom_path
         self.pin_root = Path(pin_root)
         #: mount a bpffs on pin_root when it is not on one (True; the mount stays after
@@ -156,18 +146,7 @@ class Object:
 
         maps: dict[str, Map] = {}
         for mname, ms in spec.maps.items():
-            m = Map(
-                None,
-                name=mname,
-                type=ms.type,
-                key_size=ms.key_size,
-                value_size=ms.value_size,
-                max_entries=ms.max_entries,
-                flags=ms.flags,
-                btf=spec.btf,
-                key_type_id=ms.key_type_id,
-                value_type_id=ms.value_type_id,
-            )
+            m = Map.from_spec(ms, spec.btf, name=mname)
             maps[mname] = m
             if _is_data(ms) and ms.data:  # zero-filled ones (.bss) are made on first use
                 self._images[ms.section] = bytearray(ms.data)

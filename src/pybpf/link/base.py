@@ -22,6 +22,7 @@ from pybpf.errors import BPFError, KernelError, LinkError, NotSupportedError
 from pybpf.sys import fs, objects, perf
 from pybpf.sys import links as syslinks
 from pybpf.sys.fd import FD
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import LinkType
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ class Link:
                 op="update link program",
             )
         except KernelError as exc:
-            if exc.errno in (errno.EOPNOTSUPP, errno.ENOTSUP, 524) or (
+            if exc.errno in (errno.EOPNOTSUPP, errno.ENOTSUP, ENOTSUPP) or (
                 exc.errno == errno.EINVAL and not self._updatable(fd)
             ):
                 raise NotSupportedError(

@@ -17,6 +17,7 @@ from pybpf.link.base import CallbackLink, FDLink, Link
 from pybpf.sys import links as syslinks
 from pybpf.sys.fd import dup_fd, fd_of
 from pybpf.sys.netlink import IFINFOMSG, IFLA, RTM, Message, NetlinkSocket, ifindex_of, ifname_of
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType
 
 __all__ = ["XDP_FLAGS", "XdpState", "attach_xdp", "xdp_query"]
@@ -85,7 +86,7 @@ def attach_xdp(
             )
             return FDLink(lfd, "xdp", prog_name, target)
         except AttachError as exc:
-            if method == "link" or exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524):
+            if method == "link" or exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, ENOTSUPP):
                 raise _explain(exc, target) from None
     return _attach_netlink(fd, ifindex, mflags, prog_name, target)
 

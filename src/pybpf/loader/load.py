@@ -15,6 +15,7 @@ from pybpf.errors import BPFError, KernelError, MapError, NotSupportedError
 from pybpf.loader.btf_sanitize import sanitize_btf
 from pybpf.sys import maps as sysmaps
 from pybpf.sys.fd import FD
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import MapFlags, MapType
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ def _create_map(obj: Object, ms: MapSpec, m: Map) -> FD:
         try:
             return sysmaps.map_create(**params, inner_map_fd=inner_fd, **btf)
         except MapError as exc:
-            if not btf or exc.errno not in (errno.EINVAL, 524, errno.EOPNOTSUPP):
+            if not btf or exc.errno not in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP):
                 raise _explain_map_error(obj, ms, exc) from None
             if ms.type in _BTF_TYPED_MAPS:
                 raise _explain_map_error(obj, ms, exc) from None
@@ -252,18 +253,7 @@ def _explain_map_error(obj: Object, ms: MapSpec, exc: MapError) -> BPFError:
 def _template(obj: Object, ms: MapSpec) -> Map:
     from pybpf.map import Map
 
-    return Map(
-        None,
-        name=ms.name,
-        type=ms.type,
-        key_size=ms.key_size,
-        value_size=ms.value_size,
-        max_entries=ms.max_entries,
-        flags=ms.flags,
-        btf=obj.spec.btf,
-        key_type_id=ms.key_type_id,
-        value_type_id=ms.value_type_id,
-    )
+    return Map.from_spec(ms, obj.spec.btf)
 
 
 def _pin_path(obj: Object, ms: MapSpec, m: Map) -> str:
