@@ -178,7 +178,7 @@ def _check_args(
         raise UsageError(
             f"program {prog.name!r} ({kind}, section {prog.sec.name if prog.sec else '?'!r}): "
             f"attach() needs {want}; {exc}"
-        ) from None
+        ) from exc
 
 
 def _perf_event(prog: Program, *args: Any, **kw: Any) -> Link:
@@ -197,7 +197,7 @@ def _network(module: str, func: str) -> Any:
                 raise
             raise NotSupportedError(
                 f"attaching {prog.sec.kind.value if prog.sec else module} programs from pybpf"
-            ) from None
+            ) from exc
         fn = getattr(mod, func)
         kw = _net_defaults(prog, kw)
         _check_args(prog, fn, args, kw)

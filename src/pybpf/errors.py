@@ -58,6 +58,9 @@ class ObjectError(BPFError, ValueError):
     """A BPF ELF object is malformed or uses something pybpf cannot read.
 
     ``file``, ``section`` and ``offset`` say where, as far as they are known.
+    ``unexpected`` is True when a reader's last-resort handler turned a plain Python
+    exception (its ``__cause__``) into this error: a bounds check pybpf missed, worth
+    reporting. Deliberate translations keep their cause too, with ``unexpected`` False.
     """
 
     def __init__(
@@ -67,11 +70,13 @@ class ObjectError(BPFError, ValueError):
         file: str | None = None,
         section: str | None = None,
         offset: int | None = None,
+        unexpected: bool = False,
     ) -> None:
         self.message = message
         self.file = file
         self.section = section
         self.offset = offset
+        self.unexpected = unexpected
         where = _where(file, section, offset)
         super().__init__(f"{where}: {message}" if where else message)
 
@@ -80,7 +85,15 @@ class ObjectError(BPFError, ValueError):
         if file is None or self.file is not None:
             return self
         err = type(self).__new__(type(self))
-        ObjectError.__init__(err, self.message, file=file, section=self.section, offset=self.offset)
+        err.__dict__.update(self.__dict__)
+        ObjectError.__init__(
+            err,
+            self.message,
+            file=file,
+            section=self.section,
+            offset=self.offset,
+            unexpected=self.unexpected,
+        )
         return err
 
 

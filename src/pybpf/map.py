@@ -281,7 +281,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
         try:
             return self.key_codec.encode(key)
         except UsageError as exc:
-            raise UsageError(f"map {self.name!r} key: {exc}") from None
+            raise UsageError(f"map {self.name!r} key: {exc}") from exc
 
     def _value(self, value: Any) -> bytes:
         if isinstance(value, Map):
@@ -292,7 +292,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
             try:
                 return self.value_codec.encode(value)
             except UsageError as exc:
-                raise UsageError(f"map {self.name!r} value: {exc}") from None
+                raise UsageError(f"map {self.name!r} value: {exc}") from exc
         if (
             isinstance(value, bytes | bytearray | memoryview)
             and len(value) == self._stride * self._ncpus
@@ -370,7 +370,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
                 exc.errno or 0,
                 exc.detail,
                 hint=exc.hint,
-            ) from None
+            ) from exc
 
     def __delitem__(self, key: Any) -> None:
         if not sysmaps.map_delete_elem(self._fd, self._key(key)):

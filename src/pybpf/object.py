@@ -45,9 +45,9 @@ class Collection(Mapping[str, T]):
     def __getitem__(self, name: str) -> T:
         try:
             return self._items[name]
-        except KeyError:
+        except KeyError as exc:
             known = ", ".join(self._items) or "none"
-            raise KeyError(f"no {self._what} {name!r} (known: {known})") from None
+            raise KeyError(f"no {self._what} {name!r} (known: {known})") from exc
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)

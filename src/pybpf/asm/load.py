@@ -37,8 +37,8 @@ def create_map(
     if isinstance(type, str):
         try:
             type = MapType[type.upper()]
-        except KeyError:
-            raise ValueError(f"no map type {type!r}") from None
+        except KeyError as exc:
+            raise ValueError(f"no map type {type!r}") from exc
 
     fd = map_create(type, key_size, value_size, max_entries, flags=flags, name=name)
     return Map(
@@ -56,8 +56,8 @@ def _prog_type(value: ProgType | int | str) -> ProgType | int:
     if isinstance(value, str):
         try:
             return ProgType[value.upper()]
-        except KeyError:
-            raise ValueError(f"no program type {value!r}") from None
+        except KeyError as exc:
+            raise ValueError(f"no program type {value!r}") from exc
     return value
 
 
@@ -124,7 +124,7 @@ def load_program(
             line_info_rec_size=16 if line_info else 0,
         )
     except VerifierError as exc:
-        raise _with_origin(exc, name, text_lines) from None
+        raise _with_origin(exc, name, text_lines) from exc
     finally:
         if btf_fd is not None:
             btf_fd.close()

@@ -367,11 +367,11 @@ class _Metric:
 def _map(obj: pybpf.Object, cfg: ObjectConfig, name: str, where: Where) -> pybpf.Map:
     try:
         return obj.maps[name]
-    except KeyError:
+    except KeyError as exc:
         known = ", ".join(n for n in obj.maps if not n.startswith(".")) or "none"
         raise where.error(
             f"object {cfg.name!r} ({cfg.path.name}) has no map {name!r}; maps: {known}"
-        ) from None
+        ) from exc
 
 
 class ExportedObject:
@@ -391,9 +391,9 @@ class ExportedObject:
                 except KeyError as exc:
                     raise cfg.rodata_where[var].error(
                         f"object {cfg.name!r}: {exc.args[0]}"
-                    ) from None
+                    ) from exc
                 except (TypeError, ValueError, OverflowError, BPFError) as exc:
-                    raise cfg.rodata_where[var].error(f"cannot set {var!r}: {exc}") from None
+                    raise cfg.rodata_where[var].error(f"cannot set {var!r}: {exc}") from exc
             # bind metrics before load: a config mistake costs no kernel work
             self.metrics = [_Metric(namespace, self.obj, spec, cfg) for spec in cfg.metrics]
             self.obj.load()
@@ -411,11 +411,11 @@ class ExportedObject:
         for a in self.cfg.attach:
             try:
                 prog = self.obj.programs[a.program]
-            except KeyError:
+            except KeyError as exc:
                 raise a.where.error(
                     f"object {self.name!r} has no program {a.program!r}; "
                     f"programs: {', '.join(self.obj.programs)}"
-                ) from None
+                ) from exc
             link = prog.attach_xdp(a.interface, mode=a.mode) if a.interface else prog.attach()
             self.obj._links.append(link)
 

@@ -192,7 +192,7 @@ class Link:
                     f"replacing the program of a {self.kind} link (BPF_LINK_UPDATE)",
                     "detach this link and attach the new program instead",
                     errno=exc.errno,
-                ) from None
+                ) from exc
             raise
 
     @staticmethod
@@ -219,7 +219,7 @@ class Link:
         except KernelError as exc:
             raise LinkError(
                 f"pin {self.kind} link at {target}", exc.errno or 0, hint=exc.hint
-            ) from None
+            ) from exc
         self._pins.append(target)
 
     def unpin(self, path: str | os.PathLike[str] | None = None) -> None:
@@ -232,7 +232,7 @@ class Link:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise LinkError(f"unpin {target}", exc.errno or errno.EIO) from None
+            raise LinkError(f"unpin {target}", exc.errno or errno.EIO) from exc
         if target in self._pins:
             self._pins.remove(target)
 

@@ -71,7 +71,7 @@ def _open_cgroup(cgroup: Any) -> tuple[FD, str]:
                 f"open cgroup {path}",
                 exc.errno or errno.ENOENT,
                 hint="give a cgroup v2 directory (absolute, or relative to the cgroup2 mount)",
-            ) from None
+            ) from exc
     fd = fd_of(cgroup, "cgroup")
     return dup_fd(fd, "cgroup"), f"cgroup fd {fd}"
 

@@ -30,8 +30,8 @@ def _lookup(table: dict[str, int], value: str | int, what: str) -> int:
         return value
     try:
         return table[value.lower()]
-    except KeyError:
-        raise ValueError(f"netfilter {what} {value!r}: use one of {', '.join(table)}") from None
+    except KeyError as exc:
+        raise ValueError(f"netfilter {what} {value!r}: use one of {', '.join(table)}") from exc
 
 
 def attach_netfilter(
@@ -67,7 +67,7 @@ def attach_netfilter(
                 "filter with tc/tcx or XDP programs instead",
                 errno=exc.errno or 0,
                 min_kernel="6.4",
-            ) from None
+            ) from exc
         raise
     return FDLink(lfd, "netfilter", prog_name, where)
 

@@ -144,7 +144,7 @@ def attach_tcx(
                 "attach with method='auto' (netlink cls_bpf on a clsact qdisc) or attach_tc()",
                 errno=exc.errno or 0,
                 min_kernel="6.6",
-            ) from None
+            ) from exc
         raise
     return FDLink(lfd, "tcx", prog_name, target)
 
@@ -205,7 +205,7 @@ def attach_netkit(
         if exc.errno == errno.ENXIO:
             raise AttachError(
                 exc.op, exc.errno, f"{ifname_of(ifindex)} is not a netkit device"
-            ) from None
+            ) from exc
         if exc.errno in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP) and not os.path.exists(
             "/sys/module/netkit"
         ):
@@ -214,7 +214,7 @@ def attach_netkit(
                 "use tcx links (attach_tcx) on veth devices instead",
                 errno=exc.errno or 0,
                 min_kernel="6.7",
-            ) from None
+            ) from exc
         raise
     return FDLink(lfd, "netkit", prog_name, target)
 

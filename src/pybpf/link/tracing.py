@@ -62,5 +62,5 @@ def attach_tracing(
             err,
             exc.detail,
             hint=exc.hint,
-        ) from None
+        ) from exc
     return FDLink(fd, kind, prog_name, target)

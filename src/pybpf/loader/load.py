@@ -219,14 +219,14 @@ def _create_map(obj: Object, ms: MapSpec, m: Map) -> FD:
             return sysmaps.map_create(**params, inner_map_fd=inner_fd, **btf)
         except MapError as exc:
             if not btf or exc.errno not in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP):
-                raise _explain_map_error(obj, ms, exc) from None
+                raise _explain_map_error(obj, ms, exc) from exc
             if ms.type in _BTF_TYPED_MAPS:
-                raise _explain_map_error(obj, ms, exc) from None
+                raise _explain_map_error(obj, ms, exc) from exc
             obj._log(f"map {ms.name!r}: kernel refused its BTF types, retrying without them")
             try:
                 return sysmaps.map_create(**params, inner_map_fd=inner_fd)
             except MapError as exc2:
-                raise _explain_map_error(obj, ms, exc2) from None
+                raise _explain_map_error(obj, ms, exc2) from exc2
     finally:
         if inner_fd is not None:
             inner_fd.close()

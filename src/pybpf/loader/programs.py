@@ -243,7 +243,7 @@ def _apply_fixups(ctx: _Context, linked: LinkedProgram, prog: Program) -> list[i
                 f"relocation against {r.target!r} ({r.kind.value}) at insn {slot}: {exc}",
                 file=obj.spec.file,
                 program=prog.name,
-            ) from None
+            ) from exc
     return fd_array
 
 

@@ -164,7 +164,7 @@ def create_struct_ops_map(obj: Object, ms: MapSpec, m: Map) -> None:
             f"create struct_ops map {ms.name!r} ({ms.struct_ops_type})",
             exc.errno or 0,
             hint=exc.hint,
-        ) from None
+        ) from exc
     m.value_type_id = 0
     m.value_size = len(value)  # before the fd: sizes are fixed once the map exists
     m._attach_fd(fd)
@@ -175,12 +175,12 @@ def create_struct_ops_map(obj: Object, ms: MapSpec, m: Map) -> None:
 def _bind_program(obj: Object, ms: MapSpec, prog_name: str, kt: _KernelType, index: int) -> None:
     try:
         prog = obj.programs[prog_name]
-    except (KeyError, BPFError):
+    except (KeyError, BPFError) as exc:
         raise ObjectError(
             f"struct_ops {ms.name!r}: no program {prog_name!r}",
             file=obj.spec.file,
             section=ms.section,
-        ) from None
+        ) from exc
     if prog.attach_btf_id and (prog.attach_btf_id, prog.expected_attach_type) != (
         kt.type_id,
         index,
@@ -226,7 +226,7 @@ def register_struct_ops(obj: Object) -> None:
                 exc.errno or 0,
                 hint="the kernel rejected the value: a mandatory member without a program, "
                 "a name already registered, or a member the kernel does not allow",
-            ) from None
+            ) from exc
         if m.flags & MapFlags.LINK:
             lfd = syslinks.link_create(m.fd, 0, AttachType.STRUCT_OPS, op=what)
             link: Link = FDLink(lfd, "struct_ops", name, name)

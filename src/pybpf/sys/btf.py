@@ -62,4 +62,4 @@ def btf_load(
                 size = min(need + 1 if need > size else size * 4, LOG_BUF_SIZE_MAX)
                 continue
             log = buf.value.decode(errors="replace")
-            raise BTFLoadError(op, exc.errno or 0, log, hint=exc.hint) from None
+            raise BTFLoadError(op, exc.errno or 0, log, hint=exc.hint) from exc

@@ -20,8 +20,8 @@ def parse_cpu_list(text: str) -> list[int]:
         try:
             first = int(lo)
             last = int(hi) if sep else first
-        except ValueError:
-            raise ValueError(f"bad CPU list {text!r}") from None
+        except ValueError as exc:
+            raise ValueError(f"bad CPU list {text!r}") from exc
         if last < first:
             raise ValueError(f"bad CPU range {part!r} in {text!r}")
         cpus.update(range(first, last + 1))

@@ -101,7 +101,7 @@ def dup_fd(fd: int, kind: str = "fd") -> FD:
     try:
         return FD(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1), kind)
     except OSError as exc:
-        raise KernelError(f"duplicate {kind} fd {fd}", exc.errno or errno.EBADF) from None
+        raise KernelError(f"duplicate {kind} fd {fd}", exc.errno or errno.EBADF) from exc
 
 
 def fd_of(obj: Any, what: str = "object") -> int:

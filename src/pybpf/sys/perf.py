@@ -215,10 +215,10 @@ def pmu_type(pmu: str) -> int:
     path = _PMU_DIR / pmu / "type"
     try:
         return int(path.read_text())
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise NotSupportedError(
             f"the {pmu!r} perf PMU", f"{path} does not exist", errno=errno.ENOENT
-        ) from None
+        ) from exc
 
 
 @functools.cache
@@ -227,10 +227,10 @@ def pmu_retprobe_bit(pmu: str) -> int:
     path = _PMU_DIR / pmu / "format" / "retprobe"
     try:
         text = path.read_text().strip()  # e.g. "config:0"
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise NotSupportedError(
             f"return probes on the {pmu!r} PMU", f"{path} does not exist", errno=errno.ENOENT
-        ) from None
+        ) from exc
     field, _, bit = text.partition(":")
     if field != "config" or not bit.isdigit():
         raise NotSupportedError(f"return probes on the {pmu!r} PMU", f"unexpected format {text!r}")
@@ -296,7 +296,7 @@ def tracepoint_id(category: str, name: str) -> int:
     except (OSError, ValueError) as exc:
         raise AttachError(
             f"read tracepoint id {path}", getattr(exc, "errno", None) or errno.EIO
-        ) from None
+        ) from exc
     raise AttachError(
         f"find tracepoint {category}/{name}",
         errno.ENOENT,
