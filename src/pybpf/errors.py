@@ -61,6 +61,7 @@ class ObjectError(BPFError, ValueError):
     ``unexpected`` is True when a reader's last-resort handler turned a plain Python
     exception (its ``__cause__``) into this error: a bounds check pybpf missed, worth
     reporting. Deliberate translations keep their cause too, with ``unexpected`` False.
+    ``hint``, when set, is the one sentence of the message that says what to do.
     """
 
     def __init__(
@@ -71,12 +72,14 @@ class ObjectError(BPFError, ValueError):
         section: str | None = None,
         offset: int | None = None,
         unexpected: bool = False,
+        hint: str | None = None,
     ) -> None:
         self.message = message
         self.file = file
         self.section = section
         self.offset = offset
         self.unexpected = unexpected
+        self.hint = hint
         where = _where(file, section, offset)
         super().__init__(f"{where}: {message}" if where else message)
 
@@ -93,6 +96,7 @@ class ObjectError(BPFError, ValueError):
             section=self.section,
             offset=self.offset,
             unexpected=self.unexpected,
+            hint=self.hint,
         )
         return err
 
@@ -127,7 +131,16 @@ class BTFError(ObjectError):
 
 
 class RelocationError(ObjectError):
-    """A relocation cannot be applied (bad target, unknown symbol, ...)."""
+    """A relocation cannot be applied (bad target, unknown symbol, ...).
+
+    When the kernel's refusal of the program revealed it, ``errno`` and ``log`` (the
+    verifier log) are the kernel's answer; otherwise 0 and "".
+    """
+
+    #: the kernel's errno when its refusal of the program revealed the problem
+    errno: int
+    #: the verifier log of that refusal
+    log: str
 
     def __init__(
         self,
@@ -137,8 +150,12 @@ class RelocationError(ObjectError):
         section: str | None = None,
         offset: int | None = None,
         program: str | None = None,
+        errno: int = 0,
+        log: str = "",
     ) -> None:
         self.program = program
+        self.errno = errno
+        self.log = log
         if program is not None:
             message = f"program {program!r}: {message}"
         super().__init__(message, file=file, section=section, offset=offset)
@@ -251,9 +268,12 @@ class VerifierError(ProgramLoadError):
         truncated: bool = False,
         hint: str | None = None,
         hint_key: str | None = None,
+        insn_index: int | None = None,
     ) -> None:
         #: which known rejection ``hint`` explains (see ``pybpf.loader.hints``), or None
         self.hint_key = hint_key
+        #: index of the instruction the verifier stopped at, when the caller found it
+        self.insn_index = insn_index
         self.summary = summary or _last_log_lines(log)
         self.source = source
         self.truncated = truncated
@@ -421,7 +441,8 @@ class NotSupportedError(BPFError):
     """The running kernel lacks a feature; says which and what to use instead.
 
     ``feature`` names it; ``min_kernel`` (e.g. ``"5.18"``), when known, is the first
-    mainline Linux version that has it.
+    mainline Linux version that has it; ``log`` is the verifier log when a refused
+    program load revealed the gap.
 
     >>> str(NotSupportedError("kprobe.multi links", min_kernel="5.18"))
     'kprobe.multi links is not supported by this kernel (it needs Linux 5.18 or later)'
@@ -434,11 +455,13 @@ class NotSupportedError(BPFError):
         *,
         errno: int = 0,
         min_kernel: str | None = None,
+        log: str = "",
     ) -> None:
         self.feature = feature
         self.hint = hint
         self.errno = errno
         self.min_kernel = min_kernel
+        self.log = log
         msg = f"{feature} is not supported by this kernel"
         if min_kernel:
             msg += f" (it needs Linux {min_kernel} or later)"

@@ -229,13 +229,12 @@ def _with_origin(
     own = lookup(summary.insn_index) if lines and summary.insn_index is not None else None
     if own is not None:  # the kernel prints only the file's base name: give the full path
         location = f"{own[0]}:{own[1]}: {own[2]}" if own[2] else f"{own[0]}:{own[1]}"
-    err = VerifierError(
+    return VerifierError(
         name,
         exc.errno or 0,
         exc.log,
         summary=str(summary),
         source=location,
         truncated=exc.truncated,
+        insn_index=summary.insn_index,
     )
-    err.insn_index = summary.insn_index  # type: ignore[attr-defined]
-    return err

@@ -444,7 +444,7 @@ def _explain_verifier(
                     program=None,
                 )
                 err.__cause__ = exc
-                err.log = exc.log  # type: ignore[attr-defined]
+                err.log = exc.log
                 return err
     if trampoline_refused(exc.errno or 0, prog.expected_attach_type, prog.prog_type):
         return _trampoline(prog, exc.errno or 0)
@@ -503,7 +503,7 @@ def _too_new(prog: Program, code: bytes, exc: ProgramLoadError) -> NotSupportedE
                 errno=exc.errno or 0,
                 min_kernel=since,
             )
-            err.log = exc.log  # type: ignore[attr-defined]
+            err.log = exc.log
             return err
     return None
 
@@ -540,7 +540,7 @@ def _missing_helper(prog: Program, log: str) -> NotSupportedError | None:
         errno=errno.EINVAL,
         min_kernel=since,
     )
-    err.log = log  # type: ignore[attr-defined]
+    err.log = log
     return err
 
 
@@ -564,7 +564,7 @@ def _explain_load(prog: Program, exc: ProgramLoadError) -> Exception:
             program=prog.name,
             section=prog.section,
         )
-        err.errno = exc.errno  # type: ignore[attr-defined]
-        err.log = exc.log  # type: ignore[attr-defined]
+        err.errno = exc.errno or 0
+        err.log = exc.log
         return err
     return exc
