@@ -12,7 +12,8 @@ import functools
 from pathlib import Path
 
 from pybpf.errors import AttachError, NotSupportedError
-from pybpf.sys._ffi import NR_PERF_EVENT_OPEN, addr, cstr, libc
+from pybpf.sys import syscall
+from pybpf.sys._ffi import addr, cstr
 from pybpf.sys.fd import FD
 from pybpf.sys.maps import FdLike, fdnum
 from pybpf.uapi.enums import PerfFlag, PerfSwId, PerfType
@@ -138,14 +139,10 @@ def perf_event_open(
     """perf_event_open(2); ``attr.size`` is filled in. Returns the event fd."""
     attr.size = ctypes.sizeof(PerfEventAttr)
     while True:
-        ret = int(
-            libc.syscall(
-                NR_PERF_EVENT_OPEN, ctypes.byref(attr), pid, cpu, group_fd, ctypes.c_ulong(flags)
-            )
-        )
+        ret = syscall.raw.perf_event_open(ctypes.byref(attr), pid, cpu, group_fd, int(flags))
         if ret >= 0:
             return FD(ret, "perf_event")
-        err = ctypes.get_errno()
+        err = -ret
         if err != errno.EINTR:
             raise AttachError(op, err, hint=_perf_hint(err))
 
@@ -161,9 +158,9 @@ def _perf_hint(err: int) -> str | None:
 
 
 def _ioctl(fd: FdLike, request: int, arg: int | ctypes.c_uint64, what: str) -> None:
-    res = libc.ioctl(fdnum(fd), ctypes.c_ulong(request), arg)
+    res = syscall.raw.ioctl(fdnum(fd), request, arg)
     if res < 0:
-        raise AttachError(what, ctypes.get_errno())
+        raise AttachError(what, -res)
 
 
 def perf_event_enable(fd: FdLike, *, op: str = "enable perf event") -> None:
@@ -186,9 +183,9 @@ def perf_event_set_bpf(
 def perf_event_id(fd: FdLike) -> int:
     """PERF_EVENT_IOC_ID: the kernel's id of the event."""
     value = ctypes.c_uint64()
-    res = libc.ioctl(fdnum(fd), ctypes.c_ulong(IOC_ID), ctypes.byref(value))
+    res = syscall.raw.ioctl(fdnum(fd), IOC_ID, ctypes.byref(value))
     if res < 0:
-        raise AttachError("get perf event id", ctypes.get_errno())
+        raise AttachError("get perf event id", -res)
     return int(value.value)
 
 
