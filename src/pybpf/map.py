@@ -18,6 +18,7 @@ from pybpf._mapviews import MapViews
 from pybpf.codec import BytesCodec, Codec, LayoutCodec, codec_for
 from pybpf.errors import MapError, UsageError
 from pybpf.sys import maps as sysmaps
+from pybpf.sys.cpus import num_possible_cpus
 from pybpf.sys.fd import FD
 from pybpf.uapi.enums import MapType, UpdateFlags
 
@@ -66,13 +67,6 @@ FD_VALUE_TYPES = frozenset(
     }
 )
 _BATCH = 4096
-
-
-def possible_cpus() -> int:
-    """Number of possible CPUs (per-CPU values come in this many slots)."""
-    from pybpf.sys.cpus import possible_cpus as cpus
-
-    return len(cpus())
 
 
 class _NotCreated(FD):
@@ -173,7 +167,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
     def _shape_changed(self) -> None:
         """Recompute codecs and strides after the key/value sizes are known or changed."""
         self.percpu = self.type in PERCPU_TYPES
-        self._ncpus = possible_cpus() if self.percpu else 1
+        self._ncpus = num_possible_cpus() if self.percpu else 1
         self._stride = (self.value_size + 7) & ~7 if self.percpu else self.value_size
         btf = self.btf
         self.key_codec: Codec = codec_for(btf, self.key_type_id, self.key_size, "key")

@@ -35,8 +35,9 @@ __all__ = ["Object", "load", "open"]
 T = TypeVar("T")
 
 
-class Collection(Mapping[str, T]):
-    """A read-only mapping by C name that says what exists when a name is wrong."""
+class ByName(Mapping[str, T]):
+    """A read-only mapping by C name that says what exists when a name is wrong (an
+    object's maps or programs; owning and closing them is the Object's job)."""
 
     def __init__(self, what: str, items: dict[str, T]) -> None:
         self._what = what
@@ -99,9 +100,9 @@ class Object:
     """
 
     #: Maps by C name (read-only mapping of :class:`pybpf.Map`).
-    maps: Collection[Map]
+    maps: ByName[Map]
     #: Programs by C name (read-only mapping of :class:`pybpf.Program`).
-    programs: Collection[Program]
+    programs: ByName[Program]
     #: Global variables by C name (``.rodata`` before load, ``.data``/``.bss`` live).
     globals: Globals
 
@@ -150,7 +151,7 @@ class Object:
             maps[mname] = m
             if _is_data(ms) and ms.data:  # zero-filled ones (.bss) are made on first use
                 self._images[ms.section] = bytearray(ms.data)
-        self.maps: Collection[Map] = Collection("map", maps)
+        self.maps: ByName[Map] = ByName("map", maps)
 
         progs: dict[str, Program] = {}
         for pname, ps in spec.programs.items():
@@ -164,7 +165,7 @@ class Object:
             )
             p.object = self
             progs[pname] = p
-        self.programs: Collection[Program] = Collection("program", progs)
+        self.programs: ByName[Program] = ByName("program", progs)
         self.globals = Globals(self)
 
     # -- lifetime ------------------------------------------------------------------------

@@ -18,7 +18,8 @@ class FD:
     """An owned file descriptor (map, program, link, BTF, perf event, ...).
 
     Closes on :meth:`close`, on leaving a ``with`` block or when garbage collected;
-    :meth:`disown` hands the number to someone else. Using a closed FD raises
+    :meth:`disown` hands the number to someone else (not ``detach``: a link's
+    ``detach`` closes; giving up ownership is a different act). Using a closed FD raises
     :class:`~pybpf.errors.KernelError` (EBADF) instead of touching a recycled fd.
     """
 
@@ -63,8 +64,6 @@ class FD:
         fd = self.fileno()
         self._fd = -1
         return fd
-
-    detach = disown
 
     def dup(self) -> FD:
         """A new FD (close-on-exec) for the same kernel object."""
