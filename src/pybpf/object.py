@@ -354,11 +354,10 @@ class Object:
         raise BPFError(f"kernel BTF object of module {module!r} not found")
 
     def _log(self, msg: str) -> None:
-        """Loader debug output (``verbose=True``), on stderr."""
-        if self.verbose:
-            import sys
+        """Loader debug output: logger "pybpf" (INFO, on stderr, with ``verbose=True``)."""
+        from pybpf._log import debug
 
-            print(f"pybpf: {self.name}: {msg}", file=sys.stderr)
+        debug(self.verbose, "%s: %s", self.name, msg)
 
     # -- events ----------------------------------------------------------------------------
 
