@@ -165,16 +165,23 @@ def _map_params(obj: Object, ms: MapSpec, m: Map) -> dict[str, Any]:
     max_entries = m.max_entries
     flags = m.flags
     if mtype == MapType.PERF_EVENT_ARRAY and max_entries == 0:
+        # the kernel refuses 0 entries (array_map_alloc_check); one slot per possible CPU
+        # is what bpf_perf_event_output(BPF_F_CURRENT_CPU) indexes (libbpf does the same)
         max_entries = len(possible_cpus())
         m.max_entries = max_entries
     if mtype in (MapType.RINGBUF, MapType.USER_RINGBUF):
-        # a power-of-two multiple of the page size, as the kernel requires
+        # a power-of-two multiple of the page size: ringbuf_map_alloc() answers EINVAL
+        # otherwise (kernel/bpf/ringbuf.c, 5.8; libbpf rounds up the same way)
         size = max(max_entries, _PAGE)
         max_entries = 1 << (size - 1).bit_length()
         m.max_entries = max_entries
     if _is_data(ms):
+        # global data is mmap()ed for Object.globals: BPF_F_MMAPABLE arrays exist since
+        # 5.5 (commit fc9702273e2e); before, globals are read-only from Python after load
         if features.has_mmapable_array():
             flags |= MapFlags.MMAPABLE
+        # .rodata is read-only to programs (BPF_F_RDONLY_PROG, Linux 5.2): once frozen,
+        # the verifier reads its values as known constants and prunes dead branches
         if _is_readonly(ms):
             flags |= MapFlags.RDONLY_PROG
         m.flags = flags

@@ -340,6 +340,9 @@ def _freplace_btf_id(ctx: _Context, prog: Program) -> int:
 
 
 def _kern_version(obj: Object, prog: Program) -> int:
+    # Before Linux 5.0 BPF_PROG_LOAD refused kprobe programs whose kern_version was not
+    # the running LINUX_VERSION_CODE (the check went in 5.0, commit 6c4fc209fcf9); an
+    # object's "version" section wins, as in libbpf. Other types never looked at it.
     if obj.spec.kern_version:
         return obj.spec.kern_version
     if prog.prog_type == ProgType.KPROBE:
