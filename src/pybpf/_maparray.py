@@ -9,7 +9,6 @@ once (vectorised, range-checked). numpy is imported only here, on first use.
 
 from __future__ import annotations
 
-import errno
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["delete", "is_array", "key_dtype", "lookup", "update", "value_dtype"]
 
 _CHUNK = 4096  # elements per syscall, as the Python-object path and libbpf's examples
-_NO_BATCH = (errno.EINVAL, errno.EOPNOTSUPP, 524)
 
 
 def is_array(obj: object) -> bool:
@@ -118,53 +116,41 @@ def update(m: Map, keys: Any, values: Any, flags: int) -> int:
         raise ValueError(f"map {m.name!r}: {len(k)} keys but {len(v)} values")
     ksz, vsz = m.key_size, m._raw_value_size
     kp, vp = k.ctypes.data, v.ctypes.data
-    done = 0
-    for i in range(0, len(k), _CHUNK):
+
+    def batch(i: int) -> int:
         c = min(_CHUNK, len(k) - i)
-        if m._batch_ok:
-            try:
-                n, _ = sysmaps.map_batch_at(
-                    Cmd.MAP_UPDATE_BATCH, m._fd, kp + i * ksz, vp + i * vsz, c, elem_flags=flags
-                )
-                done += n
-                continue
-            except MapError as exc:
-                if exc.errno not in _NO_BATCH or (
-                    isinstance(exc, sysmaps.BatchMapError) and exc.processed
-                ):
-                    raise
-                m._batch_ok = False
+        return sysmaps.map_batch_at(
+            Cmd.MAP_UPDATE_BATCH, m._fd, kp + i * ksz, vp + i * vsz, c, elem_flags=flags
+        )[0]
+
+    def one_by_one(i: int) -> int:
+        c = min(_CHUNK, len(k) - i)
         kb, vb = k[i : i + c].tobytes(), v[i : i + c].tobytes()
         for j in range(c):
             sysmaps.map_update_elem(
                 m._fd, kb[j * ksz : (j + 1) * ksz], vb[j * vsz : (j + 1) * vsz], flags
             )
-            done += 1
-    return done
+        return c
+
+    return m._write_batches(range(0, len(k), _CHUNK), batch, one_by_one)
 
 
 def delete(m: Map, keys: Any) -> int:
     """Delete ``keys``; returns how many were deleted."""
     k = _as_rows(m, keys, key_dtype(m), m.key_size, "keys", False)
     ksz, kp = m.key_size, k.ctypes.data
-    done = 0
-    for i in range(0, len(k), _CHUNK):
+
+    def batch(i: int) -> int:
         c = min(_CHUNK, len(k) - i)
-        if m._batch_ok:
-            try:
-                n, _ = sysmaps.map_batch_at(Cmd.MAP_DELETE_BATCH, m._fd, kp + i * ksz, 0, c)
-                done += n
-                continue
-            except MapError as exc:
-                if exc.errno not in _NO_BATCH or (
-                    isinstance(exc, sysmaps.BatchMapError) and exc.processed
-                ):
-                    raise
-                m._batch_ok = False
-        kb = k[i : i + c].tobytes()
-        for j in range(c):
-            done += int(sysmaps.map_delete_elem(m._fd, kb[j * ksz : (j + 1) * ksz]))
-    return done
+        return sysmaps.map_batch_at(Cmd.MAP_DELETE_BATCH, m._fd, kp + i * ksz, 0, c)[0]
+
+    def one_by_one(i: int) -> int:
+        kb = k[i : i + _CHUNK].tobytes()
+        return sum(
+            int(sysmaps.map_delete_elem(m._fd, kb[j : j + ksz])) for j in range(0, len(kb), ksz)
+        )
+
+    return m._write_batches(range(0, len(k), _CHUNK), batch, one_by_one)
 
 
 def lookup(m: Map) -> tuple[Any, Any]:
@@ -191,7 +177,7 @@ def lookup(m: Map) -> tuple[Any, Any]:
                 out_batch=cur_out.ctypes.data,
             )
         except MapError as exc:
-            if first and exc.errno in _NO_BATCH:
+            if first and sysmaps.batch_refused(exc):
                 return _lookup_slow(m, keys, vals)
             raise
         got += n

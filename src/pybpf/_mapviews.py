@@ -178,9 +178,9 @@ class MapViews:
                         "itemsize": stride,
                     }
                 elem = np.dtype(spec)
-            from pybpf.sys.cpus import possible_cpus
+            from pybpf.sys.cpus import num_possible_cpus
 
-            return kdt, np.dtype((elem, (len(possible_cpus()),)))
+            return kdt, np.dtype((elem, (num_possible_cpus(),)))
         return kdt, one(m.value_type_id, vsize)
 
     def _hist_items(self) -> list[tuple[Any, Any]]:

@@ -21,10 +21,10 @@ def require_pandas() -> Any:
 
     try:
         pandas = importlib.import_module("pandas")
-    except ImportError:
+    except ImportError as exc:
         raise BPFError(
             "dataframes need pandas: pip install 'pybpf[pandas]' (or pip install pandas)"
-        ) from None
+        ) from exc
     return pandas
 
 

@@ -11,20 +11,25 @@ from __future__ import annotations
 import errno
 import os
 import struct
-from collections.abc import Iterable, Iterator, MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pybpf._mapviews import MapViews
 from pybpf.errors import MapError, UsageError
 from pybpf.sys import maps as sysmaps
+from pybpf.sys.cpus import num_possible_cpus
 from pybpf.sys.fd import FD
 from pybpf.uapi.enums import MapType, UpdateFlags
 from pybpf.values.codec import BytesCodec, Codec, LayoutCodec, codec_for
 
 if TYPE_CHECKING:
     from pybpf.btf import BTF
+    from pybpf.elf.maps import MapSpec
 
 __all__ = ["Map"]
+
+_R = TypeVar("_R", bound="sysmaps.BatchResult | sysmaps.RawBatch")
+_C = TypeVar("_C")
 
 PERCPU_TYPES = frozenset(
     {
@@ -62,13 +67,6 @@ FD_VALUE_TYPES = frozenset(
     }
 )
 _BATCH = 4096
-
-
-def possible_cpus() -> int:
-    """Number of possible CPUs (per-CPU values come in this many slots)."""
-    from pybpf.sys.cpus import possible_cpus as cpus
-
-    return len(cpus())
 
 
 class _NotCreated(FD):
@@ -169,7 +167,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
     def _shape_changed(self) -> None:
         """Recompute codecs and strides after the key/value sizes are known or changed."""
         self.percpu = self.type in PERCPU_TYPES
-        self._ncpus = possible_cpus() if self.percpu else 1
+        self._ncpus = num_possible_cpus() if self.percpu else 1
         self._stride = (self.value_size + 7) & ~7 if self.percpu else self.value_size
         btf = self.btf
         self.key_codec: Codec = codec_for(btf, self.key_type_id, self.key_size, "key")
@@ -185,6 +183,26 @@ class Map(MapViews, MutableMapping[Any, Any]):
     def created(self) -> bool:
         """Whether the map exists in the kernel (and this handle is open)."""
         return not self._fd.closed
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_spec(cls, ms: MapSpec, btf: BTF | None, *, name: str | None = None) -> Map:
+        """The (not yet created) map an object's :class:`~pybpf.elf.maps.MapSpec` describes:
+        the one place the loader and :class:`~pybpf.object.Object` make maps from specs.
+        ``btf`` is the object's BTF, which the spec's type ids refer to."""
+        return cls(
+            None,
+            name=name or ms.name,
+            type=ms.type,
+            key_size=ms.key_size,
+            value_size=ms.value_size,
+            max_entries=ms.max_entries,
+            flags=ms.flags,
+            btf=btf,
+            key_type_id=ms.key_type_id,
+            value_type_id=ms.value_type_id,
+        )
 
     # -- construction from the kernel ------------------------------------------------------
 
@@ -257,7 +275,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
         try:
             return self.key_codec.encode(key)
         except UsageError as exc:
-            raise UsageError(f"map {self.name!r} key: {exc}") from None
+            raise UsageError(f"map {self.name!r} key: {exc}") from exc
 
     def _value(self, value: Any) -> bytes:
         if isinstance(value, Map):
@@ -268,7 +286,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
             try:
                 return self.value_codec.encode(value)
             except UsageError as exc:
-                raise UsageError(f"map {self.name!r} value: {exc}") from None
+                raise UsageError(f"map {self.name!r} value: {exc}") from exc
         if (
             isinstance(value, bytes | bytearray | memoryview)
             and len(value) == self._stride * self._ncpus
@@ -346,7 +364,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
                 exc.errno or 0,
                 exc.detail,
                 hint=exc.hint,
-            ) from None
+            ) from exc
 
     def __delitem__(self, key: Any) -> None:
         if not sysmaps.map_delete_elem(self._fd, self._key(key)):
@@ -433,22 +451,11 @@ class Map(MapViews, MutableMapping[Any, Any]):
                 yield key, value
 
     def _items_batched(self) -> Iterator[tuple[bytes, bytes]]:
-        cursor: bytes | None = None
-        first = True
-        while True:
-            try:
-                res = sysmaps.map_lookup_batch(
-                    self._fd, self.key_size, self._raw_value_size, _BATCH, cursor
-                )
-            except MapError as exc:
-                if first and exc.errno in (errno.EINVAL, errno.EOPNOTSUPP, 524):
-                    raise _NoBatch from None
-                raise
-            first = False
+        ks, vs = self.key_size, self._raw_value_size
+        for res in self._read_batches(
+            lambda cur: sysmaps.map_lookup_batch(self._fd, ks, vs, _BATCH, cur)
+        ):
             yield from zip(res.keys, res.values, strict=True)
-            if res.cursor is None:
-                return
-            cursor = res.cursor
 
     def items(self) -> Iterator[tuple[Any, Any]]:  # type: ignore[override]
         """Every (key, value), decoded."""
@@ -484,25 +491,56 @@ class Map(MapViews, MutableMapping[Any, Any]):
         return fmts[0], fmts[1]
 
     def _items_bulk(self, kfmt: str, vfmt: str) -> Iterator[tuple[Any, Any]]:
-        cursor: bytes | None = None
-        first = True
-        while True:
-            try:
-                res = sysmaps.map_lookup_batch_raw(
-                    self._fd, self.key_size, self.value_size, _BATCH, cursor
-                )
-            except MapError as exc:
-                if first and exc.errno in (errno.EINVAL, errno.EOPNOTSUPP, 524):
-                    raise _NoBatch from None
-                raise
-            first = False
+        ks, vs = self.key_size, self.value_size
+        for res in self._read_batches(
+            lambda cur: sysmaps.map_lookup_batch_raw(self._fd, ks, vs, _BATCH, cur)
+        ):
             n = res.count
             keys = struct.unpack(f"={n}{kfmt}", res.keys)
             vals = struct.unpack(f"={n}{vfmt}", res.values)
             yield from zip(keys, vals, strict=True)
+
+    def _read_batches(self, fetch: Callable[[bytes | None], _R]) -> Iterator[_R]:
+        """The one BPF_MAP_LOOKUP_BATCH walk: ``fetch(cursor)`` batch after batch until
+        the map's end; raises _NoBatch when the first batch is refused (the kernel or
+        this map type has no batch lookup: the caller then walks key by key)."""
+        if not _kernel_batches():
+            raise _NoBatch
+        cursor: bytes | None = None
+        first = True
+        while True:
+            try:
+                res = fetch(cursor)
+            except MapError as exc:
+                if first and sysmaps.batch_refused(exc):
+                    raise _NoBatch from exc
+                raise
+            first = False
+            yield res
             if res.cursor is None:
                 return
             cursor = res.cursor
+
+    def _write_batches(
+        self, chunks: Iterable[_C], batch: Callable[[_C], int], one_by_one: Callable[[_C], int]
+    ) -> int:
+        """The one batch-write loop (update and delete, bytes or numpy): ``batch(chunk)``
+        while the kernel takes batches, ``one_by_one(chunk)`` from the first refusal on.
+        A batch that failed part way (some elements processed) is not retried."""
+        if self._batch_ok and not _kernel_batches():
+            self._batch_ok = False
+        done = 0
+        for chunk in chunks:
+            if self._batch_ok:
+                try:
+                    done += batch(chunk)
+                    continue
+                except MapError as exc:
+                    if not sysmaps.batch_refused(exc) or _processed(exc):
+                        raise
+                    self._batch_ok = False
+            done += one_by_one(chunk)
+        return done
 
     def _pack_bulk(self, fmt: str, size: int, items: Sequence[Any]) -> sysmaps.PackedBatch | None:
         """``items`` packed in one struct call, or None when some item is not a plain
@@ -544,39 +582,36 @@ class Map(MapViews, MutableMapping[Any, Any]):
 
     def _update_packed(self, ks: sysmaps.PackedBatch, vs: sysmaps.PackedBatch, flags: int) -> int:
         kb, vb, ksz, vsz = ks.blob, vs.blob, ks.size, vs.size
-        done = 0
-        for i in range(0, len(ks), _BATCH):
-            kc = sysmaps.PackedBatch(kb[i * ksz : (i + _BATCH) * ksz], ksz)
-            vc = sysmaps.PackedBatch(vb[i * vsz : (i + _BATCH) * vsz], vsz)
-            if self._batch_ok:
-                try:
-                    done += sysmaps.map_update_batch(self._fd, kc, vc, elem_flags=flags)
-                    continue
-                except MapError as exc:
-                    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524) or _processed(exc):
-                        raise
-                    self._batch_ok = False
-            done += self._update_pairs(list(zip(kc, vc, strict=True)), flags)
-        return done
+        Chunk = tuple[sysmaps.PackedBatch, sysmaps.PackedBatch]
+        chunks: list[Chunk] = [
+            (
+                sysmaps.PackedBatch(kb[i * ksz : (i + _BATCH) * ksz], ksz),
+                sysmaps.PackedBatch(vb[i * vsz : (i + _BATCH) * vsz], vsz),
+            )
+            for i in range(0, len(ks), _BATCH)
+        ]
+
+        def batch(c: Chunk) -> int:
+            return sysmaps.map_update_batch(self._fd, c[0], c[1], elem_flags=flags)
+
+        def one_by_one(c: Chunk) -> int:
+            return self._update_pairs(list(zip(c[0], c[1], strict=True)), flags)
+
+        return self._write_batches(chunks, batch, one_by_one)
 
     def _update_pairs(self, pairs: list[tuple[bytes, bytes]], flags: int) -> int:
-        done = 0
-        for i in range(0, len(pairs), _BATCH):
-            chunk = pairs[i : i + _BATCH]
+        def batch(chunk: list[tuple[bytes, bytes]]) -> int:
             keys = [k for k, _ in chunk]
             vals = [v for _, v in chunk]
-            if self._batch_ok:
-                try:
-                    done += sysmaps.map_update_batch(self._fd, keys, vals, elem_flags=flags)
-                    continue
-                except MapError as exc:
-                    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524) or _processed(exc):
-                        raise
-                    self._batch_ok = False
+            return sysmaps.map_update_batch(self._fd, keys, vals, elem_flags=flags)
+
+        def one_by_one(chunk: list[tuple[bytes, bytes]]) -> int:
             for k, v in chunk:
                 sysmaps.map_update_elem(self._fd, k, v, flags)
-                done += 1
-        return done
+            return len(chunk)
+
+        chunks = (pairs[i : i + _BATCH] for i in range(0, len(pairs), _BATCH))
+        return self._write_batches(chunks, batch, one_by_one)
 
     def delete_batch(self, keys: Iterable[Any]) -> int:
         """Delete many keys at once; returns how many were deleted.
@@ -591,20 +626,11 @@ class Map(MapViews, MutableMapping[Any, Any]):
         bulk = self._bulk_formats()
         packed = self._pack_bulk(bulk[0], self.key_size, keys) if bulk is not None else None
         raw: Sequence[bytes] = packed if packed is not None else [self._key(k) for k in keys]
-        done = 0
-        for i in range(0, len(raw), _BATCH):
-            chunk = raw[i : i + _BATCH]
-            if self._batch_ok:
-                try:
-                    done += sysmaps.map_delete_batch(self._fd, chunk)
-                    continue
-                except MapError as exc:
-                    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524) or _processed(exc):
-                        raise
-                    self._batch_ok = False
-            for k in chunk:
-                done += int(sysmaps.map_delete_elem(self._fd, k))
-        return done
+        return self._write_batches(
+            (raw[i : i + _BATCH] for i in range(0, len(raw), _BATCH)),
+            lambda chunk: sysmaps.map_delete_batch(self._fd, chunk),
+            lambda chunk: sum(int(sysmaps.map_delete_elem(self._fd, k)) for k in chunk),
+        )
 
     def lookup_batch(self) -> tuple[Any, Any]:
         """Every (key, value) as two numpy arrays, read by BPF_MAP_LOOKUP_BATCH in place.
@@ -665,6 +691,14 @@ class Map(MapViews, MutableMapping[Any, Any]):
     def id(self) -> int:
         """The map's kernel id."""
         return int(self.info().id)
+
+
+def _kernel_batches() -> bool:
+    """The kernel has BPF_MAP_*_BATCH (5.6, commit cb4d03ab499d); probed once a process,
+    so that no map on an older kernel spends a refused syscall finding out."""
+    from pybpf.sys.features import has_batch_ops
+
+    return has_batch_ops()
 
 
 def _processed(exc: MapError) -> bool:

@@ -35,8 +35,9 @@ __all__ = ["Object", "load", "open"]
 T = TypeVar("T")
 
 
-class Collection(Mapping[str, T]):
-    """A read-only mapping by C name that says what exists when a name is wrong."""
+class ByName(Mapping[str, T]):
+    """A read-only mapping by C name that says what exists when a name is wrong (an
+    object's maps or programs; owning and closing them is the Object's job)."""
 
     def __init__(self, what: str, items: dict[str, T]) -> None:
         self._what = what
@@ -45,9 +46,9 @@ class Collection(Mapping[str, T]):
     def __getitem__(self, name: str) -> T:
         try:
             return self._items[name]
-        except KeyError:
+        except KeyError as exc:
             known = ", ".join(self._items) or "none"
-            raise KeyError(f"no {self._what} {name!r} (known: {known})") from None
+            raise KeyError(f"no {self._what} {name!r} (known: {known})") from exc
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
@@ -57,16 +58,6 @@ class Collection(Mapping[str, T]):
 
     def __repr__(self) -> str:
         return f"<{self._what}s: {', '.join(self._items)}>"
-
-
-def _obj_name(spec: ObjectSpec, name: str | None) -> str:
-    if name:
-        return name
-    base = Path(str(spec.file or "object")).name
-    for suffix in (".bpf.o", ".o"):
-        if base.endswith(suffix):
-            return base[: -len(suffix)]
-    return base
 
 
 class Object:
@@ -101,9 +92,9 @@ class Object:
     """
 
     #: Maps by C name (read-only mapping of :class:`pybpf.Map`).
-    maps: Collection[Map]
+    maps: ByName[Map]
     #: Programs by C name (read-only mapping of :class:`pybpf.Program`).
-    programs: Collection[Program]
+    programs: ByName[Program]
     #: Global variables by C name (``.rodata`` before load, ``.data``/``.bss`` live).
     globals: Globals
 
@@ -120,7 +111,7 @@ class Object:
         verbose: bool = False,
     ) -> None:
         self.spec = spec
-        self.name = _obj_name(spec, name)
+        self.name = name or spec.name  # one rule: elf.spec.object_name (libbpf's)
         self.btf_custom_path = btf_custom_path
         self.pin_root = Path(pin_root)
         #: mount a bpffs on pin_root when it is not on one (True; the mount stays after
@@ -147,22 +138,11 @@ class Object:
 
         maps: dict[str, Map] = {}
         for mname, ms in spec.maps.items():
-            m = Map(
-                None,
-                name=mname,
-                type=ms.type,
-                key_size=ms.key_size,
-                value_size=ms.value_size,
-                max_entries=ms.max_entries,
-                flags=ms.flags,
-                btf=spec.btf,
-                key_type_id=ms.key_type_id,
-                value_type_id=ms.value_type_id,
-            )
+            m = Map.from_spec(ms, spec.btf, name=mname)
             maps[mname] = m
             if ms.is_data and ms.data:  # zero-filled ones (.bss) are made on first use
                 self._images[ms.section] = bytearray(ms.data)
-        self.maps: Collection[Map] = Collection("map", maps)
+        self.maps: ByName[Map] = ByName("map", maps)
 
         progs: dict[str, Program] = {}
         for pname, ps in spec.programs.items():
@@ -176,7 +156,7 @@ class Object:
             )
             p.object = self
             progs[pname] = p
-        self.programs: Collection[Program] = Collection("program", progs)
+        self.programs: ByName[Program] = ByName("program", progs)
         self.globals = Globals(spec, self._section_buffer)
 
     # -- lifetime ------------------------------------------------------------------------
@@ -197,10 +177,9 @@ class Object:
         try:
             self.plan = plan = plan_object(self.spec, self.facts, self.settings())
             self.core_results = dict(plan.core)
-            if self.verbose:
-                for func, results in plan.core.items():
-                    for r in results:
-                        self._log(f"{func}: {r}")
+            for func, results in plan.core.items():
+                for r in results:
+                    self._log(f"{func}: {r}")
             execute(plan, self.maps, self.programs, handles, file=self.spec.file)
         except BaseException:
             self.btf_error = handles.btf_error
@@ -366,11 +345,10 @@ class Object:
         return self.facts.modules
 
     def _log(self, msg: str) -> None:
-        """Loader debug output (``verbose=True``), on stderr."""
-        if self.verbose:
-            import sys
+        """Loader debug output: logger "pybpf" (INFO, on stderr, with ``verbose=True``)."""
+        from pybpf._log import debug
 
-            print(f"pybpf: {self.name}: {msg}", file=sys.stderr)
+        debug(self.verbose, "%s: %s", self.name, msg)
 
     # -- events ----------------------------------------------------------------------------
 

@@ -117,3 +117,21 @@ def test_run_bad_setting_is_one_line(bpf_obj, setting: str, message: str) -> Non
     assert proc.stderr.startswith("pybpf: error: ")
     assert message in proc.stderr.splitlines()[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_debug_shows_the_traceback_with_its_causes(bpf_obj) -> None:  # type: ignore[no-untyped-def]
+    """The message alone by default; ``--debug`` prints the traceback, and the error keeps
+    what caused it (here the int() that could not read the value)."""
+    cmd = ["run", str(bpf_obj("cli_run")), "--set", "mode=BOGUS"]
+    plain, debug = (
+        subprocess.run(
+            [sys.executable, "-m", "pybpf", *pre, *cmd], capture_output=True, text=True, timeout=60
+        )
+        for pre in ([], ["--debug"])
+    )
+    assert plain.returncode == 1 and len(plain.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in plain.stderr
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+    assert "ValueError: invalid literal for int()" in debug.stderr
+    assert "direct cause of the following exception" in debug.stderr
+    assert debug.stderr.rstrip().endswith("--set mode: 'BOGUS' is not an integer")

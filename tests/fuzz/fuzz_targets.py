@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pybpf.errors import BPFError
+from pybpf.errors import BPFError, ObjectError
 
 TARGETS = ("spec", "btf", "btf_ext", "disasm", "cdump", "layout")
 
@@ -174,7 +174,7 @@ def run_one(data: bytes) -> None:
         _RUN[target](data[1:])
     except BPFError as exc:
         cause = exc.__cause__
-        if cause is not None and not isinstance(cause, BPFError | OSError):
+        if isinstance(exc, ObjectError) and exc.unexpected:
             raise Finding(
                 f"{target}: {type(exc).__name__} wraps {type(cause).__name__}: {cause}"
             ) from exc

@@ -38,8 +38,9 @@ def test_seeds_pass(bpf_objects: Path) -> None:
 
 
 def test_harness_flags_untyped_and_translated_exceptions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The rule the fuzzer enforces: an untyped exception, or a pybpf error that only
-    wraps one (``raise BTFError(...) from IndexError``), is a finding; a plain one is not."""
+    """The rule the fuzzer enforces: an untyped exception, or a reader's last-resort
+    translation of one (``unexpected=True``), is a finding; a typed error is not, with
+    or without the cause it keeps."""
 
     def untyped(_payload: bytes) -> None:
         raise IndexError("index out of range")
@@ -48,10 +49,13 @@ def test_harness_flags_untyped_and_translated_exceptions(monkeypatch: pytest.Mon
         try:
             untyped(b"")
         except IndexError as exc:
-            raise BTFError("malformed") from exc
+            raise BTFError("malformed", unexpected=True) from exc
 
     def typed(_payload: bytes) -> None:
-        raise BTFError("bad magic", section=".BTF", offset=0)
+        try:
+            untyped(b"")
+        except IndexError as exc:
+            raise BTFError("bad magic", section=".BTF", offset=0) from exc
 
     sel = bytes([TARGETS.index("btf")])
     monkeypatch.setitem(fuzz_targets._RUN, "btf", untyped)

@@ -6,9 +6,8 @@ mounts, pins), counted by what this process made so that other BPF users do not 
 
 from __future__ import annotations
 
-import ctypes
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,18 +44,8 @@ class Env:
 
 
 @pytest.fixture()
-def env(bpf_obj: Any, tmp_path: Path) -> Iterator[Env]:
-    root = tmp_path / "bpffs"
-    root.mkdir()
-    fs.mount("bpf", root, "mode=0700")
-    try:
-        yield Env(bpf_obj, root, tmp_path)
-    finally:
-        libc = ctypes.CDLL(None, use_errno=True)
-        for m in sorted(
-            (p for p in fs.mounts() if tmp_path in p.parents), key=lambda p: -len(p.parts)
-        ):
-            libc.umount2(os.fsencode(m), 0)
+def env(bpf_obj: Any, tmp_path: Path, tmp_bpffs: Path) -> Env:
+    return Env(bpf_obj, tmp_bpffs, tmp_path)
 
 
 def _loaded(e: Env, name: str, only: str | None = None) -> pybpf.Object:

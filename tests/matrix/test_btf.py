@@ -63,7 +63,7 @@ def test_fallback_without_btf_is_loud(bpf_obj, kernel: None, monkeypatch) -> Non
 def test_btf_info_on_every_kernel(bpf_obj, kernel: None) -> None:  # type: ignore[no-untyped-def]
     """BTF info works before 5.11 too, whose shorter ``bpf_btf_info`` (no name) refuses the
     longer one with E2BIG; the id is the one the kernel shows in the fd's fdinfo."""
-    from pybpf.loader.btf_sanitize import sanitize_btf
+    from pybpf.plan.btf_sanitize import sanitize_btf
     from pybpf.sys import features
     from pybpf.sys.info import btf_info
 

@@ -8,8 +8,7 @@ import re
 import pytest
 
 import pybpf
-from pybpf.errors import NotSupportedError, VerifierError
-from pybpf.loader.verifier import summarize_log
+from pybpf.errors import NotSupportedError, VerifierError, summarize_log
 from pybpf.sys import features
 
 

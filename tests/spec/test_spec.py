@@ -498,6 +498,22 @@ def test_object_name_and_determinism(spec: Getter, bpf_obj: Callable[[str], Path
     assert ObjectSpec.from_bytes(bpf_obj("globals").read_bytes(), name="x").name == "x"
 
 
+def test_object_and_spec_share_one_name_rule(
+    bpf_obj: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """libbpf's rule (basename up to the first dot) names both the spec and the Object,
+    for files with more dots than ``.bpf.o`` and for objects read from memory."""
+    import pybpf
+
+    dotted = tmp_path / "globals.v2.bpf.o"
+    shutil.copyfile(bpf_obj("globals"), dotted)
+    for src in (dotted, dotted.read_bytes()):
+        with pybpf.open(src) as obj:
+            assert obj.name == obj.spec.name == ("globals" if src is dotted else "obj")
+    with pybpf.open(dotted, name="mine") as obj:
+        assert obj.name == "mine"
+
+
 def test_missing_file() -> None:
     with pytest.raises(ObjectError, match="cannot read object"):
         ObjectSpec.from_file("/nonexistent/x.bpf.o")

@@ -61,6 +61,8 @@ def test_disown_hands_off_and_dup_is_independent() -> None:
     os.close(r)
     assert _is_open(copy.fileno())
     copy.close()
+    # one verb per act: a link's detach() closes, so an FD has no detach() that disowns
+    assert not hasattr(FD, "detach")
 
 
 def test_fd_zero_is_moved_away() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import struct
 import uuid
 from pathlib import Path
@@ -206,6 +207,25 @@ def test_batch_on_array_covers_every_index() -> None:
         maps.map_update_batch(fd, [k32(i) for i in range(10)], [k32(i + 1) for i in range(10)])
         res = maps.map_lookup_batch(fd, 4, 4, 10)
         assert [struct.unpack("<I", v)[0] for v in res.values] == list(range(1, 11))
+
+
+def test_map_batches_fall_back_where_the_map_type_has_none() -> None:
+    """A DEVMAP_HASH has no batch callbacks (the kernel answers ENOTSUPP, 524): Map's one
+    batch loop then goes element by element, for updates, reads and deletes."""
+    from pybpf.map import Map
+
+    with maps.map_create(MapType.DEVMAP_HASH, 4, 4, 8) as raw:
+        with pytest.raises(MapError) as exc:
+            maps.map_update_batch(raw, [k32(1)], [k32(1)])
+        assert maps.batch_refused(exc.value), exc.value
+    lo = socket.if_nametoindex("lo")
+    keys = [k32(i * 3) for i in range(5)]
+    m = Map.from_fd(maps.map_create(MapType.DEVMAP_HASH, 4, 4, 8))
+    with m:
+        assert m.update_batch((k, k32(lo)) for k in keys) == 5
+        assert dict(m.items()) == dict.fromkeys(keys, k32(lo))
+        assert m.delete_batch(keys[:3]) == 3
+        assert sorted(m) == sorted(keys[3:])
 
 
 def test_pin_and_get(tmp_path: Path) -> None:

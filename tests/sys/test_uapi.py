@@ -61,3 +61,48 @@ def test_flags_are_int_flags() -> None:
     assert enums.UpdateFlags.F_LOCK == 4
     assert enums.ProgFlags.SLEEPABLE == 16 and enums.AttachFlags.ALLOW_MULTI == 2
     assert enums.XdpFlags.SKB_MODE == 2
+
+
+def test_attrs_are_generated_from_the_running_kernel() -> None:
+    """sys/attrs.py is what gen_attrs makes from this kernel's BTF: the same text on the
+    kernel it was generated from; on any other, every field the kernel has sits at its
+    offset and size (the kernel only appends; older kernels lack trailing fields)."""
+    need(Path("/sys/kernel/btf/vmlinux").exists(), "kernel has no BTF (/sys/kernel/btf/vmlinux)")
+    from pybpf.btf import BTF
+    from pybpf.uapi import gen_attrs
+
+    btf = BTF.load_vmlinux()
+    assert gen_attrs.problems(btf) == [], "run python -m pybpf.uapi.gen_attrs --write"
+    committed = gen_attrs.OUTPUT.read_text()
+    made_on = re.search(r"BTF of\n# Linux (\d+\.\d+) ", committed)
+    assert made_on, committed[:200]
+    if made_on.group(1) == gen_attrs._release():
+        assert gen_attrs.render(btf, made_on.group(1)) == committed
+    assert gen_attrs.main(["--check"]) == 0
+
+
+def test_attr_drift_is_reported() -> None:
+    """A layout that lost a field or sized one wrongly is named, field by field."""
+    need(Path("/sys/kernel/btf/vmlinux").exists(), "kernel has no BTF (/sys/kernel/btf/vmlinux)")
+    import ctypes
+    import types
+
+    from pybpf.btf import BTF
+    from pybpf.sys import attrs
+    from pybpf.uapi import gen_attrs
+
+    class MapCreateAttr(ctypes.Structure):  # stops before map_extra
+        _fields_ = attrs.MapCreateAttr._fields_[:13]
+
+    class BatchAttr(ctypes.Structure):  # count as a u64: every later field moves
+        _fields_ = tuple(
+            (n, ctypes.c_uint64 if n == "count" else t) for n, t in attrs.BatchAttr._fields_
+        )
+
+    drifted = types.SimpleNamespace(**vars(attrs))
+    drifted.MapCreateAttr, drifted.BatchAttr = MapCreateAttr, BatchAttr
+    found = gen_attrs.problems(BTF.load_vmlinux(), drifted)
+    assert "MapCreateAttr.map_extra: missing (the kernel has it at offset 64)" in found
+    assert "BatchAttr.count: at (32, 8), the kernel says (32, 4)" in found
+    assert any(p.startswith("BatchAttr.elem_flags: at ") for p in found)
+    assert all(p.startswith(("MapCreateAttr.", "BatchAttr.")) for p in found)

@@ -39,7 +39,7 @@ def btf_annotations(obj: ElfObject, *, strict: bool = True) -> Annotations:
         ext = BTFExt.from_bytes(ext_sec.data, btf)
     except BTFError as exc:
         if strict:
-            raise exc.with_file(obj.file) from None
+            raise exc.with_file(obj.file) from exc.__cause__
         return out
     for sec, lines in ext.line_info.items():
         out.source[sec] = [

@@ -399,8 +399,8 @@ def call(helper: str | int) -> Insn:
     if isinstance(helper, str):
         try:
             helper = int(FuncId[helper.removeprefix("bpf_")])
-        except KeyError:
-            raise ValueError(f"no BPF helper named {helper!r}") from None
+        except KeyError as exc:
+            raise ValueError(f"no BPF helper named {helper!r}") from exc
     return _mk(Instruction(Class.JMP | JmpOp.CALL, 0, PseudoCall.HELPER, 0, int(helper)))
 
 

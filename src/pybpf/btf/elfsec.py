@@ -25,4 +25,4 @@ def btf_sections(data: bytes, *, file: str | None = None) -> tuple[bytes | None,
             bytes(ext.data()) if ext is not None else None,
         )
     except (ELFError, ValueError, KeyError, IndexError, OSError) as exc:
-        raise BTFError(f"cannot read ELF object: {exc}", file=file) from None
+        raise BTFError(f"cannot read ELF object: {exc}", file=file) from exc

@@ -151,7 +151,7 @@ def _to_words(words: Iterable[int], what: str) -> array[int]:
     try:
         return array("I", words)
     except (OverflowError, TypeError) as exc:
-        raise BTFError(f"{what}: value out of range for a u32 ({exc})") from None
+        raise BTFError(f"{what}: value out of range for a u32 ({exc})") from exc
 
 
 def encode(

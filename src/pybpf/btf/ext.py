@@ -108,8 +108,8 @@ class CoreRelo:
         """The accessor string ``"0:1:2"`` as integers."""
         try:
             return tuple(int(x) for x in self.access_str.split(":")) if self.access_str else ()
-        except ValueError:
-            raise BTFError(f"bad CO-RE access string {self.access_str!r}") from None
+        except ValueError as exc:
+            raise BTFError(f"bad CO-RE access string {self.access_str!r}") from exc
 
 
 @dataclass
@@ -144,8 +144,8 @@ class _Parser:
     def string(self, off: int, where: int) -> str:
         try:
             return self.btf.string(off)
-        except BTFError:
-            raise self.err(f"string offset {off} is outside the .BTF strings", where) from None
+        except BTFError as exc:
+            raise self.err(f"string offset {off} is outside the .BTF strings", where) from exc
 
     def parse(self) -> BTFExt:
         d = self.data
@@ -180,8 +180,8 @@ class _Parser:
         def cr(u: tuple[int, ...], at: int) -> CoreRelo:
             try:
                 kind = CoreReloKind(u[3])
-            except ValueError:
-                raise self.err(f"unknown CO-RE relocation kind {u[3]}", at + 12) from None
+            except ValueError as exc:
+                raise self.err(f"unknown CO-RE relocation kind {u[3]}", at + 12) from exc
             return CoreRelo(u[0], u[1], self.string(u[2], at + 8), kind)
 
         funcs, fsz = self.info(hdr_len + fi_off, fi_len, 2, FUNC_INFO_SIZE, fi, "func_info")
@@ -237,7 +237,7 @@ def encode_func_info(records: Iterable[FuncInfo]) -> bytes:
     try:
         return b"".join(st.pack(r.insn_off // INSN_SIZE, r.type_id) for r in records)
     except struct.error as exc:
-        raise BTFError(f"func_info record out of range: {exc}") from None
+        raise BTFError(f"func_info record out of range: {exc}") from exc
 
 
 def encode_line_info(records: Iterable[LineInfo], btf: BTF) -> bytes:

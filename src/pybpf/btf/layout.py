@@ -69,8 +69,8 @@ class Record(tuple[Any, ...]):
         if isinstance(key, str):
             try:
                 return tuple.__getitem__(self, self._index[key])
-            except KeyError:
-                raise KeyError(f"{self._type_name} has no field {key!r}") from None
+            except KeyError as exc:
+                raise KeyError(f"{self._type_name} has no field {key!r}") from exc
         return tuple.__getitem__(self, key)
 
     def _asdict(self) -> dict[str, Any]:
@@ -177,7 +177,7 @@ class _Scalar(Layout):
         try:
             v = self.st.unpack_from(buf, offset)[0]
         except struct.error as exc:
-            raise BTFError(f"cannot decode {self.type_name}: {exc}") from None
+            raise BTFError(f"cannot decode {self.type_name}: {exc}") from exc
         return self.conv(v) if self.conv is not None else v
 
     def build(self, vals: Sequence[Any], start: int) -> Any:
@@ -194,7 +194,7 @@ class _Scalar(Layout):
         try:
             self.st.pack_into(buf, offset, self.to_raw(value))
         except struct.error as exc:
-            raise BTFError(f"cannot encode {value!r} as {self.type_name}: {exc}") from None
+            raise BTFError(f"cannot encode {value!r} as {self.type_name}: {exc}") from exc
 
 
 class _EnumScalar(_Scalar):
@@ -216,8 +216,8 @@ class _EnumScalar(_Scalar):
         if isinstance(value, str):
             try:
                 value = self.by_name[value]
-            except KeyError:
-                raise BTFError(f"{self.type_name} has no enumerator {value!r}") from None
+            except KeyError as exc:
+                raise BTFError(f"{self.type_name} has no enumerator {value!r}") from exc
         v = int(value)
         bits = 8 * self.size
         if self.fmt is not None and self.fmt.islower():
@@ -241,7 +241,7 @@ class _BigInt(Layout):
                 self.size, "little", signed=self.signed
             )
         except OverflowError as exc:
-            raise BTFError(f"cannot encode {value!r} as {self.type_name}: {exc}") from None
+            raise BTFError(f"cannot encode {value!r} as {self.type_name}: {exc}") from exc
 
 
 class _Opaque(Layout):
@@ -322,7 +322,7 @@ class _ArrayLayout(Layout):
             try:
                 vals = self.st.unpack_from(buf, offset)
             except struct.error as exc:
-                raise BTFError(f"cannot decode {self.type_name}: {exc}") from None
+                raise BTFError(f"cannot decode {self.type_name}: {exc}") from exc
             return self.build(vals, 0)
         _need(buf, offset, self)
         es = self.elem.size
@@ -445,7 +445,7 @@ class _RecordLayout(Layout):
             try:
                 vals = self.st.unpack_from(buf, offset)
             except struct.error as exc:
-                raise BTFError(f"cannot decode {self.type_name}: {exc}") from None
+                raise BTFError(f"cannot decode {self.type_name}: {exc}") from exc
             if self.plain:
                 return tuple.__new__(self.cls, vals)
             return self.build(vals, 0)
@@ -497,7 +497,7 @@ class _RecordLayout(Layout):
             try:
                 self.st.pack_into(buf, offset, *flat)
             except struct.error as exc:
-                raise BTFError(f"cannot encode {self.type_name}: {exc}") from None
+                raise BTFError(f"cannot encode {self.type_name}: {exc}") from exc
             return
         self.check_keys(value)
         get = _getter(value, self.type_name)

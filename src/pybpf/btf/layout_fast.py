@@ -122,7 +122,7 @@ def fast_decoder(lay: Layout) -> Callable[[Buffer, int], Any] | None:
         "    try:\n"
         f"{body}"
         "    except _error as exc:\n"
-        "        raise _BTFError(_what + str(exc)) from None\n"
+        "        raise _BTFError(_what + str(exc)) from exc\n"
         f"{tail}"
     )
     ns: dict[str, Any] = {}

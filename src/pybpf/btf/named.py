@@ -50,9 +50,7 @@ def type_id_by_name(btf: BTF, name: str, *, owner: str = "") -> int:
     decl = f"{keyword or 'struct'} {text}"
     where = f" of {owner!r}" if owner else ""
     hint = KEEP_TYPE_HINT.format(decl=decl)
-    err = BTFError(f"no type {name!r} in the BTF{where}: {hint}")
-    err.hint = hint  # type: ignore[attr-defined]
-    raise err
+    raise BTFError(f"no type {name!r} in the BTF{where}: {hint}", hint=hint)
 
 
 def numpy_dtype_by_name(spec: Any, btf: BTF | None, *, owner: str = "") -> Any:

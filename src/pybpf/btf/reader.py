@@ -322,7 +322,7 @@ class BTF:
                 data = raw
             btf = cls.from_bytes(data, base=base, cache=cache)
         except BTFError as exc:
-            raise exc.with_file(str(path)) from None
+            raise exc.with_file(str(path)) from exc.__cause__
         btf.file = str(path)
         return btf
 
@@ -518,9 +518,9 @@ class BTF:
             if k == Kind.TYPE_TAG:
                 return TypeTag(name, sz, kflag)
         except BTFError as exc:  # (a ValueError too: caught first)
-            raise self._error(f"type [{tid}]: {exc.message}", self.record_offset(tid)) from None
+            raise self._error(f"type [{tid}]: {exc.message}", self.record_offset(tid)) from exc
         except ValueError as exc:  # bad linkage or encoding value
-            raise self._error(f"type [{tid}]: {exc}", self.record_offset(tid)) from None
+            raise self._error(f"type [{tid}]: {exc}", self.record_offset(tid)) from exc
         raise self._error(
             f"type [{tid}] has unknown kind {k}{_UNKNOWN_KIND_HINT}", self.record_offset(tid)
         )

@@ -11,6 +11,9 @@ from typing import ClassVar
 
 from pybpf._dataclass import dataclass
 
+# The kernel's BTF_KIND_* numbers: one enum, generated from kernel BTF by uapi/gen.py.
+from pybpf.uapi.enums import BtfKind as Kind
+
 __all__ = [
     "Array",
     "Const",
@@ -42,31 +45,6 @@ __all__ = [
     "Void",
     "Volatile",
 ]
-
-
-class Kind(enum.IntEnum):
-    """BTF kinds with the kernel's numbers (``BTF_KIND_*``)."""
-
-    UNKN = 0
-    INT = 1
-    PTR = 2
-    ARRAY = 3
-    STRUCT = 4
-    UNION = 5
-    ENUM = 6
-    FWD = 7
-    TYPEDEF = 8
-    VOLATILE = 9
-    CONST = 10
-    RESTRICT = 11
-    FUNC = 12
-    FUNC_PROTO = 13
-    VAR = 14
-    DATASEC = 15
-    FLOAT = 16
-    DECL_TAG = 17
-    TYPE_TAG = 18
-    ENUM64 = 19
 
 
 class IntEncoding(enum.IntFlag):

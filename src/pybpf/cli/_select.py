@@ -45,8 +45,8 @@ def resolve(kind: Kind, sel: tuple[str, str]) -> list[int]:
     if how == "id":
         try:
             return [int(value, 0)]
-        except ValueError:
-            raise BPFError(f"{kind} id {value!r} is not a number") from None
+        except ValueError as exc:
+            raise BPFError(f"{kind} id {value!r} is not a number") from exc
     if how == "pinned":
         with objects.obj_get(value) as fd:
             info = _info(kind, fd)

@@ -72,8 +72,8 @@ def _select(btf: BTF, spec: str, kind: str | None) -> list[int]:
     if kind:
         try:
             k = Kind[kind.upper()]
-        except KeyError:
-            raise BTFError(f"unknown kind {kind!r}") from None
+        except KeyError as exc:
+            raise BTFError(f"unknown kind {kind!r}") from exc
     ids = btf.find(spec, k)
     if not ids:
         raise BTFError(f"no type named {spec!r}", file=None, section=btf.name)

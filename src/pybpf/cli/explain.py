@@ -261,7 +261,7 @@ def _rejected(
     code: bytes,
     group: Any,
 ) -> None:
-    from pybpf.loader.verifier import summarize_log
+    from pybpf.errors import summarize_log
 
     log = getattr(error, "log", "") or ""
     summary = summarize_log(log) if log else None

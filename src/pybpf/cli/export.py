@@ -47,7 +47,7 @@ def _run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         from pybpf.errors import BPFError
 
-        raise BPFError(f"pybpf export needs {exc.name}: pip install 'pybpf[export]'") from None
+        raise BPFError(f"pybpf export needs {exc.name}: pip install 'pybpf[export]'") from exc
     from pybpf.export.daemon import serve
 
     logging.basicConfig(

@@ -80,5 +80,5 @@ def _detach(args: argparse.Namespace) -> int:
                 exc.errno,
                 f"{kind} links cannot be detached by id",
                 hint="the link goes away when the process holding it closes it (or unpin it)",
-            ) from None
+            ) from exc
     return 0

@@ -170,8 +170,8 @@ def _parse(m: Any, text: str, type_id: int, size: int, what: str) -> Any:
     else:
         try:
             raw = int(text, 0).to_bytes(size, "little", signed=text.strip().startswith("-"))
-        except (ValueError, OverflowError):
-            raise BPFError(f"{what}: {text!r} is not a {size}-byte integer (or hex:...)") from None
+        except (ValueError, OverflowError) as exc:
+            raise BPFError(f"{what}: {text!r} is not a {size}-byte integer (or hex:...)") from exc
     if len(raw) != size:
         raise BPFError(f"{what}: {len(raw)} bytes given, the map wants {size}")
     return raw
@@ -252,8 +252,8 @@ def _delete(args: argparse.Namespace) -> int:
     with open_map(map_id) as m:
         try:
             del m[_key(m, key_text)]
-        except KeyError:
-            raise MapError(f"delete key {key_text} in map {map_id}", errno.ENOENT) from None
+        except KeyError as exc:
+            raise MapError(f"delete key {key_text} in map {map_id}", errno.ENOENT) from exc
     _done(args)
     return 0
 

@@ -167,10 +167,10 @@ def _format(args: argparse.Namespace) -> int:
     path = root() / "events" / cat / name / "format"
     try:
         text = path.read_text()
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise KernelError(
             f"read {path}", errno.ENOENT, hint="list them with `pybpf tracepoint list`"
-        ) from None
+        ) from exc
     _, fields = parse_format(text, str(path))
     print(to_c(cat, name, fields) if args.lang == "c" else to_python(cat, name, fields), end="")
     return 0

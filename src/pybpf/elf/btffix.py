@@ -186,4 +186,4 @@ def fixup_btf(elf: ElfObject, btf: BTF, externs: Mapping[str, ExternSpec]) -> BT
     try:
         return _Fixer(elf, btf, externs).run()
     except BTFError as exc:
-        raise exc.with_file(elf.file) from None
+        raise exc.with_file(elf.file) from exc.__cause__

@@ -132,10 +132,10 @@ class MapSpec:
 def _map_type(value: int, name: str, file: str | None, section: str) -> MapType:
     try:
         return MapType(value)
-    except ValueError:
+    except ValueError as exc:
         raise ObjectError(
             f"map {name!r}: unknown map type {value}", file=file, section=section
-        ) from None
+        ) from exc
 
 
 # ---------------------------------------------------------------- legacy "maps"
@@ -421,7 +421,7 @@ class _BTFMaps:
                 try:
                     size = self.btf.size_of(tid)
                 except ObjectError as exc:
-                    raise self.err(f"map {map_name!r}: {m.name} type has no size ({exc})") from None
+                    raise self.err(f"map {map_name!r}: {m.name} type has no size ({exc})") from exc
                 if m.name == "key":
                     d.key_type_id, key_size = tid, size
                     if "key_size" in seen and d.key_size != key_size:

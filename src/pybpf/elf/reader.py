@@ -272,11 +272,13 @@ class ElfObject:
         try:
             return _Parser(bytes(data), file).parse()
         except ObjectError as exc:
-            raise exc.with_file(file) from None
+            raise exc.with_file(file) from exc.__cause__
         except (struct.error, IndexError, KeyError, ValueError, OverflowError) as exc:
             # every read above is bounds-checked: this only names a check that was missed
             raise ObjectError(
-                f"malformed ELF object (unexpected {type(exc).__name__}: {exc})", file=file
+                f"malformed ELF object (unexpected {type(exc).__name__}: {exc})",
+                file=file,
+                unexpected=True,
             ) from exc
 
     # -- queries ------------------------------------------------------------------
@@ -589,14 +591,14 @@ class _Parser:
             if rtype is None:
                 try:
                     rtype = types[r_type] = RelocType(_GNU_DATA_RELOCS.get(r_type, r_type))
-                except ValueError:
+                except ValueError as exc:
                     raise self.err(
                         f"relocation {i}: unknown relocation type {r_type} (BPF objects use "
                         + ", ".join(f"{t.name}={int(t)}" for t in RelocType)
                         + "); build the object with clang -target bpf",
                         section=rel.name,
                         offset=off,
-                    ) from None
+                    ) from exc
             if not 0 <= r_sym < nsyms:
                 raise self.err(
                     f"relocation {i}: symbol index {r_sym} out of range "

@@ -117,7 +117,7 @@ class ObjectSpec:
         try:
             return _build(bytes(data), name or object_name(file), file)
         except ObjectError as exc:
-            raise exc.with_file(file) from None
+            raise exc.with_file(file) from exc.__cause__
         except (
             struct.error,
             IndexError,
@@ -130,7 +130,9 @@ class ObjectSpec:
             AssertionError,
         ) as exc:
             raise ObjectError(
-                f"malformed object (unexpected {type(exc).__name__}: {exc})", file=file
+                f"malformed object (unexpected {type(exc).__name__}: {exc})",
+                file=file,
+                unexpected=True,
             ) from exc
 
     # -- queries ----------------------------------------------------------------

@@ -25,7 +25,7 @@ def dup_map_fd(fd: int | HasFileno, want: MapType, what: str) -> tuple[FD, MapIn
     try:
         owned = dup_fd(num, "map")
     except KernelError as exc:
-        raise MapError(f"open {what}", exc.errno or errno.EBADF, f"fd {num} is not open") from None
+        raise MapError(f"open {what}", exc.errno or errno.EBADF, f"fd {num} is not open") from exc
     try:
         info = map_info(owned)
         if info.type != want:

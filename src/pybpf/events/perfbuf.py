@@ -191,7 +191,7 @@ class PerfBuffer(Closing, Generic[T]):
                     exc.errno or 0,
                     f"{self.page_cnt} pages",
                     hint="lower page_cnt, or raise /proc/sys/kernel/perf_event_mlock_kb",
-                ) from None
+                ) from exc
             self._rings[fd.fileno()] = ring
             perf_event_enable(fd)
             map_update_elem(self._map, struct.pack("<I", cpu), struct.pack("<I", fd.fileno()))

@@ -141,7 +141,7 @@ class RingBuffer(Closing, Generic[T]):
 
             raise MapError(
                 f"mmap ring buffer {self.name!r}", exc.errno or 0, "the kernel refused the mapping"
-            ) from None
+            ) from exc
         self._cons = memoryview(self._cons_mm).cast("Q")  # [0] is consumer_pos
         self._data = memoryview(self._data_mm)  # producer page, then data twice
         self._prod = self._data[:_PAGE].cast("Q")  # [0] is producer_pos

@@ -99,7 +99,7 @@ class TracePipe(Closing):
         except OSError as exc:
             raise KernelError(
                 f"open {self.path}", exc.errno or 0, hint="reading trace_pipe needs root"
-            ) from None
+            ) from exc
         self._poll = select.poll()
         self._poll.register(self._fd, select.POLLIN)
         self._partial = b""

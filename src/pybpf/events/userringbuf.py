@@ -65,7 +65,7 @@ class UserRingBuffer(Closing):
             )
         except OSError as exc:
             self._fd.close()
-            raise MapError(f"mmap user ring buffer {self.name!r}", exc.errno or 0) from None
+            raise MapError(f"mmap user ring buffer {self.name!r}", exc.errno or 0) from exc
         self._cons = memoryview(self._cons_mm).cast("Q")
         self._view = memoryview(self._prod_mm)
         self._prod = self._view[:_PAGE].cast("Q")

@@ -166,29 +166,24 @@ class MapReader:
 
     def _batches(self) -> Iterator[tuple[bytes, bytes, int]] | None:
         """The map as (keys blob, values blob, count) batches, or None without batch ops."""
-        import errno
-
-        from pybpf.errors import MapError
-        from pybpf.map import FD_VALUE_TYPES
+        from pybpf.map import FD_VALUE_TYPES, _NoBatch
         from pybpf.sys.maps import map_lookup_batch_raw
 
         m = self.map
         if not m._batch_ok or m.type in FD_VALUE_TYPES:
             return None
-        out: list[tuple[bytes, bytes, int]] = []
-        cursor: bytes | None = None
-        while True:
-            try:
-                r = map_lookup_batch_raw(m.fd, m.key_size, m.value_size, _BATCH, cursor)
-            except MapError as exc:
-                if not out and exc.errno in (errno.EINVAL, errno.EOPNOTSUPP, 524):
-                    m._batch_ok = False
-                    return None
-                raise
-            out.append((r.keys, r.values, r.count))
-            if r.cursor is None:
-                return iter(out)
-            cursor = r.cursor
+        ks, vs = m.key_size, m.value_size
+        try:
+            out = [
+                (r.keys, r.values, r.count)
+                for r in m._read_batches(
+                    lambda cur: map_lookup_batch_raw(m.fd, ks, vs, _BATCH, cur)
+                )
+            ]
+        except _NoBatch:
+            m._batch_ok = False
+            return None
+        return iter(out)
 
     def _read_fast(self) -> dict[tuple[str, ...], int | float] | None:
         """One label, integer values: whole batches at C speed (slices, struct, map)."""
@@ -372,11 +367,11 @@ class _Metric:
 def _map(obj: pybpf.Object, cfg: ObjectConfig, name: str, where: Where) -> pybpf.Map:
     try:
         return obj.maps[name]
-    except KeyError:
+    except KeyError as exc:
         known = ", ".join(n for n in obj.maps if not n.startswith(".")) or "none"
         raise where.error(
             f"object {cfg.name!r} ({cfg.path.name}) has no map {name!r}; maps: {known}"
-        ) from None
+        ) from exc
 
 
 class ExportedObject:
@@ -396,9 +391,9 @@ class ExportedObject:
                 except KeyError as exc:
                     raise cfg.rodata_where[var].error(
                         f"object {cfg.name!r}: {exc.args[0]}"
-                    ) from None
+                    ) from exc
                 except (TypeError, ValueError, OverflowError, BPFError) as exc:
-                    raise cfg.rodata_where[var].error(f"cannot set {var!r}: {exc}") from None
+                    raise cfg.rodata_where[var].error(f"cannot set {var!r}: {exc}") from exc
             # bind metrics before load: a config mistake costs no kernel work
             self.metrics = [_Metric(namespace, self.obj, spec, cfg) for spec in cfg.metrics]
             self.obj.load()
@@ -416,11 +411,11 @@ class ExportedObject:
         for a in self.cfg.attach:
             try:
                 prog = self.obj.programs[a.program]
-            except KeyError:
+            except KeyError as exc:
                 raise a.where.error(
                     f"object {self.name!r} has no program {a.program!r}; "
                     f"programs: {', '.join(self.obj.programs)}"
-                ) from None
+                ) from exc
             link = prog.attach_xdp(a.interface, mode=a.mode) if a.interface else prog.attach()
             self.obj.own_link(link)
 

@@ -223,7 +223,7 @@ def _yaml_tree(text: str, file: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"invalid YAML: {problem}", file=file, line=line) from None
+        raise ConfigError(f"invalid YAML: {problem}", file=file, line=line) from exc
     if node is None:
         raise ConfigError("the file is empty", file=file, line=1)
     constructor = yaml.SafeLoader("")
@@ -400,7 +400,7 @@ def _decoder(c: _Ctx) -> DecoderSpec:
             except re.error as exc:
                 raise Where(c.file, regs.lines[i], f"{c.path}.regexps[{i}]").error(
                     f"bad regular expression {r!r}: {exc}"
-                ) from None
+                ) from exc
         d.regexps = [str(r) for r in regs]
     c.done()
     return d
@@ -467,8 +467,8 @@ def _histogram(c: _Ctx) -> HistogramSpec:
         keys = c.get("bucket_keys", _List)
         try:
             h.bucket_keys = sorted(float(k) for k in keys)
-        except (TypeError, ValueError):
-            raise c.at("bucket_keys").error("bucket_keys must be numbers") from None
+        except (TypeError, ValueError) as exc:
+            raise c.at("bucket_keys").error("bucket_keys must be numbers") from exc
         if not h.bucket_keys:
             raise c.at("bucket_keys").error("bucket_keys must list at least one bucket")
     else:
@@ -617,5 +617,5 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     try:
         text = p.read_text()
     except OSError as exc:
-        raise ConfigError(f"cannot read the configuration: {exc.strerror}", file=str(p)) from None
+        raise ConfigError(f"cannot read the configuration: {exc.strerror}", file=str(p)) from exc
     return parse_config(text, str(p))

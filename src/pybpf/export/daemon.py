@@ -152,7 +152,7 @@ def serve(config: str, listen: str = DEFAULT_LISTEN, *, verbose: bool = False) -
         try:
             server = MetricsServer(host, port, registry)
         except OSError as exc:
-            raise ConfigError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+            raise ConfigError(f"cannot listen on {listen}: {exc.strerror or exc}") from exc
         server.thread.start()
 
         def on_stop(signum: int, frame: Any) -> None:

@@ -62,9 +62,9 @@ def running_facts(btf_custom_path: str | os.PathLike[str] | None = None) -> Kern
         return features.btf_kinds()
 
     def cpus() -> int:
-        from pybpf.sys.cpus import possible_cpus
+        from pybpf.sys.cpus import num_possible_cpus
 
-        return len(possible_cpus())
+        return num_possible_cpus()
 
     def version() -> int:
         from pybpf.kernel.kconfig import kernel_version

@@ -46,10 +46,10 @@ def disassemble_jited(
 
     try:
         capstone: Any = importlib.import_module("capstone")
-    except ImportError:
+    except ImportError as exc:
         raise NotSupportedError(
             "JIT disassembly", "install the optional extra: pip install 'pybpf[jit]' (capstone)"
-        ) from None
+        ) from exc
     arch = machine or platform.machine()
     if arch in ("x86_64", "amd64"):
         md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)

@@ -99,7 +99,7 @@ def read_kernel_config(
             try:
                 raw = gzip.decompress(raw)
             except (OSError, EOFError) as exc:
-                raise ExternError(f"{path}: not a valid gzip file ({exc})") from None
+                raise ExternError(f"{path}: not a valid gzip file ({exc})") from exc
         return parse_kconfig(raw.decode("utf-8", "replace"), source=str(path))
     raise ExternError(
         "cannot read the kernel config for .kconfig externs: tried " + ", ".join(tried)

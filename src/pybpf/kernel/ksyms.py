@@ -109,7 +109,7 @@ def read_kallsyms(path: str = KALLSYMS_PATH, *, fresh: bool = False) -> Kallsyms
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise ExternError(f"cannot read {path} for typeless ksyms: {exc.strerror}") from None
+        raise ExternError(f"cannot read {path} for typeless ksyms: {exc.strerror}") from exc
     _KALLSYMS[path] = syms = parse_kallsyms(text)
     return syms
 

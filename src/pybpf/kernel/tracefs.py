@@ -112,13 +112,13 @@ def _write(path: Path, text: str, what: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     except OSError as exc:
-        raise KernelError(f"open {path}", exc.errno or errno.EIO) from None
+        raise KernelError(f"open {path}", exc.errno or errno.EIO) from exc
     try:
         os.write(fd, text.encode())
     except OSError as exc:
         raise KernelError(
             what, exc.errno or errno.EIO, f"wrote {text.strip()!r} to {path}"
-        ) from None
+        ) from exc
     finally:
         os.close(fd)
 

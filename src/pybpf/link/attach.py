@@ -54,6 +54,8 @@ def _tracing(prog: Program, *args: Any, **kw: Any) -> Link:
     from pybpf.link.tracing import attach_tracing
 
     kind = prog.sec.name.split("/")[0] if prog.sec is not None else "tracing"
+    kw.setdefault("attach_type", prog.expected_attach_type)
+    kw.setdefault("prog_type", prog.prog_type)
     return attach_tracing(
         prog.fd, prog_name=prog.name, kind=kind, target=prog.attach_target or "", **kw
     )
@@ -177,7 +179,7 @@ def _check_args(
         raise UsageError(
             f"program {prog.name!r} ({kind}, section {prog.sec.name if prog.sec else '?'!r}): "
             f"attach() needs {want}; {exc}"
-        ) from None
+        ) from exc
 
 
 def _perf_event(prog: Program, *args: Any, **kw: Any) -> Link:
@@ -196,7 +198,7 @@ def _network(module: str, func: str) -> Any:
                 raise
             raise NotSupportedError(
                 f"attaching {prog.sec.kind.value if prog.sec else module} programs from pybpf"
-            ) from None
+            ) from exc
         fn = getattr(mod, func)
         kw = _net_defaults(prog, kw)
         _check_args(prog, fn, args, kw)

@@ -22,6 +22,7 @@ from pybpf.errors import BPFError, KernelError, LinkError, NotSupportedError
 from pybpf.sys import fs, objects, perf
 from pybpf.sys import links as syslinks
 from pybpf.sys.fd import FD
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import LinkType
 
 if TYPE_CHECKING:
@@ -184,14 +185,14 @@ class Link:
                 op="update link program",
             )
         except KernelError as exc:
-            if exc.errno in (errno.EOPNOTSUPP, errno.ENOTSUP, 524) or (
+            if exc.errno in (errno.EOPNOTSUPP, errno.ENOTSUP, ENOTSUPP) or (
                 exc.errno == errno.EINVAL and not self._updatable(fd)
             ):
                 raise NotSupportedError(
                     f"replacing the program of a {self.kind} link (BPF_LINK_UPDATE)",
                     "detach this link and attach the new program instead",
                     errno=exc.errno,
-                ) from None
+                ) from exc
             raise
 
     @staticmethod
@@ -218,7 +219,7 @@ class Link:
         except KernelError as exc:
             raise LinkError(
                 f"pin {self.kind} link at {target}", exc.errno or 0, hint=exc.hint
-            ) from None
+            ) from exc
         self._pins.append(target)
 
     def unpin(self, path: str | os.PathLike[str] | None = None) -> None:
@@ -231,7 +232,7 @@ class Link:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise LinkError(f"unpin {target}", exc.errno or errno.EIO) from None
+            raise LinkError(f"unpin {target}", exc.errno or errno.EIO) from exc
         if target in self._pins:
             self._pins.remove(target)
 

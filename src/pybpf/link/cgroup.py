@@ -20,6 +20,7 @@ from pybpf.sys import fs
 from pybpf.sys import links as syslinks
 from pybpf.sys import progs as sysprogs
 from pybpf.sys.fd import FD, dup_fd, fd_of
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType
 
 __all__ = [
@@ -70,7 +71,7 @@ def _open_cgroup(cgroup: Any) -> tuple[FD, str]:
                 f"open cgroup {path}",
                 exc.errno or errno.ENOENT,
                 hint="give a cgroup v2 directory (absolute, or relative to the cgroup2 mount)",
-            ) from None
+            ) from exc
     fd = fd_of(cgroup, "cgroup")
     return dup_fd(fd, "cgroup"), f"cgroup fd {fd}"
 
@@ -111,7 +112,7 @@ def attach_cgroup(
                     lfd, "cgroup", prog_name, f"{where} ({sysprogs.attach_type_name(at)})"
                 )
             except AttachError as exc:
-                if method == "link" or exc.errno not in (errno.EINVAL, 524, errno.EOPNOTSUPP):
+                if method == "link" or exc.errno not in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP):
                     raise
         return _attach_legacy(
             fd, cg, at, BPF_F_ALLOW_MULTI if flags is None else flags, prog_name, where

@@ -48,7 +48,7 @@ class IterLink(FDLink):
                 try:
                     chunk = f.read(65536)
                 except OSError as exc:
-                    raise KernelError(f"read iterator {self.program!r}", exc.errno or 0) from None
+                    raise KernelError(f"read iterator {self.program!r}", exc.errno or 0) from exc
                 if not chunk:
                     break
                 chunks.append(chunk)

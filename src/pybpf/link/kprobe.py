@@ -107,7 +107,7 @@ def attach_kprobe(
                 "kprobe", func, offset, retprobe=retprobe, op=f"open perf event for {what}"
             )
         except KernelError as exc:
-            raise _kprobe_error(exc, what, func) from None
+            raise _kprobe_error(exc, what, func) from exc
     else:
         if not _has_kprobe_events():
             raise kprobes_unsupported(f"{kind} on {target}")
@@ -248,14 +248,14 @@ def attach_kprobe_multi(
     except KernelError as exc:
         if exc.errno in (errno.EOPNOTSUPP, ENOTSUPP):
             if not (pmu_type("kprobe") is not None or _has_kprobe_events()):
-                raise kprobes_unsupported(f"{kind} on {target}") from None
+                raise kprobes_unsupported(f"{kind} on {target}") from exc
             raise NotSupportedError(
                 f"{kind} links (fprobe)",
                 "the kernel was built without CONFIG_FPROBE / kprobes; attach the program "
                 "with one kprobe per function, or use tracepoints, raw_tp or tp_btf",
                 errno=exc.errno or 0,
                 min_kernel="5.18",
-            ) from None
+            ) from exc
         from pybpf.sys.kversions import before
 
         if exc.errno == errno.EINVAL and before("5.18"):
@@ -264,7 +264,7 @@ def attach_kprobe_multi(
                 "attach the program with one kprobe per function instead",
                 errno=errno.EINVAL,
                 min_kernel="5.18",
-            ) from None
+            ) from exc
         if exc.errno == errno.EINVAL:
             raise AttachError(
                 exc.op,
@@ -272,6 +272,6 @@ def attach_kprobe_multi(
                 exc.detail,
                 hint='the program must be loaded for kprobe.multi (SEC("kprobe.multi/..."), expected '
                 "attach type BPF_TRACE_KPROBE_MULTI), and every target must exist",
-            ) from None
+            ) from exc
         raise
     return FDLink(fd, kind, prog_name, target)

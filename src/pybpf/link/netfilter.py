@@ -15,6 +15,7 @@ from pybpf.errors import AttachError, NotSupportedError
 from pybpf.link.base import FDLink, Link
 from pybpf.sys import links as syslinks
 from pybpf.sys.fd import fd_of
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType
 
 __all__ = ["BPF_F_NETFILTER_IP_DEFRAG", "HOOKS", "PROTOCOLS", "attach_netfilter"]
@@ -29,8 +30,8 @@ def _lookup(table: dict[str, int], value: str | int, what: str) -> int:
         return value
     try:
         return table[value.lower()]
-    except KeyError:
-        raise ValueError(f"netfilter {what} {value!r}: use one of {', '.join(table)}") from None
+    except KeyError as exc:
+        raise ValueError(f"netfilter {what} {value!r}: use one of {', '.join(table)}") from exc
 
 
 def attach_netfilter(
@@ -58,7 +59,7 @@ def attach_netfilter(
             op=f"attach netfilter program {prog_name!r} to {where}",
         )
     except AttachError as exc:
-        if exc.errno in (errno.EOPNOTSUPP, 524) or (
+        if exc.errno in (errno.EOPNOTSUPP, ENOTSUPP) or (
             exc.errno == errno.EINVAL and not _kernel_knows_netfilter_links()
         ):
             raise NotSupportedError(
@@ -66,7 +67,7 @@ def attach_netfilter(
                 "filter with tc/tcx or XDP programs instead",
                 errno=exc.errno or 0,
                 min_kernel="6.4",
-            ) from None
+            ) from exc
         raise
     return FDLink(lfd, "netfilter", prog_name, where)
 

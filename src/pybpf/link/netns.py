@@ -18,6 +18,7 @@ from pybpf.sys import links as syslinks
 from pybpf.sys import progs as sysprogs
 from pybpf.sys.fd import dup_fd, fd_of
 from pybpf.sys.netns import netns_fd, run_in_netns
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType
 
 __all__ = ["attach_flow_dissector", "attach_sk_lookup", "run_in_netns"]
@@ -70,7 +71,7 @@ def attach_flow_dissector(
                 lfd = syslinks.link_create(fd, ns, AttachType.FLOW_DISSECTOR, op=what)
                 return FDLink(lfd, "flow_dissector", prog_name, where)
             except AttachError as exc:
-                if method == "link" or exc.errno not in (errno.EINVAL, 524, errno.EOPNOTSUPP):
+                if method == "link" or exc.errno not in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP):
                     raise
         # BPF_PROG_ATTACH of flow dissectors acts on the caller's netns
         held_ns = ns.dup()

@@ -163,7 +163,7 @@ def open_sampling_event(
                 "hardware perf events on this machine",
                 "use type=PerfType.SOFTWARE, config=PerfSwId.CPU_CLOCK",
                 errno=errno.ENOENT,
-            ) from None
+            ) from exc
         raise
 
 

@@ -16,6 +16,7 @@ from pybpf.link.base import CallbackLink, FDLink, Link
 from pybpf.sys import links as syslinks
 from pybpf.sys import progs as sysprogs
 from pybpf.sys.fd import dup_fd, fd_of
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType
 
 __all__ = ["SOCKMAP_ATTACH_TYPES", "attach_sockmap"]
@@ -59,7 +60,7 @@ def attach_sockmap(
             lfd = syslinks.link_create(fd, mfd, at, op=what)
             return FDLink(lfd, "sockmap", prog_name, target)
         except AttachError as exc:
-            if method == "link" or exc.errno not in (errno.EINVAL, 524, errno.EOPNOTSUPP):
+            if method == "link" or exc.errno not in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP):
                 raise
     sysprogs.prog_attach(mfd, fd, at)
     held_map = dup_fd(mfd, "map")

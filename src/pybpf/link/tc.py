@@ -33,6 +33,7 @@ from pybpf.sys.netlink import (
     ifname_of,
 )
 from pybpf.sys.netns import netns_inode
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType
 
 __all__ = [
@@ -129,17 +130,21 @@ def attach_tcx(
         )
     except AttachError as exc:
         ordered = before is not None or after is not None
-        if method == "auto" and not ordered and exc.errno in (errno.EINVAL, 524, errno.EOPNOTSUPP):
+        if (
+            method == "auto"
+            and not ordered
+            and exc.errno in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP)
+        ):
             return attach_tc(fd, ifindex, direction=d, prog_name=prog_name)
         from pybpf.sys.kversions import before
 
-        if exc.errno in (errno.EINVAL, 524, errno.EOPNOTSUPP) and before("6.6"):
+        if exc.errno in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP) and before("6.6"):
             raise NotSupportedError(
                 "tcx links" + (" (ordering with before/after)" if ordered else ""),
                 "attach with method='auto' (netlink cls_bpf on a clsact qdisc) or attach_tc()",
                 errno=exc.errno or 0,
                 min_kernel="6.6",
-            ) from None
+            ) from exc
         raise
     return FDLink(lfd, "tcx", prog_name, target)
 
@@ -200,8 +205,8 @@ def attach_netkit(
         if exc.errno == errno.ENXIO:
             raise AttachError(
                 exc.op, exc.errno, f"{ifname_of(ifindex)} is not a netkit device"
-            ) from None
-        if exc.errno in (errno.EINVAL, 524, errno.EOPNOTSUPP) and not os.path.exists(
+            ) from exc
+        if exc.errno in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP) and not os.path.exists(
             "/sys/module/netkit"
         ):
             raise NotSupportedError(
@@ -209,7 +214,7 @@ def attach_netkit(
                 "use tcx links (attach_tcx) on veth devices instead",
                 errno=exc.errno or 0,
                 min_kernel="6.7",
-            ) from None
+            ) from exc
         raise
     return FDLink(lfd, "netkit", prog_name, target)
 

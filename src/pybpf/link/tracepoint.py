@@ -81,11 +81,11 @@ def attach_raw_tracepoint(
                 "the kernel has no tracepoint of that name",
                 hint="raw tracepoints take the bare name (sys_enter, sched_switch); "
                 "see `pybpf tracepoint list` (categories are not part of the name)",
-            ) from None
+            ) from exc
         raise AttachError(
             f"attach {prog_name or 'program'} to raw tracepoint {tp!r}",
             exc.errno or 0,
             exc.detail,
             hint=exc.hint,
-        ) from None
+        ) from exc
     return FDLink(fd, "raw_tracepoint", prog_name, tp)

@@ -9,45 +9,19 @@ the load (EPERM/ENOTSUPP), which :func:`explain_trampoline_error` turns into a c
 
 from __future__ import annotations
 
-import errno
-
-from pybpf.errors import AttachError, KernelError, NotSupportedError
+from pybpf.errors import AttachError, KernelError
 from pybpf.link.base import FDLink
 from pybpf.sys import links as syslinks
-from pybpf.sys.syscall import ENOTSUPP
-from pybpf.uapi.enums import AttachType
+from pybpf.sys.progs import trampoline_error, trampoline_refused
+from pybpf.uapi.enums import AttachType, ProgType
 
 __all__ = ["TRAMPOLINE_KINDS", "attach_tracing", "explain_trampoline_error"]
 
 #: Program kinds that run through a BPF trampoline.
 TRAMPOLINE_KINDS = ("fentry", "fexit", "fmod_ret", "lsm", "freplace")
 
-_TRAMPOLINE_ERRNOS = (errno.EPERM, errno.EOPNOTSUPP, ENOTSUPP, errno.ENOTSUP)
-
-
-def explain_trampoline_error(
-    err: int, *, kind: str = "fentry", program: str = "", target: str = ""
-) -> NotSupportedError:
-    """The error for a kernel that refused a trampoline-based program (load or attach).
-
-    Says that the kernel refused BPF trampolines and what to use instead.
-    """
-    what = f"{kind} program {program!r}" if program else f"{kind} programs"
-    if target:
-        what += f" on {target}"
-    reason = {
-        errno.EPERM: "the kernel refused to create a BPF trampoline (EPERM)",
-        errno.EOPNOTSUPP: "the kernel has no BPF trampoline support (EOPNOTSUPP)",
-        ENOTSUPP: "the kernel has no BPF trampoline support (ENOTSUPP)",
-    }.get(err, f"the kernel refused the BPF trampoline (errno {err})")
-    hint = (
-        f"{reason}: {what} need BPF trampolines (an x86-64/arm64 BPF JIT with "
-        "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS / CONFIG_FUNCTION_TRACER; "
-        "lsm also needs CONFIG_BPF_LSM with 'bpf' in the lsm= list); "
-        "use a tracepoint (tp/), raw tracepoint (raw_tp/) or BTF tracepoint (tp_btf/) "
-        "program instead"
-    )
-    return NotSupportedError("tracing trampolines (fentry/fexit/fmod_ret/lsm)", hint, errno=err)
+#: The error for a kernel that cannot make trampolines (one implementation, in sys).
+explain_trampoline_error = trampoline_error
 
 
 def attach_tracing(
@@ -58,11 +32,13 @@ def attach_tracing(
     attach_type: AttachType | int | None = None,
     cookie: int = 0,
     target: str = "",
+    prog_type: ProgType | int | None = None,
 ) -> FDLink:
     """Attach a loaded tp_btf/fentry/fexit/fmod_ret/lsm program to its load-time target.
 
     ``kind`` names the program kind for the link and errors; ``attach_type`` (the
-    program's expected attach type) is needed only with a ``cookie``.
+    program's expected attach type) is needed with a ``cookie``, and with ``prog_type``
+    tells a kernel without BPF trampolines from other refusals.
     """
     try:
         if cookie:
@@ -79,14 +55,12 @@ def attach_tracing(
             fd = syslinks.raw_tracepoint_open(None, prog_fd)
     except KernelError as exc:
         err = exc.errno or 0
-        if kind.split(".")[0] in TRAMPOLINE_KINDS and err in _TRAMPOLINE_ERRNOS:
-            raise explain_trampoline_error(
-                err, kind=kind, program=prog_name, target=target
-            ) from None
+        if trampoline_refused(err, attach_type, prog_type):
+            raise trampoline_error(err, kind=kind, program=prog_name, target=target) from exc
         raise AttachError(
             f"attach {kind} program {prog_name!r}" + (f" to {target}" if target else ""),
             err,
             exc.detail,
             hint=exc.hint,
-        ) from None
+        ) from exc
     return FDLink(fd, kind, prog_name, target)

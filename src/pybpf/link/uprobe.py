@@ -99,7 +99,7 @@ def attach_uprobe(
             )
     except KernelError as exc:
         if exc.errno == errno.ESRCH:
-            raise AttachError(f"create {what}", errno.ESRCH, f"no process {pid}") from None
+            raise AttachError(f"create {what}", errno.ESRCH, f"no process {pid}") from exc
         raise
     return attach_perf_event_fd(
         prog_fd,
@@ -177,7 +177,7 @@ def attach_uprobe_multi(
                 "attach each function with attach_uprobe() instead",
                 errno=exc.errno or 0,
                 min_kernel="6.6",
-            ) from None
+            ) from exc
         if exc.errno == errno.EINVAL:
             raise AttachError(
                 exc.op,
@@ -185,7 +185,7 @@ def attach_uprobe_multi(
                 exc.detail,
                 hint='the program must be loaded for uprobe.multi (SEC("uprobe.multi/..."), expected '
                 "attach type BPF_TRACE_UPROBE_MULTI), and every target must exist",
-            ) from None
+            ) from exc
         raise
     return FDLink(fd, kind, prog_name, target)
 

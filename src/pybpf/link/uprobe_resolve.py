@@ -57,10 +57,10 @@ def parse_target(spec: str) -> tuple[str, str | None, int]:
     func, _, off = where.partition("+")
     try:
         return binary, func, int(off, 0) if off else 0
-    except ValueError:
+    except ValueError as exc:
         raise AttachError(
             f"parse uprobe target {spec!r}", errno.EINVAL, f"bad offset {off!r}"
-        ) from None
+        ) from exc
 
 
 def _maps_libraries(pid: int) -> list[str]:
@@ -193,7 +193,7 @@ def find_symbols(path: str, symbol: str) -> list[SymbolMatch]:
     except (OSError, ELFError) as exc:
         raise AttachError(
             f"read ELF {path}", getattr(exc, "errno", None) or errno.ENOEXEC, str(exc)
-        ) from None
+        ) from exc
     return out
 
 

@@ -17,6 +17,7 @@ from pybpf.link.base import CallbackLink, FDLink, Link
 from pybpf.sys import links as syslinks
 from pybpf.sys.fd import dup_fd, fd_of
 from pybpf.sys.netlink import IFINFOMSG, IFLA, RTM, Message, NetlinkSocket, ifindex_of, ifname_of
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType
 
 __all__ = ["XDP_FLAGS", "XdpState", "attach_xdp", "xdp_query"]
@@ -47,8 +48,8 @@ _MODES = {
 def _mode_flags(mode: str, flags: int) -> int:
     try:
         return _MODES[mode] | flags
-    except KeyError:
-        raise ValueError(f"XDP mode {mode!r}: use one of {', '.join(_MODES)}") from None
+    except KeyError as exc:
+        raise ValueError(f"XDP mode {mode!r}: use one of {', '.join(_MODES)}") from exc
 
 
 def attach_xdp(
@@ -85,8 +86,8 @@ def attach_xdp(
             )
             return FDLink(lfd, "xdp", prog_name, target)
         except AttachError as exc:
-            if method == "link" or exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524):
-                raise _explain(exc, target) from None
+            if method == "link" or exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, ENOTSUPP):
+                raise _explain(exc, target) from exc
     return _attach_netlink(fd, ifindex, mflags, prog_name, target)
 
 
@@ -114,7 +115,7 @@ def _attach_netlink(prog_fd: int, ifindex: int, mflags: int, prog_name: str, tar
     except BaseException as exc:
         nl.close()
         if isinstance(exc, KernelError):
-            raise _explain(exc, target) from None
+            raise _explain(exc, target) from exc
         raise
     held = dup_fd(prog_fd, "prog")  # the expected program at detach time
 

@@ -70,7 +70,8 @@ def link_objects(sources: Sequence[Source], *, allow_unresolved: bool = False) -
     except (KeyError, IndexError, ValueError, TypeError, AssertionError, struct.error) as exc:
         names = ", ".join(str(s) if not isinstance(s, bytes) else "<bytes>" for s in sources)
         raise ObjectError(
-            f"cannot link malformed objects ({names}): {type(exc).__name__}: {exc}"
+            f"cannot link malformed objects ({names}): {type(exc).__name__}: {exc}",
+            unexpected=True,
         ) from exc
 
 

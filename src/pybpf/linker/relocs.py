@@ -31,9 +31,9 @@ def _shift_imm(out: OutSection, offset: int, delta: int, file: str) -> None:
     )
     try:
         _IMM.pack_into(out.data, offset + 4, imm)
-    except struct.error:
+    except struct.error as exc:
         raise ObjectError("relocated immediate overflows 32 bits", file=file, section=out.name,
-                          offset=offset) from None  # fmt: skip
+                          offset=offset) from exc  # fmt: skip
 
 
 def _copy_one(i: int, inp: LinkInput, target: int, p: Placement, syms: SymbolTable) -> None:

@@ -37,8 +37,8 @@ def create_map(
     if isinstance(type, str):
         try:
             type = MapType[type.upper()]
-        except KeyError:
-            raise ValueError(f"no map type {type!r}") from None
+        except KeyError as exc:
+            raise ValueError(f"no map type {type!r}") from exc
 
     fd = map_create(type, key_size, value_size, max_entries, flags=flags, name=name)
     return Map(
@@ -56,8 +56,8 @@ def _prog_type(value: ProgType | int | str) -> ProgType | int:
     if isinstance(value, str):
         try:
             return ProgType[value.upper()]
-        except KeyError:
-            raise ValueError(f"no program type {value!r}") from None
+        except KeyError as exc:
+            raise ValueError(f"no program type {value!r}") from exc
     return value
 
 
@@ -124,7 +124,7 @@ def load_program(
             line_info_rec_size=16 if line_info else 0,
         )
     except VerifierError as exc:
-        raise _with_origin(exc, name, text_lines) from None
+        raise _with_origin(exc, name, text_lines) from exc
     finally:
         if btf_fd is not None:
             btf_fd.close()
@@ -215,7 +215,7 @@ def _with_origin(
     exc: VerifierError, name: str, lines: dict[int, tuple[str, int, str]]
 ) -> VerifierError:
     """The same rejection, naming the Python line that built the failing instruction."""
-    from pybpf.loader.verifier import summarize_log
+    from pybpf.errors import summarize_log
 
     def lookup(insn: int) -> tuple[str, int, str] | None:
         best = None
@@ -229,13 +229,12 @@ def _with_origin(
     own = lookup(summary.insn_index) if lines and summary.insn_index is not None else None
     if own is not None:  # the kernel prints only the file's base name: give the full path
         location = f"{own[0]}:{own[1]}: {own[2]}" if own[2] else f"{own[0]}:{own[1]}"
-    err = VerifierError(
+    return VerifierError(
         name,
         exc.errno or 0,
         exc.log,
         summary=str(summary),
         source=location,
         truncated=exc.truncated,
+        insn_index=summary.insn_index,
     )
-    err.insn_index = summary.insn_index  # type: ignore[attr-defined]
-    return err

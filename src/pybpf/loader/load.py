@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pybpf.errors import BPFError, KernelError, MapError, NotSupportedError
 from pybpf.sys import maps as sysmaps
 from pybpf.sys.fd import FD
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import MapType
 
 if TYPE_CHECKING:
@@ -219,14 +220,14 @@ def _create_map(mp: MapPlan, handles: Handles) -> FD:
         try:
             return sysmaps.map_create(**mp.create, inner_map_fd=inner_fd, **btf)
         except MapError as exc:
-            # EINVAL/ENOTSUPP(524)/EOPNOTSUPP: kernels before 5.x refuse some BTF value types
-            if not btf or mp.needs_btf or exc.errno not in (errno.EINVAL, 524, errno.EOPNOTSUPP):
-                raise _explain_map_error(mp, exc) from None
+            # EINVAL/ENOTSUPP/EOPNOTSUPP: kernels before 5.x refuse some BTF value types
+            if not btf or mp.needs_btf or exc.errno not in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP):
+                raise _explain_map_error(mp, exc) from exc
             handles.log(f"map {mp.name!r}: kernel refused its BTF types, retrying without them")
             try:
                 return sysmaps.map_create(**mp.create, inner_map_fd=inner_fd)
             except MapError as exc2:
-                raise _explain_map_error(mp, exc2) from None
+                raise _explain_map_error(mp, exc2) from exc2
     finally:
         if inner_fd is not None:
             inner_fd.close()

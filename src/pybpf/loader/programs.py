@@ -17,6 +17,8 @@ from pybpf.errors import (
     VerifierError,
 )
 from pybpf.plan.linker import INSN, LinkedProgram, set_imm64
+from pybpf.sys.progs import trampoline_error, trampoline_refused
+from pybpf.sys.syscall import ENOTSUPP
 from pybpf.uapi.enums import AttachType, ProgType
 
 if TYPE_CHECKING:
@@ -79,11 +81,12 @@ def load_program(
     except ProgramLoadError as exc:
         too_new = _too_new(pp, bytes(code), exc)
         if too_new is not None:
-            raise too_new from None
+            raise too_new from exc
         if isinstance(exc, VerifierError):
             assert pp.linked is not None
-            raise _explain_verifier(pp, pp.linked, exc, file) from None
-        raise _explain_load(pp, exc) from None
+            raise _explain_verifier(pp, pp.linked, exc, file) from exc
+        err = _explain_load(pp, exc)
+        raise err from (None if err is exc else exc)
     prog.verifier_log = log
     prog.adopt_fd(fd)
     handles.log(f"loaded program {pp.name!r} ({len(code) // INSN} insns) fd={fd.fileno()}")
@@ -162,10 +165,10 @@ def _explain_verifier(
                     program=None,
                 )
                 err.__cause__ = exc
-                err.log = exc.log  # type: ignore[attr-defined]
+                err.log = exc.log
                 return err
-    if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, 524):
-        return _trampoline(prog, exc.errno)
+    if trampoline_refused(exc.errno or 0, prog.expected_attach_type, prog.prog_type):
+        return _trampoline(prog, exc.errno or 0)
     missing = _missing_helper(prog, exc.log)
     if missing is not None:
         return missing
@@ -191,7 +194,7 @@ def _too_new(prog: ProgramPlan, code: bytes, exc: ProgramLoadError) -> NotSuppor
     from pybpf.sys import kversions
     from pybpf.uapi.enums import FuncId
 
-    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, 524):
+    if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, ENOTSUPP):
         return None
     kind = prog.sec.name.split("/")[0] if prog.sec is not None else "this"
     candidates: list[tuple[str, str]] = []
@@ -221,7 +224,7 @@ def _too_new(prog: ProgramPlan, code: bytes, exc: ProgramLoadError) -> NotSuppor
                 errno=exc.errno or 0,
                 min_kernel=since,
             )
-            err.log = exc.log  # type: ignore[attr-defined]
+            err.log = exc.log
             return err
     return None
 
@@ -258,39 +261,20 @@ def _missing_helper(prog: ProgramPlan, log: str) -> NotSupportedError | None:
         errno=errno.EINVAL,
         min_kernel=since,
     )
-    err.log = log  # type: ignore[attr-defined]
+    err.log = log
     return err
 
 
-def _is_trampoline(prog: ProgramPlan) -> bool:
-    return prog.prog_type in (ProgType.TRACING, ProgType.LSM, ProgType.EXT) and (
-        prog.expected_attach_type
-        in (
-            AttachType.TRACE_FENTRY,
-            AttachType.TRACE_FEXIT,
-            AttachType.MODIFY_RETURN,
-            AttachType.LSM_MAC,
-            AttachType.LSM_CGROUP,
-            None,
-            0,
-        )
-    )
-
-
 def _trampoline(prog: ProgramPlan, err: int) -> Exception:
-    from pybpf.link.tracing import explain_trampoline_error
-
     kind = prog.sec.name.split("/")[0] if prog.sec is not None else "fentry"
-    return explain_trampoline_error(
-        err, kind=kind, program=prog.name, target=prog.attach_target or ""
-    )
+    return trampoline_error(err, kind=kind, program=prog.name, target=prog.attach_target or "")
 
 
 _KSYM_ADDR = re.compile(r"ldimm64 failed to find the address for kernel symbol '([^']+)'")
 
 
 def _explain_load(prog: ProgramPlan, exc: ProgramLoadError) -> Exception:
-    if _is_trampoline(prog) and exc.errno in (errno.EPERM, errno.EOPNOTSUPP, 524):
+    if trampoline_refused(exc.errno or 0, prog.expected_attach_type, prog.prog_type):
         return _trampoline(prog, exc.errno or 0)
     m = _KSYM_ADDR.search(exc.log or "")
     if m:
@@ -301,7 +285,7 @@ def _explain_load(prog: ProgramPlan, exc: ProgramLoadError) -> Exception:
             program=prog.name,
             section=prog.section,
         )
-        err.errno = exc.errno  # type: ignore[attr-defined]
-        err.log = exc.log  # type: ignore[attr-defined]
+        err.errno = exc.errno or 0
+        err.log = exc.log
         return err
     return exc

@@ -48,7 +48,7 @@ def create_struct_ops_map(mp: MapPlan, m: Map, handles: Handles) -> None:
             f"create struct_ops map {mp.name!r} ({so.type_name})",
             exc.errno or 0,
             hint=exc.hint,
-        ) from None
+        ) from exc
     m.value_type_id = 0
     m.value_size = len(so.value)  # before the fd: sizes are fixed once the map exists
     m.flags = mp.create["flags"]
@@ -86,7 +86,7 @@ def register_struct_ops(
                 exc.errno or 0,
                 hint="the kernel rejected the value: a mandatory member without a program, "
                 "a name already registered, or a member the kernel does not allow",
-            ) from None
+            ) from exc
         if m.flags & MapFlags.LINK:
             lfd = syslinks.link_create(m.fd, 0, AttachType.STRUCT_OPS, op=what)
             link: Link = FDLink(lfd, "struct_ops", name, name)

@@ -189,15 +189,22 @@ def _plan_map(
     mtype = ms.type
     max_entries, flags = user.max_entries, user.flags
     if mtype == MapType.PERF_EVENT_ARRAY and max_entries == 0:
-        max_entries = facts.possible_cpus  # one ring per possible CPU, as libbpf sizes it
+        # the kernel refuses 0 entries (array_map_alloc_check); one slot per possible CPU
+        # is what bpf_perf_event_output(BPF_F_CURRENT_CPU) indexes (libbpf does the same)
+        max_entries = facts.possible_cpus
     if mtype in (MapType.RINGBUF, MapType.USER_RINGBUF):
-        # a power-of-two multiple of the page size, as the kernel requires
+        # a power-of-two multiple of the page size: ringbuf_map_alloc() answers EINVAL
+        # otherwise (kernel/bpf/ringbuf.c, 5.8; libbpf rounds up the same way)
         size = max(max_entries, _PAGE)
         max_entries = 1 << (size - 1).bit_length()
     data = ms.is_data
     if data:
+        # global data is mmap()ed for Object.globals: BPF_F_MMAPABLE arrays exist since
+        # 5.5 (commit fc9702273e2e); before, globals are read-only from Python after load
         if facts.has("mmapable_array"):
             flags |= MapFlags.MMAPABLE
+        # .rodata is read-only to programs (BPF_F_RDONLY_PROG, Linux 5.2): once frozen,
+        # the verifier reads its values as known constants and prunes dead branches
         if ms.is_readonly:
             flags |= MapFlags.RDONLY_PROG
     key_id = value_id = 0
@@ -643,7 +650,7 @@ def _plan_fixups(ctx: _Programs, plan: LoadPlan, pp: ProgramPlan, linked: Linked
                 f"relocation against {r.target!r} ({r.kind.value}) at insn {slot}: {exc}",
                 file=spec.file,
                 program=pp.name,
-            ) from None
+            ) from exc
     for p in patches:
         if p.how == "imm64":  # the final instruction but the fd (zero until the executor)
             set_imm64(code, p.slot, p.offset << 32, src=p.src)

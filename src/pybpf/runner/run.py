@@ -64,9 +64,9 @@ def apply_sets(obj: Any, sets: Sequence[str]) -> dict[str, Any]:
             raise BPFError(f"--set {item!r}: want VAR=VALUE")
         try:
             var = obj.spec.variables[name]
-        except KeyError:
+        except KeyError as exc:
             known = ", ".join(sorted(v for v in obj.spec.variables if "." not in v)) or "none"
-            raise BPFError(f"--set {name}: no such global variable (known: {known})") from None
+            raise BPFError(f"--set {name}: no such global variable (known: {known})") from exc
         value = parse_value(text, obj.spec.btf, var.type_id, f"--set {name}")
         obj.globals[name] = value
         done[name] = value

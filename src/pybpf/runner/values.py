@@ -22,8 +22,8 @@ __all__ = ["parse_value", "to_jsonable"]
 def _parse_int(text: str, what: str) -> int:
     try:
         return int(text.strip(), 0)
-    except ValueError:
-        raise BPFError(f"{what}: {text!r} is not an integer") from None
+    except ValueError as exc:
+        raise BPFError(f"{what}: {text!r} is not an integer") from exc
 
 
 def _from_json(value: Any, btf: BTF, type_id: int, what: str) -> Any:
@@ -72,8 +72,8 @@ def parse_value(text: str, btf: BTF | None, type_id: int, what: str = "value") -
     if isinstance(t, Float):
         try:
             return float(text)
-        except ValueError:
-            raise BPFError(f"{what}: {text!r} is not a number") from None
+        except ValueError as cause:
+            raise BPFError(f"{what}: {text!r} is not a number") from cause
     if isinstance(t, Array):
         et = btf.type(btf.resolve(t.type))
         if isinstance(et, Int) and et.size == 1 and not text.lstrip().startswith("["):
@@ -87,7 +87,7 @@ def parse_value(text: str, btf: BTF | None, type_id: int, what: str = "value") -
         except json.JSONDecodeError as exc:
             raise BPFError(
                 f"{what}: {btf.type_name(type_id)} wants JSON ({exc.msg} at {exc.pos})"
-            ) from None
+            ) from exc
         return _from_json(data, btf, type_id, what)
     raise BPFError(f"{what}: cannot parse a value of type {btf.type_name(type_id)}")
 

@@ -24,8 +24,8 @@ def _numbers() -> tuple[int, int]:
     machine = os.uname().machine  # (platform.machine(), without importing platform)
     try:
         return _SYSCALLS[machine]
-    except KeyError:
-        raise OSError(f"pybpf does not know the bpf(2) syscall number on {machine!r}") from None
+    except KeyError as exc:
+        raise OSError(f"pybpf does not know the bpf(2) syscall number on {machine!r}") from exc
 
 
 NR_BPF, NR_PERF_EVENT_OPEN = _numbers()

@@ -49,6 +49,7 @@ def btf_load(
             return FD(syscall.bpf(Cmd.BTF_LOAD, attr, op=op), "btf")
         except KernelError:
             pass
+    # the kernel refuses log buffers under 128 bytes (bpf_verifier_log_attr_valid())
     size = max(log_size, 128)
     while True:
         buf = ctypes.create_string_buffer(size)
@@ -58,8 +59,10 @@ def btf_load(
             return FD(syscall.bpf(Cmd.BTF_LOAD, attr, op=op), "btf")
         except KernelError as exc:
             if exc.errno == errno.ENOSPC and size < LOG_BUF_SIZE_MAX:
+                # ENOSPC: the log did not fit; 6.4+ says how big it is (btf_log_true_size),
+                # older kernels leave 0 there and the buffer grows fourfold
                 need = int(attr.btf_log_true_size)
                 size = min(need + 1 if need > size else size * 4, LOG_BUF_SIZE_MAX)
                 continue
             log = buf.value.decode(errors="replace")
-            raise BTFLoadError(op, exc.errno or 0, log, hint=exc.hint) from None
+            raise BTFLoadError(op, exc.errno or 0, log, hint=exc.hint) from exc

@@ -20,8 +20,8 @@ def parse_cpu_list(text: str) -> list[int]:
         try:
             first = int(lo)
             last = int(hi) if sep else first
-        except ValueError:
-            raise ValueError(f"bad CPU list {text!r}") from None
+        except ValueError as exc:
+            raise ValueError(f"bad CPU list {text!r}") from exc
         if last < first:
             raise ValueError(f"bad CPU range {part!r} in {text!r}")
         cpus.update(range(first, last + 1))
@@ -40,6 +40,12 @@ def online_cpus() -> list[int]:
 
 
 def num_possible_cpus() -> int:
-    """How many slots a per-CPU map value has: highest possible CPU + 1."""
-    cpus = possible_cpus()
-    return cpus[-1] + 1 if cpus else 1
+    """How many slots a per-CPU map value has: one per possible CPU.
+
+    The kernel sizes per-CPU values as ``round_up(value_size, 8) * num_possible_cpus()``
+    (``bpf_map_value_size()``, kernel/bpf/syscall.c), where ``num_possible_cpus()`` is
+    the weight of ``cpu_possible_mask``, and copies them CPU by CPU with
+    ``for_each_possible_cpu()``: the count of possible CPUs, not the highest + 1
+    (libbpf's rounding up, which only differs when the mask has holes).
+    """
+    return len(possible_cpus()) or 1

@@ -18,7 +18,8 @@ class FD:
     """An owned file descriptor (map, program, link, BTF, perf event, ...).
 
     Closes on :meth:`close`, on leaving a ``with`` block or when garbage collected;
-    :meth:`disown` hands the number to someone else. Using a closed FD raises
+    :meth:`disown` hands the number to someone else (not ``detach``: a link's
+    ``detach`` closes; giving up ownership is a different act). Using a closed FD raises
     :class:`~pybpf.errors.KernelError` (EBADF) instead of touching a recycled fd.
     """
 
@@ -64,8 +65,6 @@ class FD:
         self._fd = -1
         return fd
 
-    detach = disown
-
     def dup(self) -> FD:
         """A new FD (close-on-exec) for the same kernel object."""
         return dup_fd(self.fileno(), self.kind)
@@ -101,7 +100,7 @@ def dup_fd(fd: int, kind: str = "fd") -> FD:
     try:
         return FD(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1), kind)
     except OSError as exc:
-        raise KernelError(f"duplicate {kind} fd {fd}", exc.errno or errno.EBADF) from None
+        raise KernelError(f"duplicate {kind} fd {fd}", exc.errno or errno.EBADF) from exc
 
 
 def fd_of(obj: Any, what: str = "object") -> int:

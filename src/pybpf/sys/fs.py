@@ -154,9 +154,9 @@ def _make_dirs(parent: Path, deepest: Path) -> None:
     for d in reversed(todo):
         try:
             os.mkdir(d, 0o700)
-        except FileExistsError:
+        except FileExistsError as exc:
             if os.path.islink(d) or not os.path.isdir(d):
-                raise UsageError(f"pin directory {d} appeared as a symlink or file") from None
+                raise UsageError(f"pin directory {d} appeared as a symlink or file") from exc
 
 
 def _mount_bpffs(target: Path) -> None:

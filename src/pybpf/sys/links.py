@@ -134,7 +134,7 @@ def link_create(
         flags=flags,
     )
     keep: list[object] = []  # buffers that must outlive the syscall
-    ex = attr.extra
+    ex = attr  # the per-kind extras: members of an anonymous union, as in C
     if tracing_cookie is not None:
         ex.tracing.target_btf_id = target_btf_id
         ex.tracing.cookie = tracing_cookie
@@ -143,7 +143,7 @@ def link_create(
     if iter_info is not None:
         buf = c_buffer(iter_info)
         keep.append(buf)
-        ex.iter.iter_info, ex.iter.iter_info_len = addr(buf), len(iter_info)
+        ex.iter_info, ex.iter_info_len = addr(buf), len(iter_info)
     if perf_event_cookie is not None:
         ex.perf_event.bpf_cookie = perf_event_cookie
     if kprobe_multi is not None:

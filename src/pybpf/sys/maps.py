@@ -25,6 +25,7 @@ __all__ = [
     "FdLike",
     "PackedBatch",
     "RawBatch",
+    "batch_refused",
     "fdnum",
     "map_batch_at",
     "map_create",
@@ -186,6 +187,17 @@ def map_freeze(fd: FdLike) -> None:
     _elem(Cmd.MAP_FREEZE, fd, 0, 0, 0, "freeze map")
 
 
+_BATCH_REFUSED = frozenset({errno.EINVAL, errno.EOPNOTSUPP, syscall.ENOTSUPP})
+
+
+def batch_refused(exc: MapError) -> bool:
+    """Whether a batch command failed because the kernel (< 5.6) or this map type has no
+    batch operations: EINVAL from kernels without the command or map types without the
+    ``map_*_batch`` callback (arrays of fds), EOPNOTSUPP/ENOTSUPP from map types that
+    refuse it explicitly (``bpf_map_do_batch()``, 5.6+)."""
+    return exc.errno in _BATCH_REFUSED
+
+
 class BatchMapError(MapError):
     """A batch operation failed part way; ``processed`` elements were handled."""
 
@@ -249,11 +261,12 @@ def _lookup_batch_raw(
     )
     done = False
     op = "look up map batch" if cmd == Cmd.MAP_LOOKUP_BATCH else "pop map batch"
+    asked = int(attr.count)
     try:
         syscall.bpf(cmd, attr, op=op, error=MapError)
     except MapError as exc:
         if exc.errno != errno.ENOENT:
-            raise _batch_error(exc, attr.count) from None
+            raise _batch_error(exc, attr.count, asked) from exc
         done = True
     n = attr.count
     return RawBatch(
@@ -299,7 +312,16 @@ def map_lookup_batch_raw(
     )
 
 
-def _batch_error(exc: MapError, processed: int) -> BatchMapError:
+def _batch_error(exc: MapError, count: int, asked: int) -> BatchMapError:
+    """The error of a failed batch; ``count`` is what the kernel left in ``batch.count``.
+
+    The kernel writes the number of processed elements back only once the map's batch
+    callback ran (``generic_map_*_batch()`` in kernel/bpf/syscall.c, 5.6): a refusal
+    before it (no callback: ENOTSUPP; bad flags: EINVAL) leaves our ``asked`` count
+    there, which must not read as "all processed". A callback that fails stops at the
+    failing element, so a real count is always below ``asked``.
+    """
+    processed = count if count < asked else 0
     err = BatchMapError(exc.op, exc.errno or 0, f"{processed} elements processed", hint=exc.hint)
     err.processed = processed
     return err
@@ -416,10 +438,11 @@ def map_update_batch(
         elem_flags=elem_flags,
         flags=flags,
     )
+    asked = int(attr.count)
     try:
         syscall.bpf(Cmd.MAP_UPDATE_BATCH, attr, op="update map batch", error=MapError)
     except MapError as exc:
-        raise _batch_error(exc, attr.count) from None
+        raise _batch_error(exc, attr.count, asked) from exc
     return int(attr.count)
 
 
@@ -436,10 +459,11 @@ def map_delete_batch(
     attr = BatchAttr(
         keys=addr(k), count=len(keys), map_fd=fdnum(fd), elem_flags=elem_flags, flags=flags
     )
+    asked = int(attr.count)
     try:
         syscall.bpf(Cmd.MAP_DELETE_BATCH, attr, op="delete map batch", error=MapError)
     except MapError as exc:
-        raise _batch_error(exc, attr.count) from None
+        raise _batch_error(exc, attr.count, asked) from exc
     return int(attr.count)
 
 
@@ -473,12 +497,13 @@ def map_batch_at(
         flags=flags,
     )
     lookup = cmd in (Cmd.MAP_LOOKUP_BATCH, Cmd.MAP_LOOKUP_AND_DELETE_BATCH)
+    asked = int(attr.count)
     try:
         syscall.bpf(cmd, attr, op=_BATCH_OPS.get(cmd, "map batch"), error=MapError)
     except MapError as exc:
         if lookup and exc.errno == errno.ENOENT:
             return int(attr.count), True
-        raise _batch_error(exc, attr.count) from None
+        raise _batch_error(exc, attr.count, asked) from exc
     return int(attr.count), False
 
 

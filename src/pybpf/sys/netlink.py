@@ -153,8 +153,8 @@ class Policy:
                 continue
             try:
                 num, kind = self.attrs[attr]
-            except KeyError:
-                raise ValueError(f"{self.name}: no attribute {attr!r}") from None
+            except KeyError as exc:
+                raise ValueError(f"{self.name}: no attribute {attr!r}") from exc
             if isinstance(kind, Policy):
                 payload = kind.encode(value)
                 num |= NLA_F_NESTED
@@ -324,7 +324,7 @@ class NetlinkSocket:
                     try:
                         out.append(Message.decode(mtype, flags, body, *reply))
                     except ValueError as exc:
-                        raise error(op, _errno.EPROTO, f"bad netlink reply: {exc}") from None
+                        raise error(op, _errno.EPROTO, f"bad netlink reply: {exc}") from exc
 
 
 def _extack(body: bytes, flags: int) -> str | None:
@@ -348,12 +348,12 @@ def ifindex_of(dev: int | str) -> int:
         return dev
     try:
         return socket.if_nametoindex(dev)
-    except OSError:
+    except OSError as exc:
         raise KernelError(
             f"find network interface {dev!r}",
             _errno.ENODEV,
             hint="check the name with `ip link` (in the right network namespace)",
-        ) from None
+        ) from exc
 
 
 def ifname_of(ifindex: int) -> str:

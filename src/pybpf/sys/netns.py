@@ -52,7 +52,7 @@ def netns_fd(netns: str | os.PathLike[str] | int | None) -> FD:
             f"open network namespace {path}",
             exc.errno or errno.ENOENT,
             hint="give an `ip netns` name, a /proc/<pid>/ns/net path or an open fd",
-        ) from None
+        ) from exc
 
 
 def netns_inode(fd: int | None = None) -> int:

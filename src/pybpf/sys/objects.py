@@ -52,7 +52,7 @@ def get_next_id(kind: ObjKind, start_id: int = 0) -> int | None:
     try:
         syscall.bpf(_NEXT_ID[kind], attr, op=f"walk {kind} ids")
     except KernelError as exc:
-        if exc.errno == errno.ENOENT:
+        if exc.errno == errno.ENOENT:  # the kernel's way of saying "no id after start_id"
             return None
         raise
     return int(attr.next_id)

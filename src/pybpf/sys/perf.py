@@ -12,7 +12,8 @@ import functools
 from pathlib import Path
 
 from pybpf.errors import AttachError, NotSupportedError
-from pybpf.sys._ffi import NR_PERF_EVENT_OPEN, addr, cstr, libc
+from pybpf.sys import syscall
+from pybpf.sys._ffi import addr, cstr
 from pybpf.sys.fd import FD
 from pybpf.sys.maps import FdLike, fdnum
 from pybpf.uapi.enums import PerfFlag, PerfSwId, PerfType
@@ -138,14 +139,10 @@ def perf_event_open(
     """perf_event_open(2); ``attr.size`` is filled in. Returns the event fd."""
     attr.size = ctypes.sizeof(PerfEventAttr)
     while True:
-        ret = int(
-            libc.syscall(
-                NR_PERF_EVENT_OPEN, ctypes.byref(attr), pid, cpu, group_fd, ctypes.c_ulong(flags)
-            )
-        )
+        ret = syscall.raw.perf_event_open(ctypes.byref(attr), pid, cpu, group_fd, int(flags))
         if ret >= 0:
             return FD(ret, "perf_event")
-        err = ctypes.get_errno()
+        err = -ret
         if err != errno.EINTR:
             raise AttachError(op, err, hint=_perf_hint(err))
 
@@ -161,9 +158,9 @@ def _perf_hint(err: int) -> str | None:
 
 
 def _ioctl(fd: FdLike, request: int, arg: int | ctypes.c_uint64, what: str) -> None:
-    res = libc.ioctl(fdnum(fd), ctypes.c_ulong(request), arg)
+    res = syscall.raw.ioctl(fdnum(fd), request, arg)
     if res < 0:
-        raise AttachError(what, ctypes.get_errno())
+        raise AttachError(what, -res)
 
 
 def perf_event_enable(fd: FdLike, *, op: str = "enable perf event") -> None:
@@ -186,9 +183,9 @@ def perf_event_set_bpf(
 def perf_event_id(fd: FdLike) -> int:
     """PERF_EVENT_IOC_ID: the kernel's id of the event."""
     value = ctypes.c_uint64()
-    res = libc.ioctl(fdnum(fd), ctypes.c_ulong(IOC_ID), ctypes.byref(value))
+    res = syscall.raw.ioctl(fdnum(fd), IOC_ID, ctypes.byref(value))
     if res < 0:
-        raise AttachError("get perf event id", ctypes.get_errno())
+        raise AttachError("get perf event id", -res)
     return int(value.value)
 
 
@@ -215,10 +212,10 @@ def pmu_type(pmu: str) -> int:
     path = _PMU_DIR / pmu / "type"
     try:
         return int(path.read_text())
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise NotSupportedError(
             f"the {pmu!r} perf PMU", f"{path} does not exist", errno=errno.ENOENT
-        ) from None
+        ) from exc
 
 
 @functools.cache
@@ -227,10 +224,10 @@ def pmu_retprobe_bit(pmu: str) -> int:
     path = _PMU_DIR / pmu / "format" / "retprobe"
     try:
         text = path.read_text().strip()  # e.g. "config:0"
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise NotSupportedError(
             f"return probes on the {pmu!r} PMU", f"{path} does not exist", errno=errno.ENOENT
-        ) from None
+        ) from exc
     field, _, bit = text.partition(":")
     if field != "config" or not bit.isdigit():
         raise NotSupportedError(f"return probes on the {pmu!r} PMU", f"unexpected format {text!r}")
@@ -296,7 +293,7 @@ def tracepoint_id(category: str, name: str) -> int:
     except (OSError, ValueError) as exc:
         raise AttachError(
             f"read tracepoint id {path}", getattr(exc, "errno", None) or errno.EIO
-        ) from None
+        ) from exc
     raise AttachError(
         f"find tracepoint {category}/{name}",
         errno.ENOENT,

@@ -15,7 +15,13 @@ from collections.abc import Callable, Sequence
 from typing import ParamSpec
 
 from pybpf._dataclass import dataclass
-from pybpf.errors import AttachError, KernelError, ProgramLoadError, VerifierError
+from pybpf.errors import (
+    AttachError,
+    KernelError,
+    NotSupportedError,
+    ProgramLoadError,
+    VerifierError,
+)
 from pybpf.sys import syscall
 from pybpf.sys._ffi import addr, c_buffer, cstr
 from pybpf.sys.attrs import ProgAttachAttr, ProgBindMapAttr, ProgLoadAttr, QueryAttr, TestRunAttr
@@ -35,6 +41,8 @@ __all__ = [
     "prog_load_log",
     "prog_query",
     "prog_test_run",
+    "trampoline_error",
+    "trampoline_refused",
 ]
 
 DEFAULT_LOG_SIZE = 64 * 1024  # first verifier log buffer; grows as needed
@@ -131,7 +139,9 @@ def prog_load_log(
             if err == errno.ENOSPC and size < LOG_BUF_SIZE_MAX:
                 size = _grow(size, int(attr.log_true_size))
                 continue
-            raise _load_error(label, err or first_err, log, exc, prog_type) from None
+            raise _load_error(
+                label, err or first_err, log, exc, prog_type, expected_attach_type
+            ) from exc
         return fd, buf.value.decode(errors="replace") if log_level else ""
 
 
@@ -156,14 +166,6 @@ def _grow(size: int, true_size: int) -> int:
     return min(size * 4, LOG_BUF_SIZE_MAX)
 
 
-def _summary(log: str) -> str | None:
-    """The verifier's reason: the last log lines before its closing statistics."""
-    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
-    while lines and lines[-1].startswith(("processed ", "verification time", "stack depth")):
-        lines.pop()
-    return lines[-1] if lines else None
-
-
 def _type_name(prog_type: ProgType | int) -> str:
     try:
         return ProgType(prog_type).name.lower()
@@ -171,23 +173,83 @@ def _type_name(prog_type: ProgType | int) -> str:
         return f"type {int(prog_type)}"
 
 
-_TRAMPOLINE_TYPES = (ProgType.TRACING, ProgType.LSM, ProgType.EXT)
+#: Attach types whose programs run through a BPF trampoline: fentry/fexit (5.5),
+#: fmod_ret (5.7), lsm (5.7, BPF_LSM_MAC), lsm_cgroup (6.0). freplace (BPF_PROG_TYPE_EXT,
+#: 5.6) uses one too, with attach type 0.
+_TRAMPOLINE_ATTACH = frozenset(
+    {
+        AttachType.TRACE_FENTRY,
+        AttachType.TRACE_FEXIT,
+        AttachType.MODIFY_RETURN,
+        AttachType.LSM_MAC,
+        AttachType.LSM_CGROUP,
+    }
+)
+#: How a kernel without trampolines refuses them: EPERM from the verifier where the JIT
+#: cannot make one (this 6.18 host, no ftrace direct calls), ENOTSUPP (524) from the
+#: weak ``bpf_arch_text_poke()``/``arch_prepare_bpf_trampoline()`` stubs of kernel/bpf/
+#: (arches without them), EOPNOTSUPP from ``register_ftrace_direct()`` without
+#: CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS.
+_TRAMPOLINE_ERRNOS = frozenset({errno.EPERM, errno.EOPNOTSUPP, syscall.ENOTSUPP})
+
+
+def trampoline_refused(
+    err: int, attach_type: AttachType | int | None, prog_type: ProgType | int | None = None
+) -> bool:
+    """Whether ``err`` from loading or attaching a program of ``attach_type`` (and
+    ``prog_type``) means the kernel cannot make BPF trampolines: the one check that
+    the loader, the tracing attach and the raw load share.
+
+    >>> trampoline_refused(errno.EPERM, AttachType.TRACE_FENTRY)
+    True
+    >>> trampoline_refused(errno.EPERM, AttachType.TRACE_RAW_TP)  # tp_btf: no trampoline
+    False
+    """
+    if err not in _TRAMPOLINE_ERRNOS:
+        return False
+    if prog_type is not None and int(prog_type) == ProgType.EXT:
+        return True
+    return attach_type is not None and int(attach_type) in _TRAMPOLINE_ATTACH
+
+
+def trampoline_error(
+    err: int, *, kind: str = "fentry", program: str = "", target: str = ""
+) -> NotSupportedError:
+    """The error for a kernel that refused a trampoline-based program (load or attach):
+    says that the kernel cannot make BPF trampolines and what to use instead."""
+    what = f"{kind} program {program!r}" if program else f"{kind} programs"
+    if target:
+        what += f" on {target}"
+    reason = {
+        errno.EPERM: "the kernel refused to create a BPF trampoline (EPERM)",
+        errno.EOPNOTSUPP: "the kernel has no BPF trampoline support (EOPNOTSUPP)",
+        syscall.ENOTSUPP: "the kernel has no BPF trampoline support (ENOTSUPP)",
+    }.get(err, f"the kernel refused the BPF trampoline (errno {err})")
+    hint = (
+        f"{reason}: {what} need BPF trampolines (an x86-64/arm64 BPF JIT with "
+        "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS / CONFIG_FUNCTION_TRACER; "
+        "lsm also needs CONFIG_BPF_LSM with 'bpf' in the lsm= list); "
+        "use a tracepoint (tp/), raw tracepoint (raw_tp/) or BTF tracepoint (tp_btf/) "
+        "program instead"
+    )
+    return NotSupportedError("tracing trampolines (fentry/fexit/fmod_ret/lsm)", hint, errno=err)
 
 
 def _load_error(
-    name: str, err: int, log: str, exc: KernelError, prog_type: ProgType | int
+    name: str,
+    err: int,
+    log: str,
+    exc: KernelError,
+    prog_type: ProgType | int,
+    attach_type: AttachType | int,
 ) -> ProgramLoadError:
     truncated = err == errno.ENOSPC
     # EFAULT too: the verifier's "sequence of N jumps is too complex" comes back as it
     if log.strip() and err in (errno.EACCES, errno.EINVAL, errno.ENOSPC, errno.E2BIG, errno.EFAULT):
-        return VerifierError(name, err, log, summary=_summary(log), truncated=truncated)
+        return VerifierError(name, err, log, truncated=truncated)
     hint = exc.hint
-    if err in (errno.EPERM, errno.ENOTSUP, syscall.ENOTSUPP) and prog_type in _TRAMPOLINE_TYPES:
-        hint = (
-            "fentry/fexit/fmod_ret/LSM/freplace programs need BPF trampolines, which this "
-            "kernel does not provide (see pybpf.sys.features.has_trampolines()); "
-            "use a kprobe, tracepoint or raw_tp program instead"
-        )
+    if trampoline_refused(err, attach_type, prog_type):
+        hint = trampoline_error(err, program=name).hint
     return ProgramLoadError(exc.op, err, exc.detail, hint=hint, program=name, log=log)
 
 

@@ -36,12 +36,12 @@ def socket_of_fd(fd: int, *, error: type[KernelError] = KernelError) -> socket.s
     try:
         dup = os.dup(fd)
     except OSError as exc:
-        raise error(f"use fd {fd} as a socket", exc.errno or errno.ENOTSOCK) from None
+        raise error(f"use fd {fd} as a socket", exc.errno or errno.ENOTSOCK) from exc
     try:
         return socket.socket(fileno=dup)
     except OSError as exc:
         os.close(dup)
-        raise error(f"use fd {fd} as a socket", exc.errno or errno.ENOTSOCK) from None
+        raise error(f"use fd {fd} as a socket", exc.errno or errno.ENOTSOCK) from exc
 
 
 def _set(
@@ -58,7 +58,7 @@ def _set(
         sock.setsockopt(socket.SOL_SOCKET, opt, value)
     except OSError as exc:
         hint = einval_hint if exc.errno == errno.EINVAL else None
-        raise error(op, exc.errno or errno.EINVAL, hint=hint) from None
+        raise error(op, exc.errno or errno.EINVAL, hint=hint) from exc
 
 
 def _unset(sock: socket.socket, opt: int, *, op: str, error: type[KernelError]) -> bool:
@@ -70,7 +70,7 @@ def _unset(sock: socket.socket, opt: int, *, op: str, error: type[KernelError]) 
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.EBADF):
             return False
-        raise error(op, exc.errno or errno.EIO) from None
+        raise error(op, exc.errno or errno.EIO) from exc
     return True
 
 

@@ -3,30 +3,96 @@
 Failures become typed :mod:`pybpf.errors` exceptions in one place,
 :func:`kernel_error`, which names the operation and adds a hint for the errnos
 users meet most (EPERM, ENOMEM/memlock, E2BIG, EINVAL, ENOTSUPP).
+
+Below it is the seam: :data:`raw`, a :class:`Syscalls` whose three methods are the only
+places pybpf enters the kernel for BPF (bpf(2), perf_event_open(2) and the perf ioctls).
+Tests swap it with :func:`replace_syscalls` to reach the paths the real kernel produces
+rarely and never on demand (EAGAIN from PROG_LOAD, EINTR, a verifier log that needs a
+bigger buffer), as aya's ``sys/fake.rs`` does; everything above the seam, the retry
+loops included, runs unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno as _errno
 import os
+from collections.abc import Iterator
+from typing import Any
 
 from pybpf.errors import KernelError
-from pybpf.sys._ffi import NR_BPF, libc
+from pybpf.sys._ffi import NR_BPF, NR_PERF_EVENT_OPEN, libc
 from pybpf.uapi.enums import Cmd
 
 __all__ = [
     "ENOTSUPP",
+    "Syscalls",
     "bpf",
     "effective_caps",
     "kernel_error",
     "memlock_suspect",
     "privilege_hint",
     "privileged",
+    "raw",
+    "replace_syscalls",
 ]
 
-ENOTSUPP = 524  # kernel-internal "operation not supported", leaks out of some commands
-_PROG_LOAD_ATTEMPTS = 5  # libbpf retries BPF_PROG_LOAD this many times on EAGAIN
+# The kernel's internal "operation not supported" (include/linux/errno.h, not a uapi
+# errno): BPF code paths return it and bpf(2) passes it through unchanged, e.g. the weak
+# bpf_arch_text_poke() stub and BPF_DO_BATCH for map types without batch callbacks.
+ENOTSUPP = 524
+# PROG_LOAD answers EAGAIN when the verifier was interrupted by a signal it let through
+# (kernel/bpf/verifier.c, do_check(): signal_pending -> -EAGAIN); libbpf retries 5 times.
+_PROG_LOAD_ATTEMPTS = 5
+
+
+class Syscalls:
+    """The seam: the raw system calls under :func:`bpf` and :mod:`pybpf.sys.perf`.
+
+    Each method returns the call's result, or ``-errno`` when it failed (the kernel's
+    own convention, so that a replacement needs no access to libc's errno). Replace the
+    module's :data:`raw` instance with :func:`replace_syscalls`.
+    """
+
+    def bpf(self, cmd: int, attr: Any, size: int) -> int:
+        """bpf(2): ``attr`` is a ``ctypes.byref`` of the attr union, ``size`` its size."""
+        ret = int(libc.syscall(NR_BPF, cmd, attr, size))
+        return ret if ret >= 0 else -ctypes.get_errno()
+
+    def perf_event_open(self, attr: Any, pid: int, cpu: int, group_fd: int, flags: int) -> int:
+        """perf_event_open(2); ``attr`` is a ``ctypes.byref`` of a perf_event_attr."""
+        ret = int(
+            libc.syscall(NR_PERF_EVENT_OPEN, attr, pid, cpu, group_fd, ctypes.c_ulong(flags))
+        )
+        return ret if ret >= 0 else -ctypes.get_errno()
+
+    def ioctl(self, fd: int, request: int, arg: Any) -> int:
+        """ioctl(2) on a perf event fd (enable, disable, set BPF program, get id)."""
+        ret = int(libc.ioctl(fd, ctypes.c_ulong(request), arg))
+        return ret if ret >= 0 else -ctypes.get_errno()
+
+
+#: The system calls pybpf makes; tests replace it with :func:`replace_syscalls`.
+raw = Syscalls()
+
+
+@contextlib.contextmanager
+def replace_syscalls(fake: Syscalls) -> Iterator[Syscalls]:
+    """Route every bpf(2)/perf_event_open(2)/ioctl(2) of pybpf through ``fake`` (a
+    :class:`Syscalls`, usually a subclass that answers some calls itself and passes the
+    rest to ``super()``) inside the ``with`` block.
+
+    >>> class Interrupted(Syscalls):                    # doctest: +SKIP
+    ...     def bpf(self, cmd, attr, size):
+    ...         return -errno.EINTR if cmd == Cmd.MAP_CREATE and not self.seen else ...
+    """
+    global raw
+    saved, raw = raw, fake
+    try:
+        yield fake
+    finally:
+        raw = saved
 
 # Set by pybpf.sys.memlock once it knows whether the kernel charges memlock.
 memlock_suspect: bool = False
@@ -50,10 +116,10 @@ def bpf(
     ptr = ctypes.byref(attr)
     attempts = 0
     while True:
-        ret = int(libc.syscall(NR_BPF, int(cmd), ptr, nbytes))
+        ret = raw.bpf(int(cmd), ptr, nbytes)
         if ret >= 0:
             return ret
-        err = ctypes.get_errno()
+        err = -ret
         attempts += 1
         if err == _errno.EINTR:
             continue

@@ -106,7 +106,7 @@ def _cgroup_fd(path: str) -> int:
         raise BPFError(
             f"-c {path}: cannot open the cgroup directory ({exc.strerror}); give a cgroup v2 "
             "directory, e.g. /sys/fs/cgroup/unified/NAME"
-        ) from None
+        ) from exc
 
 
 def main(argv: Sequence[str] | None = None) -> int:

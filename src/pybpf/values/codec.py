@@ -72,11 +72,11 @@ class LayoutCodec:
                 return bytes(value)
             try:  # a char array takes shorter bytes (zero-padded)
                 return self._pad(self.layout.encode(value))
-            except BTFError:
+            except BTFError as exc:
                 raise UsageError(
                     f"{len(value)} bytes cannot be a {self.type_name} ({self.size} bytes): "
                     f"pass exactly {self.size} bytes, or a Python value of that type"
-                ) from None
+                ) from exc
         if isinstance(value, Mapping):
             from pybpf.btf.layout import check_fields
 

@@ -33,9 +33,9 @@ class Globals(MutableMapping[str, Any]):
     def _var(self, name: str) -> Any:
         try:
             return self._spec.variables[name]
-        except KeyError:
+        except KeyError as exc:
             known = ", ".join(sorted(self._spec.variables)) or "none"
-            raise KeyError(f"no global variable {name!r} (known: {known})") from None
+            raise KeyError(f"no global variable {name!r} (known: {known})") from exc
 
     def _codec(self, name: str) -> Codec:
         codec = self._codecs.get(name)

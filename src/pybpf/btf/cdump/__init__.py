@@ -346,13 +346,13 @@ def dump_c(btf: BTF, *, kfuncs: bool = True, header_guard: str = "__VMLINUX_H__"
                 d.w.check_size()
             if kfuncs:
                 d.kfunc_block()
-        except RecursionError:
+        except RecursionError as exc:
             raise BTFError(
                 "type references loop without passing through a struct or union"
                 f" (or nest deeper than {_RECURSION_LIMIT // 2} levels)",
                 file=btf.file,
                 section=btf.name,
-            ) from None
+            ) from exc
     out.append(
         "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n"
         f"#endif /* {header_guard} */\n"

@@ -340,7 +340,7 @@ class CoreResolver:
                     program=program,
                     section=section,
                     relo=relo,
-                ) from None
+                ) from exc
             insn = current[pos][0] if pos in current else insns[pos]
             try:
                 replacement, change = patch_insn(insn, res.values)
@@ -350,7 +350,7 @@ class CoreResolver:
                     program=program,
                     section=section,
                     relo=relo,
-                ) from None
+                ) from exc
             current[pos] = replacement
             poisoned = replacement[0].imm == POISON_IMM and replacement[0].is_call
             if poisoned and insn.is_ld_imm64:

@@ -202,8 +202,8 @@ def parse_spec(btf: BTF, type_id: int, access: str, kind: int) -> CoreSpec:
         return spec
     try:
         raw = [int(x) for x in access.split(":")]
-    except ValueError:
-        raise _bad(btf, type_id, access, "not a list of integers") from None
+    except ValueError as exc:
+        raise _bad(btf, type_id, access, "not a list of integers") from exc
     if len(raw) > MAX_SPEC_LEN:
         raise _bad(btf, type_id, access, f"more than {MAX_SPEC_LEN} levels")
     spec.raw_spec = raw

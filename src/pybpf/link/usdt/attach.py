@@ -171,7 +171,7 @@ def attach_usdt(
                     f"USDT probe {provider}:{name} at {probe.address:#x}: {exc.message}",
                     file=path,
                     section=NOTE_SECTION,
-                ) from None
+                ) from exc
 
     alloc = _allocator(specs_map)
     by_args: dict[str, int] = {}
@@ -203,7 +203,7 @@ def attach_usdt(
                             what,
                             errno.EEXIST,
                             f"address {ips[i]:#x} is already attached by another USDT link",
-                        ) from None
+                        ) from exc
                     raise
                 done_ips.append(ips[i])
             links.append(
@@ -295,7 +295,7 @@ def _exec_mappings(pid: int, path: str) -> list[tuple[int, int, int]]:
     except OSError as exc:
         raise AttachError(
             f"read /proc/{pid}/maps", exc.errno or errno.ESRCH, "no such process?"
-        ) from None
+        ) from exc
     real = os.path.realpath(path)
     out: list[tuple[int, int, int]] = []
     for line in text.splitlines():

@@ -226,16 +226,16 @@ def _open_elf(path: str) -> Iterator[tuple[Any, Any]]:
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed below, after the caller's block
     except OSError as exc:
-        raise ObjectError(f"cannot read: {exc.strerror}", file=path) from None
+        raise ObjectError(f"cannot read: {exc.strerror}", file=path) from exc
     with f:
         try:
             elf = ELFFile(f)
         except ELFError as exc:
-            raise ObjectError(f"not an ELF file: {exc}", file=path) from None
+            raise ObjectError(f"not an ELF file: {exc}", file=path) from exc
         try:
             yield elf, f
         except ELFError as exc:
-            raise ObjectError(f"malformed ELF: {exc}", file=path) from None
+            raise ObjectError(f"malformed ELF: {exc}", file=path) from exc
 
 
 def _elf_notes(elf: Any, path: str) -> list[UsdtNote]:
@@ -249,7 +249,7 @@ def _elf_notes(elf: Any, path: str) -> list[UsdtNote]:
             raise ObjectError("USDT notes section is not SHT_NOTE", file=path, section=NOTE_SECTION)
         data = sec.data()
     except ELFError as exc:
-        raise ObjectError(f"malformed ELF: {exc}", file=path, section=NOTE_SECTION) from None
+        raise ObjectError(f"malformed ELF: {exc}", file=path, section=NOTE_SECTION) from exc
     return parse_notes(
         data,
         file=path,
@@ -446,7 +446,7 @@ def _probe(
     except ObjectError as exc:
         raise ObjectError(
             exc.message, file=path, section=NOTE_SECTION, offset=note.offset
-        ) from None
+        ) from exc
     return UsdtProbe(
         note.provider,
         note.name,
