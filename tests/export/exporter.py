@@ -113,10 +113,14 @@ class ExporterProcess:
         return rc
 
     def close(self) -> None:
-        """Kill it if still running."""
+        """Kill it if still running; close the pipes (the per-test fd check sees them)."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._reader.join(2)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def run_n(argv: Sequence[str], n: int) -> None:

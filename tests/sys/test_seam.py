@@ -129,3 +129,19 @@ def test_verifier_log_buffer_grows_until_the_log_fits(tells: bool) -> None:
     else:  # four times bigger each round until it fits
         assert fake.sizes == [first * 4**i for i in range(4)]
         assert fake.sizes[-2] < need <= fake.sizes[-1]
+
+
+def test_perf_ioctl_failure_names_the_operation() -> None:
+    """An ioctl the kernel refuses (here ENODEV, as for an event whose PMU went away)
+    is an AttachError naming what was attempted; the event fd is still closed after."""
+    from pybpf.errors import AttachError
+
+    class NoDevice(Scripted):
+        def ioctl(self, fd: int, request: int, arg: Any) -> int:
+            return -errno.ENODEV
+
+    with perf.perf_event_open(perf.software_event_attr(disabled=True), pid=0, cpu=-1) as pfd:
+        with syscall.replace_syscalls(NoDevice()), pytest.raises(AttachError) as exc:
+            perf.perf_event_enable(pfd, op="enable test event")
+        assert exc.value.errno == errno.ENODEV and "enable test event" in str(exc.value)
+        perf.perf_event_enable(pfd)  # the real kernel again

@@ -106,3 +106,33 @@ def test_attr_drift_is_reported() -> None:
     assert "BatchAttr.count: at (32, 8), the kernel says (32, 4)" in found
     assert any(p.startswith("BatchAttr.elem_flags: at ") for p in found)
     assert all(p.startswith(("MapCreateAttr.", "BatchAttr.")) for p in found)
+
+
+def test_generator_checks_ctypes_against_kernel_offsets() -> None:
+    """The generator refuses a layout ctypes would place elsewhere than the kernel: a
+    field of the wrong width, or a bitfield packed differently."""
+    need(Path("/sys/kernel/btf/vmlinux").exists(), "kernel has no BTF (/sys/kernel/btf/vmlinux)")
+    import ctypes
+
+    import pytest
+
+    from pybpf.btf import BTF, Kind
+    from pybpf.sys import attrs
+    from pybpf.uapi import gen_attrs
+
+    btf = BTF.load_vmlinux()
+    prog_info = btf.find("bpf_prog_info", Kind.STRUCT)[0]
+    gen_attrs._same_layout(btf, prog_info, attrs.BpfProgInfo, "BpfProgInfo")  # as generated
+
+    def changed(name: str, *spec: object) -> type[ctypes.Structure]:
+        fields = [
+            (n, *spec) if n == name else (n, t, *r) for n, t, *r in attrs.BpfProgInfo._fields_
+        ]
+        return type("Wrong", (ctypes.Structure,), {"_fields_": fields})
+
+    # ifindex as a 16-bit field: gpl_compatible packs into its unit, 16 bits early
+    with pytest.raises(AssertionError, match=r"P\.gpl_compatible: ctypes bit 656, kernel 672"):
+        gen_attrs._same_layout(btf, prog_info, changed("ifindex", ctypes.c_uint32, 16), "P")
+    # id as a u64: everything after it moves
+    with pytest.raises(AssertionError, match=r"ctypes (size|bit)"):
+        gen_attrs._same_layout(btf, prog_info, changed("id", ctypes.c_uint64), "P")

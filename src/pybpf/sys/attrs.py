@@ -15,6 +15,9 @@ import ctypes
 
 __all__ = [
     "BatchAttr",
+    "BpfBtfInfo",
+    "BpfMapInfo",
+    "BpfProgInfo",
     "BtfLoadAttr",
     "EnableStatsAttr",
     "GetIdAttr",
@@ -39,6 +42,7 @@ __all__ = [
 s32 = ctypes.c_int32
 u32 = ctypes.c_uint32
 u64 = ctypes.c_uint64
+u8 = ctypes.c_uint8
 
 
 class MapCreateAttr(ctypes.Structure):
@@ -573,4 +577,96 @@ class TokenCreateAttr(ctypes.Structure):
     _fields_ = (
         ("flags", u32),
         ("bpffs_fd", u32),
+    )
+
+
+class BpfProgInfo(ctypes.Structure):
+    """What BPF_OBJ_GET_INFO_BY_FD fills in for a program.
+
+    In ``struct bpf_prog_info``.
+    """
+
+    _fields_ = (
+        ("type", u32),
+        ("id", u32),
+        ("tag", u8 * 8),
+        ("jited_prog_len", u32),
+        ("xlated_prog_len", u32),
+        ("jited_prog_insns", u64),
+        ("xlated_prog_insns", u64),
+        ("load_time", u64),
+        ("created_by_uid", u32),
+        ("nr_map_ids", u32),
+        ("map_ids", u64),
+        ("name", ctypes.c_char * 16),
+        ("ifindex", u32),
+        ("gpl_compatible", u32, 1),
+        ("netns_dev", u64),
+        ("netns_ino", u64),
+        ("nr_jited_ksyms", u32),
+        ("nr_jited_func_lens", u32),
+        ("jited_ksyms", u64),
+        ("jited_func_lens", u64),
+        ("btf_id", u32),
+        ("func_info_rec_size", u32),
+        ("func_info", u64),
+        ("nr_func_info", u32),
+        ("nr_line_info", u32),
+        ("line_info", u64),
+        ("jited_line_info", u64),
+        ("nr_jited_line_info", u32),
+        ("line_info_rec_size", u32),
+        ("jited_line_info_rec_size", u32),
+        ("nr_prog_tags", u32),
+        ("prog_tags", u64),
+        ("run_time_ns", u64),
+        ("run_cnt", u64),
+        ("recursion_misses", u64),
+        ("verified_insns", u32),
+        ("attach_btf_obj_id", u32),
+        ("attach_btf_id", u32),
+    )
+
+
+class BpfMapInfo(ctypes.Structure):
+    """What BPF_OBJ_GET_INFO_BY_FD fills in for a map.
+
+    In ``struct bpf_map_info``.
+    """
+
+    _fields_ = (
+        ("type", u32),
+        ("id", u32),
+        ("key_size", u32),
+        ("value_size", u32),
+        ("max_entries", u32),
+        ("map_flags", u32),
+        ("name", ctypes.c_char * 16),
+        ("ifindex", u32),
+        ("btf_vmlinux_value_type_id", u32),
+        ("netns_dev", u64),
+        ("netns_ino", u64),
+        ("btf_id", u32),
+        ("btf_key_type_id", u32),
+        ("btf_value_type_id", u32),
+        ("btf_vmlinux_id", u32),
+        ("map_extra", u64),
+        ("hash", u64),
+        ("hash_size", u32),
+    )
+
+
+class BpfBtfInfo(ctypes.Structure):
+    """What BPF_OBJ_GET_INFO_BY_FD fills in for a BTF object.
+
+    In ``struct bpf_btf_info``.
+    """
+
+    _fields_ = (
+        ("btf", u64),
+        ("btf_size", u32),
+        ("id", u32),
+        ("name", u64),
+        ("name_len", u32),
+        ("kernel_btf", u32),
     )

@@ -12,7 +12,7 @@ from pybpf._dataclass import dataclass
 from pybpf.errors import KernelError
 from pybpf.sys import syscall
 from pybpf.sys._ffi import addr
-from pybpf.sys.attrs import InfoAttr
+from pybpf.sys.attrs import BpfBtfInfo, BpfMapInfo, BpfProgInfo, InfoAttr
 from pybpf.sys.maps import FdLike, fdnum
 from pybpf.uapi.enums import Cmd, LinkType, MapType, PerfEventLinkType, ProgType
 
@@ -42,82 +42,8 @@ u8, u16, u32, s32, u64 = (
 )
 
 
-class _ProgInfo(ctypes.Structure):
-    _fields_ = (
-        ("type", u32),
-        ("id", u32),
-        ("tag", u8 * 8),
-        ("jited_prog_len", u32),
-        ("xlated_prog_len", u32),
-        ("jited_prog_insns", u64),
-        ("xlated_prog_insns", u64),
-        ("load_time", u64),
-        ("created_by_uid", u32),
-        ("nr_map_ids", u32),
-        ("map_ids", u64),
-        ("name", ctypes.c_char * 16),
-        ("ifindex", u32),
-        ("gpl_compatible", u32, 1),
-        ("_bits", u32, 31),
-        ("netns_dev", u64),
-        ("netns_ino", u64),
-        ("nr_jited_ksyms", u32),
-        ("nr_jited_func_lens", u32),
-        ("jited_ksyms", u64),
-        ("jited_func_lens", u64),
-        ("btf_id", u32),
-        ("func_info_rec_size", u32),
-        ("func_info", u64),
-        ("nr_func_info", u32),
-        ("nr_line_info", u32),
-        ("line_info", u64),
-        ("jited_line_info", u64),
-        ("nr_jited_line_info", u32),
-        ("line_info_rec_size", u32),
-        ("jited_line_info_rec_size", u32),
-        ("nr_prog_tags", u32),
-        ("prog_tags", u64),
-        ("run_time_ns", u64),
-        ("run_cnt", u64),
-        ("recursion_misses", u64),
-        ("verified_insns", u32),
-        ("attach_btf_obj_id", u32),
-        ("attach_btf_id", u32),
-    )
-
-
-class _MapInfo(ctypes.Structure):
-    _fields_ = (
-        ("type", u32),
-        ("id", u32),
-        ("key_size", u32),
-        ("value_size", u32),
-        ("max_entries", u32),
-        ("map_flags", u32),
-        ("name", ctypes.c_char * 16),
-        ("ifindex", u32),
-        ("btf_vmlinux_value_type_id", u32),
-        ("netns_dev", u64),
-        ("netns_ino", u64),
-        ("btf_id", u32),
-        ("btf_key_type_id", u32),
-        ("btf_value_type_id", u32),
-        ("btf_vmlinux_id", u32),
-        ("map_extra", u64),
-        ("hash", u64),
-        ("hash_size", u32),
-    )
-
-
-class _BtfInfo(ctypes.Structure):
-    _fields_ = (
-        ("btf", u64),
-        ("btf_size", u32),
-        ("id", u32),
-        ("name", u64),
-        ("name_len", u32),
-        ("kernel_btf", u32),
-    )
+# generated from kernel BTF (pybpf.uapi.gen_attrs): struct bpf_{prog,map,btf}_info
+_ProgInfo, _MapInfo, _BtfInfo = BpfProgInfo, BpfMapInfo, BpfBtfInfo
 
 
 class _LinkInfo(ctypes.Structure):

@@ -62,9 +62,7 @@ class Syscalls:
 
     def perf_event_open(self, attr: Any, pid: int, cpu: int, group_fd: int, flags: int) -> int:
         """perf_event_open(2); ``attr`` is a ``ctypes.byref`` of a perf_event_attr."""
-        ret = int(
-            libc.syscall(NR_PERF_EVENT_OPEN, attr, pid, cpu, group_fd, ctypes.c_ulong(flags))
-        )
+        ret = int(libc.syscall(NR_PERF_EVENT_OPEN, attr, pid, cpu, group_fd, ctypes.c_ulong(flags)))
         return ret if ret >= 0 else -ctypes.get_errno()
 
     def ioctl(self, fd: int, request: int, arg: Any) -> int:
@@ -93,6 +91,7 @@ def replace_syscalls(fake: Syscalls) -> Iterator[Syscalls]:
         yield fake
     finally:
         raw = saved
+
 
 # Set by pybpf.sys.memlock once it knows whether the kernel charges memlock.
 memlock_suspect: bool = False

@@ -444,9 +444,7 @@ def _probe(
     try:
         args = parse_args(note.args, pc=addr, symbols=symbols, where=where)
     except ObjectError as exc:
-        raise ObjectError(
-            exc.message, file=path, section=NOTE_SECTION, offset=note.offset
-        ) from exc
+        raise ObjectError(exc.message, file=path, section=NOTE_SECTION, offset=note.offset) from exc
     return UsdtProbe(
         note.provider,
         note.name,
