@@ -10,10 +10,9 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Callable, Iterable
-from dataclasses import field
 from typing import TYPE_CHECKING, TypeVar
 
-from pybpf._dataclass import dataclass
+from pybpf._dataclass import dataclass, field
 from pybpf.errors import BTFError
 
 if TYPE_CHECKING:

@@ -15,10 +15,9 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from pybpf._dataclass import dataclass
+from pybpf._dataclass import dataclass, replace
 from pybpf.btf.types import Array, Datasec, Enum, Enum64, FuncProto, Kind, Ptr, Struct, Var
 from pybpf.elf.reader import RelocType, Symbol, SymbolBind, SymbolType
 from pybpf.errors import ObjectError
