@@ -6,10 +6,10 @@ kernel's kind number. Type ids refer to other types (0 is ``void``).
 
 from __future__ import annotations
 
-import enum
 from typing import ClassVar
 
 from pybpf._dataclass import dataclass
+from pybpf._fastenum import FastIntEnum, FastIntFlag
 
 __all__ = [
     "Array",
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 
-class Kind(enum.IntEnum):
+class Kind(FastIntEnum):
     """BTF kinds with the kernel's numbers (``BTF_KIND_*``)."""
 
     UNKN = 0
@@ -69,7 +69,7 @@ class Kind(enum.IntEnum):
     ENUM64 = 19
 
 
-class IntEncoding(enum.IntFlag):
+class IntEncoding(FastIntFlag):
     """``BTF_INT_*`` encoding bits of an INT type."""
 
     NONE = 0
@@ -78,7 +78,7 @@ class IntEncoding(enum.IntFlag):
     BOOL = 4
 
 
-class Linkage(enum.IntEnum):
+class Linkage(FastIntEnum):
     """Linkage of a FUNC (``BTF_FUNC_*``)."""
 
     STATIC = 0
@@ -86,7 +86,7 @@ class Linkage(enum.IntEnum):
     EXTERN = 2
 
 
-class VarLinkage(enum.IntEnum):
+class VarLinkage(FastIntEnum):
     """Linkage of a VAR (``BTF_VAR_*``)."""
 
     STATIC = 0

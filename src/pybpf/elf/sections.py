@@ -14,10 +14,10 @@ failed. Unknown names raise :class:`ObjectError`; nothing is guessed.
 
 from __future__ import annotations
 
-import enum
 import re
 
 from pybpf._dataclass import dataclass
+from pybpf._fastenum import FastEnum, FastIntFlag
 from pybpf.errors import ObjectError
 from pybpf.uapi.enums import AttachType, ProgType
 
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-class SecFlag(enum.IntFlag):
+class SecFlag(FastIntFlag):
     """Properties of a section definition."""
 
     NONE = 0
@@ -63,7 +63,7 @@ class SecFlag(enum.IntFlag):
     DEPRECATED = 128
 
 
-class AttachKind(enum.Enum):
+class AttachKind(FastEnum):
     """How a program of a section gets attached (which attach routine applies)."""
 
     NONE = "none"  # loaded only (socket filters, perf_event, syscall, ...)
