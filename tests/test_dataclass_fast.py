@@ -375,3 +375,19 @@ def test_open_and_load_import_neither_dataclasses_nor_inspect(bpf_obj: Any) -> N
         check=True,
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_code_cache_keeps_per_module_tables_of_the_current_shapes(tmp_path: Path) -> None:
+    import marshal
+
+    assert _run(CODE, tmp_path).strip() == "T(a=1, b=2) True True"
+    changed = CODE.replace("    b: int = 2\n", "    b: int = 2\n    c: int = 3\n")
+    assert _run(changed, tmp_path).strip() == "T(a=1, b=2, c=3) True True"
+    (path,) = tmp_path.glob("dataclass-code-*.bin")
+    table = marshal.loads(path.read_bytes())
+    assert set(table) == {"__main__"}
+    main = marshal.loads(table["__main__"])
+    assert len(main) == 1 and "c=" in next(iter(main))  # the old shape was dropped
+    size = path.stat().st_size
+    assert _run(changed, tmp_path).strip() == "T(a=1, b=2, c=3) True True"
+    assert path.stat().st_size == size

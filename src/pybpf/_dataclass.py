@@ -29,9 +29,8 @@ from pybpf import _cachefile
 
 __all__ = ["dataclass", "field", "fields", "replace"]
 
-_codes: dict[str, bytes] | None = None  # source text -> marshalled code, from the cache file
 _FAST: set[type] = set()  # classes made here (a subclass of another dataclass goes standard)
-_dirty = False
+_dirty: set[str] = set()  # modules with a class whose code was compiled in this process
 _MAX_ENTRIES = 4096
 
 
@@ -39,12 +38,19 @@ def _cache_file() -> Path | None:
     base = _cachefile.cache_dir()
     if base is None:
         return None
-    return base / f"dataclass-code-{sys.implementation.cache_tag}-{sys.hexversion:x}.bin"
+    return base / f"dataclass-code-{sys.implementation.cache_tag}-{sys.hexversion:x}.v2.bin"
+
+
+# The cache file holds {module: marshalled {source text: marshalled code}}: a process
+# unmarshals the tables of the modules it defines classes in, not every shape ever seen.
+_stored: dict[str, bytes] | None = None  # the file's tables, per module, still marshalled
+_tables: dict[str, dict[str, bytes]] = {}  # modules' tables unmarshalled in this process
+_used: dict[str, dict[str, bytes]] = {}  # what this process's classes used, per module
 
 
 def _load_codes() -> dict[str, bytes]:
-    """The cached codes (empty when absent, invalid, or not a safe file of this user:
-    code from a file someone else could write is never run)."""
+    """The cached tables per module (empty when absent, invalid, or not a safe file of
+    this user: code from a file someone else could write is never run)."""
     path = _cache_file()
     data = _cachefile.read(path) if path is not None else None
     if data is None:
@@ -53,37 +59,65 @@ def _load_codes() -> dict[str, bytes]:
         table = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
         return {}
-    return table if isinstance(table, dict) else {}
+    if not isinstance(table, dict):
+        return {}
+    return {k: v for k, v in table.items() if isinstance(k, str) and isinstance(v, bytes)}
+
+
+def _module_table(module: str) -> dict[str, bytes]:
+    global _stored
+    table = _tables.get(module)
+    if table is None:
+        if _stored is None:
+            _stored = _load_codes()
+            atexit.register(_save_codes)
+        table = {}
+        blob = _stored.get(module)
+        if blob is not None:
+            try:
+                loaded = marshal.loads(blob)
+            except (EOFError, ValueError, TypeError):
+                loaded = None
+            if isinstance(loaded, dict):
+                table = loaded
+        _tables[module] = table
+    return table
 
 
 def _save_codes() -> None:
-    if not _dirty or _codes is None:
+    """Write back the tables of the modules with a class compiled in this process: each
+    becomes exactly what its classes used (the shapes of a changed module's old classes
+    are dropped)."""
+    if not _dirty:
         return
     path = _cache_file()
     if path is None:
         return
-    merged = _load_codes()
-    if len(merged) > _MAX_ENTRIES:  # shapes of classes long gone: start afresh
+    merged = _load_codes()  # (another process may have written meanwhile)
+    if len(merged) > _MAX_ENTRIES:
         merged = {}
-    merged.update(_codes)
+    for module in _dirty:
+        merged[module] = marshal.dumps(_used[module])
+    _dirty.clear()
     _cachefile.write(path, marshal.dumps(merged))  # unwritable: the next import is slower
 
 
-def _compiled(src: str, where: str) -> Any:
+def _compiled(src: str, where: str, module: str) -> Any:
     """The code object of ``src`` (from the cache, else compiled and remembered)."""
-    global _codes, _dirty
-    if _codes is None:
-        _codes = _load_codes()
-        atexit.register(_save_codes)
-    blob = _codes.get(src)
+    table = _module_table(module)
+    used = _used.setdefault(module, {})
+    blob = table.get(src)
     if blob is not None:
         try:
-            return marshal.loads(blob)
+            code = marshal.loads(blob)
         except (EOFError, ValueError, TypeError):
             pass
+        else:
+            used[src] = blob
+            return code
     code = compile(src, where, "exec")
-    _codes[src] = marshal.dumps(code)
-    _dirty = True
+    used[src] = marshal.dumps(code)
+    _dirty.add(module)
     return code
 
 
@@ -359,7 +393,8 @@ def _methods(cls: type, flds: tuple[_Field, ...], frozen: bool, want: dict[str, 
     if not lines:
         return
     src = "\n".join(lines) + "\n"
-    exec(_compiled(src, f"<dataclass {cls.__module__}.{cls.__qualname__}>"), ns)
+    where = f"<dataclass {cls.__module__}.{cls.__qualname__}>"
+    exec(_compiled(src, where, cls.__module__), ns)
     for name in (
         "__init__",
         "__repr__",
