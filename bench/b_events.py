@@ -4,7 +4,9 @@ One producer logic for every side (bench/bpf/ringprod.bpf.c; BCC: bench/bcc/ring
 each getppid() of the bench process emits ``per_call`` records. A sample triggers
 enough calls to half-fill the buffer, drains it, and repeats until ``total``
 records: "e2e" is records / total time (syscalls + producer + consumer), "drain"
-is records / time spent in the consumer alone.
+is records / time spent in the consumer alone. Both are CPU time of the process
+(user + system: the producer runs in the process's own getppid() calls), so a
+shared machine's waiting for a CPU does not count; the JSON keeps the wall-clock rates.
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ PER_CALL = 256
 
 @dataclass
 class Rate:
-    """Median events/s of a consumer: end to end and drain only."""
+    """Median events/s of a consumer (CPU time): end to end and drain only; wall clock too."""
 
     e2e: float
     drain: float
     lost: int = 0
+    wall_e2e: float = 0.0
+    wall_drain: float = 0.0
 
 
 def stride(kind: str, size: int) -> int:
@@ -83,9 +87,11 @@ def _rate(data: dict[str, Any], want: int) -> Rate:
         if s["events"] < want:
             raise BenchError(f"consumer got {s['events']} of {want} records")
     return Rate(
+        median([s["events"] / s["cpu_seconds"] for s in samples]),
+        median([s["events"] / max(s["consume_cpu_seconds"], 1e-9) for s in samples]),
+        int(data.get("lost", 0)),
         median([s["events"] / s["seconds"] for s in samples]),
         median([s["events"] / s["consume_seconds"] for s in samples]),
-        int(data.get("lost", 0)),
     )
 
 
@@ -125,34 +131,29 @@ COLUMNS = [
     "ref drain ev/s",
     "ratio e2e",
     "ratio drain",
-    "target",
+    "target e2e",
+    "target drain",
     "e2e",
     "drain",
 ]
 
 
 def _row(
-    size: int, name: str, mine: Rate, ref_name: str, ref: Rate | None, target: float | None
+    size: int,
+    name: str,
+    mine: Rate,
+    ref_name: str,
+    ref: Rate | None,
+    e2e_target: float | None,
+    drain_target: float | None,
 ) -> list[Any]:
     if ref is None:
-        return [
-            f"{size} B",
-            name,
-            mine.e2e,
-            mine.drain,
-            ref_name,
-            None,
-            None,
-            None,
-            None,
-            None,
-            "-",
-            "-",
-        ]
+        return [f"{size} B", name, mine.e2e, mine.drain, ref_name, *([None] * 6), "-", "-"]
     r_e2e, r_drain = mine.e2e / ref.e2e, mine.drain / ref.drain
-    tgt = f">= {target:.1f}x" if target is not None else "-"
-    v_e2e = verdict(r_e2e >= target) if target is not None else "-"
-    v_drain = verdict(r_drain >= target) if target is not None else "-"
+
+    def target(t: float | None) -> str:
+        return f">= {t:.1f}x" if t is not None else "-"
+
     return [
         f"{size} B",
         name,
@@ -163,9 +164,10 @@ def _row(
         ref.drain,
         r_e2e,
         r_drain,
-        tgt,
-        v_e2e,
-        v_drain,
+        target(e2e_target),
+        target(drain_target),
+        verdict(r_e2e >= e2e_target) if e2e_target is not None else "-",
+        verdict(r_drain >= drain_target) if drain_target is not None else "-",
     ]
 
 
@@ -174,7 +176,25 @@ def run(opts: Options, kind: str) -> list[Table]:
     label = "Ring buffer" if kind == "ring" else "Perf buffer"
     sizes = [16] if opts.quick else [16, 128]
     reps = 1 if opts.quick else 3
-    table = Table(f"{label} throughput (events/s, median of {reps})", COLUMNS)
+    table = Table(f"{label} throughput (events/s of CPU time, median of {reps})", COLUMNS)
+    walls: list[tuple[float, float] | None] = []
+
+    def add(
+        size: int,
+        name: str,
+        mine: Rate,
+        ref_name: str,
+        ref: Rate | None,
+        e2e_target: float | None,
+        drain_target: float | None,
+    ) -> None:
+        table.rows.append(_row(size, name, mine, ref_name, ref, e2e_target, drain_target))
+        walls.append(
+            None
+            if ref is None
+            else (mine.wall_e2e / ref.wall_e2e, mine.wall_drain / ref.wall_drain)
+        )
+
     b = bcc() if opts.bcc and not opts.quick else None
     if b is not None and not b.ok:
         table.notes.append(f"BCC reference skipped: {b.reason}")
@@ -204,23 +224,33 @@ def run(opts: Options, kind: str) -> list[Table]:
         c_name = (
             "libbpf C ring_buffer__consume" if kind == "ring" else "libbpf C perf_buffer__consume"
         )
+        # the targets of issue 13: a ring batch 1.2x libbpf C end to end; a perf buffer's
+        # per-event consumers 0.9x libbpf C end to end (the kernel's output path bounds both)
+        # and 2x BCC in the drain; ring per-event consumers 2x BCC (as in round 1)
+        # The kernel's share bounds e2e: libbpf C spends 1/c.e2e - 1/c.drain per record
+        # outside its consumer (syscalls + producer); a consumer taking no time at all
+        # would reach at most this many times libbpf C's e2e rate.
+        bound = 1 / (1 - c.e2e / c.drain) if c.drain > c.e2e else float("inf")
+        table.notes.append(
+            f"{size} B kernel bound: libbpf C's consumer is {100 * c.e2e / c.drain:.1f}% of its "
+            f"e2e time; an instant consumer would reach at most {bound:.2f}x libbpf C e2e"
+        )
+        per_event_c = 0.9 if kind == "perf" else None
+        bcc_e2e = 2.0 if kind == "ring" else None
         if batch is not None:
-            table.rows.append(_row(size, "batch (numpy view)", batch, c_name, c, 1.0))
-        table.rows.append(_row(size, "per-event bytes", raw, c_name, c, None))
-        table.rows.append(_row(size, "per-event BTF-decoded", dec, c_name, c, None))
+            add(size, "batch (numpy view)", batch, c_name, c, 1.2, None)
+        add(size, "per-event bytes", raw, c_name, c, per_event_c, None)
+        add(size, "per-event BTF-decoded", dec, c_name, c, per_event_c, None)
         if bcc_raw is not None and bcc_dec is not None:
-            table.rows.append(
-                _row(size, "per-event bytes", raw, "BCC per-event (raw callback)", bcc_raw, 2.0)
-            )
-            table.rows.append(
-                _row(
-                    size,
-                    "per-event BTF-decoded",
-                    dec,
-                    "BCC per-event + table.event()",
-                    bcc_dec,
-                    2.0,
-                )
+            add(size, "per-event bytes", raw, "BCC per-event (raw callback)", bcc_raw, bcc_e2e, 2.0)
+            add(
+                size,
+                "per-event BTF-decoded",
+                dec,
+                "BCC per-event + table.event()",
+                bcc_dec,
+                bcc_e2e,
+                2.0,
             )
         lost = (
             c.lost
@@ -233,7 +263,15 @@ def run(opts: Options, kind: str) -> list[Table]:
             table.notes.append(
                 f"{size} B: {lost} samples lost (counted as missing: rates are of records received)"
             )
+    wall = [
+        f"{r[1]} vs {r[4].split(' (')[0]}: wall e2e {w[0]:.2f}x, drain {w[1]:.2f}x"
+        for r, w in zip(table.rows, walls, strict=True)
+        if w is not None
+    ]
+    if wall:
+        table.notes.append("wall-clock ratios: " + "; ".join(wall))
     table.notes.append(
+        f"rates in CPU time of the process (user + system). "
         f"e2e = records / (getppid() calls + in-kernel producer + consumer); drain = records / consumer time. "
         f"{PER_CALL} records per syscall (fewer for large records), buffer half-filled per round; pinned to CPU 0."
     )

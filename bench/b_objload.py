@@ -156,43 +156,51 @@ def ksyscall_table(opts: Options) -> Table:
     run_child(python_worker("objload_pybpf", str(path)))  # per-boot answer, page cache
     py, c = [], []
     for _ in range(n):
-        py.append(run_child(python_worker("objload_pybpf", str(path))).data)
+        py.append(run_child(python_worker("objload_pybpf", str(path), "--twice")).data)
         c.append(run_child([str(exe), str(path)]).data)
     p_ms = median([d["load_seconds"] for d in py]) * 1e3
     c_ms = median([d["load_seconds"] for d in c]) * 1e3
     p_cpu = median([d["load_cpu_seconds"] for d in py]) * 1e3
     c_cpu = median([d["load_cpu_seconds"] for d in c]) * 1e3
-    ratio = p_ms / c_ms
+    w_cpu = median([d["warm_load_cpu_seconds"] for d in py]) * 1e3
+    ratio = p_cpu / c_cpu
     table = Table(
         f"load() of an object with the LINUX_HAS_SYSCALL_WRAPPER extern (median of {n})",
         [
             "object",
-            "pybpf load() ms",
-            "libbpf bpf_object__load ms",
-            "ratio",
-            "target",
-            "verdict",
             "pybpf load() CPU ms",
             "libbpf load CPU ms",
             "CPU ratio",
+            "target",
+            "verdict",
+            "pybpf 2nd load() CPU ms",
+            "2nd load ratio",
+            "pybpf load() ms",
+            "libbpf bpf_object__load ms",
+            "wall ratio",
         ],
     )
     table.rows.append(
         [
             "ksyscall_like",
-            p_ms,
-            c_ms,
+            p_cpu,
+            c_cpu,
             ratio,
             f"<= {KSYSCALL_TARGET:.1f}x",
             verdict(ratio <= KSYSCALL_TARGET),
-            p_cpu,
-            c_cpu,
-            p_cpu / c_cpu,
+            w_cpu,
+            w_cpu / c_cpu,
+            p_ms,
+            c_ms,
+            p_ms / c_ms,
         ]
     )
     table.notes.append(
         "pybpf answers the extern from kernel BTF or a kallsyms scan that stops at the first "
-        "__<arch>_sys_ symbol, cached per boot; load() includes the loader's first-use imports"
+        "__<arch>_sys_ symbol, cached per boot. load() is the first of the process: it includes "
+        "the loader's first-use imports and the kernel BTF (libbpf parses the kernel BTF in every "
+        "bpf_object__load). 2nd load(): the same object opened and loaded again in that process. "
+        "The verdict is on CPU time (user + system), as a shared machine inflates the wall clock."
     )
     return table
 

@@ -68,26 +68,31 @@ int main(int argc, char **argv)
 	printf("{\"samples\": [");
 	for (int r = -1; r < reps; r++) { /* r == -1: warm-up */
 		unsigned long long want = r < 0 ? round : total;
-		double t0, t1, tc = 0;
+		double t0, t1, tc = 0, c0, c1, cc = 0;
 
 		got = 0;
 		t0 = now_s();
+		c0 = cpu_s();
 		while (got < want) {
-			double a;
+			double a, ca;
 
 			for (unsigned c = 0; c < round / per_call; c++)
 				syscall(SYS_getppid);
 			a = now_s();
+			ca = cpu_s();
 			if (perf)
 				perf_buffer__consume(pb);
 			else
 				ring_buffer__consume(rb);
 			tc += now_s() - a;
+			cc += cpu_s() - ca;
 		}
 		t1 = now_s();
+		c1 = cpu_s();
 		if (r >= 0)
-			printf("%s{\"events\": %llu, \"seconds\": %.9f, \"consume_seconds\": %.9f}",
-			       r ? ", " : "", got, t1 - t0, tc);
+			printf("%s{\"events\": %llu, \"seconds\": %.9f, \"consume_seconds\": %.9f, "
+			       "\"cpu_seconds\": %.9f, \"consume_cpu_seconds\": %.9f}",
+			       r ? ", " : "", got, t1 - t0, tc, c1 - c0, cc);
 	}
 	printf("], \"lost\": %llu}\n", lost);
 	ring_buffer__free(rb);

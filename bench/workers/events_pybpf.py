@@ -75,21 +75,31 @@ def main() -> None:
         drain = reader.consume
     calls = job["round"] // job["per_call"]
     getppid = os.getppid
+    cpu = time.process_time
     samples = []
     for r in range(-1, job["reps"]):  # -1: warm-up round
         want = job["round"] if r < 0 else job["total"]
         got = 0
-        tc = 0.0
-        t0 = time.perf_counter()
+        tc = cc = 0.0
+        t0, c0 = time.perf_counter(), cpu()
         while got < want:
             for _ in range(calls):
                 getppid()
-            a = time.perf_counter()
+            a, ca = time.perf_counter(), cpu()
             drain()
             tc += time.perf_counter() - a
-        t1 = time.perf_counter()
+            cc += cpu() - ca
+        t1, c1 = time.perf_counter(), cpu()
         if r >= 0:
-            samples.append({"events": got, "seconds": t1 - t0, "consume_seconds": tc})
+            samples.append(
+                {
+                    "events": got,
+                    "seconds": t1 - t0,
+                    "consume_seconds": tc,
+                    "cpu_seconds": c1 - c0,
+                    "consume_cpu_seconds": cc,
+                }
+            )
     lost = getattr(reader, "lost", 0)
     reader.close()
     obj.close()

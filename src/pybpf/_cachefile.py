@@ -17,7 +17,7 @@ import pwd
 import stat
 from pathlib import Path
 
-__all__ = ["cache_dir", "read", "safe_dir", "write"]
+__all__ = ["boot_id", "cache_dir", "read", "safe_dir", "write"]
 
 
 def _home() -> Path | None:
@@ -37,6 +37,17 @@ def cache_dir() -> Path | None:
         return Path(xdg) / "pybpf"
     home = _home()
     return home / ".cache" / "pybpf" if home is not None else None
+
+
+def boot_id() -> str | None:
+    """This boot's id (``/proc/sys/kernel/random/boot_id``), for files valid until reboot;
+    None when unreadable or not the expected hex-and-dashes text."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", "rb") as f:
+            text = f.read(64).strip().decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if text and text.replace("-", "").isalnum() else None
 
 
 def _trusted(st: os.stat_result) -> bool:

@@ -3,9 +3,17 @@ module, and helper ids agree with libbpf's bpf_helper_defs.h."""
 
 from __future__ import annotations
 
+import ast
+import enum
+import importlib.util
+import pickle
 import re
+import threading
+from enum import IntEnum, IntFlag
 from pathlib import Path
+from types import ModuleType
 
+import pytest
 from tests.conftest import need
 
 from pybpf.uapi import enums, gen
@@ -17,9 +25,127 @@ def test_regenerating_from_running_kernel_matches_committed_module() -> None:
     need(Path("/sys/kernel/btf/vmlinux").exists(), "kernel has no BTF (/sys/kernel/btf/vmlinux)")
     from pybpf.btf import BTF
 
-    assert gen.render(BTF.load_vmlinux()) == gen.OUTPUT.read_text(), (
+    btf = BTF.load_vmlinux()
+    assert gen.render(btf) == gen.OUTPUT.read_text(), (
         "src/pybpf/uapi/enums.py is stale: run python -m pybpf.uapi.gen --write"
     )
+    assert gen.render_stub(btf) == gen.STUB.read_text(), (
+        "src/pybpf/uapi/enums.pyi is stale: run python -m pybpf.uapi.gen --write"
+    )
+
+
+def _stub_classes() -> dict[str, tuple[str, str | None, dict[str, int]]]:
+    """The classes the committed stub spells out: name -> (base, docstring, members)."""
+    tree = ast.parse(gen.STUB.read_text())
+    out: dict[str, tuple[str, str | None, dict[str, int]]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            members = {
+                st.targets[0].id: ast.literal_eval(st.value)
+                for st in node.body
+                if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name)
+            }
+            base = node.bases[0]
+            assert isinstance(base, ast.Name)
+            out[node.name] = (base.id, ast.get_docstring(node), members)
+    return out
+
+
+def test_lazy_classes_equal_the_generated_class_definitions() -> None:
+    """Each class built on first access has exactly the members, values, member order,
+    base and docstring the generator spells out as a class in enums.pyi."""
+    classes = _stub_classes()
+    assert set(classes) == set(enums._TABLE)
+    assert set(classes) <= set(enums.__all__)
+    for name, (base, doc, members) in classes.items():
+        cls = getattr(enums, name)
+        assert cls.__name__ == cls.__qualname__ == name
+        assert cls.__module__ == "pybpf.uapi.enums"
+        assert cls.__bases__ == ({"IntEnum": IntEnum, "IntFlag": IntFlag}[base],)
+        assert cls.__doc__ == doc
+        # values, and names in definition order (aliases included), as the class body gives
+        assert [(n, m.value) for n, m in cls.__members__.items()] == list(members.items())
+
+
+def _fresh_enums() -> ModuleType:
+    """A new copy of pybpf.uapi.enums (nothing built yet)."""
+    spec = importlib.util.find_spec("pybpf.uapi.enums")
+    assert spec is not None and spec.loader is not None
+    fresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fresh)
+    return fresh
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["simple_enum", "functional"])
+def test_lazy_classes_behave_as_class_statements(fast: bool) -> None:
+    """Built by the stdlib's _simple_enum (or the functional API without it), each class
+    passes the stdlib's own equivalence check against the class statement in enums.pyi
+    (members, aliases, flag boundary, str/repr/format of members and pseudo-members)."""
+    check = getattr(enum, "_test_simple_enum", None)
+    if check is None:
+        pytest.skip("this Python has no enum._test_simple_enum")
+    mod = _fresh_enums()
+    if not fast:
+        mod._simple_enum = None
+    stub: dict[str, object] = {"__name__": "pybpf.uapi.enums"}
+    exec(compile(gen.STUB.read_text(), str(gen.STUB), "exec"), stub)
+    for name in mod._TABLE:
+        built = getattr(mod, name)
+        check(stub[name], built)
+        if issubclass(built, IntFlag):  # combined and unknown bits as a class gives them
+            ref = stub[name]
+            assert isinstance(ref, type) and issubclass(ref, IntFlag)
+            every = 0
+            for m in built:
+                every |= m.value
+            for value in (every, every | (1 << 40), 1 << 41):
+                assert repr(built(value)) == repr(ref(value)), (name, value)
+
+
+def test_lazy_classes_match_kernel_btf_collected_by_generator() -> None:
+    need(Path("/sys/kernel/btf/vmlinux").exists(), "kernel has no BTF (/sys/kernel/btf/vmlinux)")
+    from pybpf.btf import BTF
+
+    for name, members in gen.collect(BTF.load_vmlinux()).items():
+        cls = getattr(enums, name)
+        assert [(n, int(m)) for n, m in cls.__members__.items()] == members, name
+
+
+def test_lazy_class_is_one_object_across_access_paths_threads_and_pickle() -> None:
+    fresh = _fresh_enums()  # the classes are built here, racing
+    assert "FuncId" not in vars(fresh)  # nothing built at import
+    barrier = threading.Barrier(8)
+    seen: list[type] = []
+
+    def grab() -> None:
+        barrier.wait()
+        seen.append(fresh.FuncId)
+
+    threads = [threading.Thread(target=grab) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 8 and all(c is seen[0] for c in seen)
+    assert vars(fresh)["FuncId"] is seen[0]
+    from pybpf.uapi.enums import FuncId, MapFlags
+
+    assert FuncId is enums.FuncId
+    assert pickle.loads(pickle.dumps(FuncId.map_lookup_elem)) is FuncId.map_lookup_elem
+    flags = MapFlags.RDONLY | MapFlags.MMAPABLE
+    assert pickle.loads(pickle.dumps(flags)) == flags
+    assert "FuncId" in dir(enums) and "Cmd" in dir(enums)
+    with pytest.raises(AttributeError, match="NoSuchEnum"):
+        _ = enums.NoSuchEnum  # type: ignore[attr-defined]
+    star: dict[str, object] = {}
+    exec("from pybpf.uapi.enums import *", star)
+    assert star["XdpFlags"] is enums.XdpFlags and star["OBJ_NAME_LEN"] == 16
+
+
+def test_memlock_probe_helper_number_is_ktime_get_coarse_ns() -> None:
+    from pybpf.sys import memlock
+
+    assert enums.FuncId.ktime_get_coarse_ns == memlock.KTIME_GET_COARSE_NS
 
 
 def test_check_mode_of_generator_passes() -> None:

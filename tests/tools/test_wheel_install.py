@@ -84,3 +84,22 @@ def test_bootstrap_from_the_wheel_without_a_compiler(venv: Path, tmp_path: Path)
     assert lines[0] == "TIME     EVENT COMM             PID     PPID    FILENAME/EXIT CODE"
     assert any(" EXEC " in ln and ln.endswith("/bin/true") for ln in lines), out
     assert any(" EXIT " in ln and "[4]" in ln for ln in lines), out
+
+
+def test_wheel_ships_the_uapi_enum_stub(venv: Path) -> None:
+    """enums.py builds its classes on first access; type checkers of an installed pybpf
+    read the classes from enums.pyi, which must be in the wheel."""
+    out = subprocess.run(
+        [
+            str(venv / "bin/python"),
+            "-c",
+            "import pybpf.uapi.enums as e, pathlib; "
+            "p = pathlib.Path(e.__file__).with_suffix('.pyi'); print(p, p.is_file())",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env={"PATH": "/usr/bin:/bin"},
+    ).stdout.split()
+    assert out[0].startswith(str(venv)) and out[1] == "True", out

@@ -8,11 +8,10 @@ every bit (including the normally-zero fields of ld_imm64's second slot) so that
 
 from __future__ import annotations
 
-import dataclasses
 import struct
 from collections.abc import Iterable, Iterator
 
-from pybpf._dataclass import dataclass
+from pybpf._dataclass import dataclass, field, replace
 from pybpf._ints import s32
 from pybpf.asm.opcodes import (
     CLASS_MASK,
@@ -61,7 +60,7 @@ class Instruction:
     slot: int = 0
     #: the symbol the object relocates this instruction against (a map, global, extern,
     #: function or an unresolved inline-asm symbol); not encoded, not compared
-    reference: str | None = dataclasses.field(default=None, compare=False)
+    reference: str | None = field(default=None, compare=False)
 
     # -- construction ---------------------------------------------------------------------
 
@@ -215,26 +214,26 @@ class Instruction:
 
     def replace(self, **changes: int | str | None) -> Instruction:
         """A copy with ``changes`` applied (fields as in the constructor)."""
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)  # type: ignore[arg-type]
 
     def with_imm(self, value: int) -> Instruction:
         """A copy with a new immediate: 64-bit for ld_imm64, signed/unsigned 32-bit otherwise."""
         if self.is_ld_imm64:
             value &= (1 << 64) - 1
-            return dataclasses.replace(self, imm=s32(value & 0xFFFFFFFF), imm_hi=value >> 32)
+            return replace(self, imm=s32(value & 0xFFFFFFFF), imm_hi=value >> 32)
         if not -(1 << 31) <= value < (1 << 32):
             raise ValueError(f"immediate {value:#x} does not fit in 32 bits")
-        return dataclasses.replace(self, imm=s32(value))
+        return replace(self, imm=s32(value))
 
     def with_src(self, src: int) -> Instruction:
         """A copy with a new source register/pseudo field."""
-        return dataclasses.replace(self, src=src)
+        return replace(self, src=src)
 
     def with_off(self, off: int) -> Instruction:
         """A copy with a new 16-bit offset."""
         if not -(1 << 15) <= off < (1 << 16):
             raise ValueError(f"offset {off:#x} does not fit in 16 bits")
-        return dataclasses.replace(self, off=off if off < (1 << 15) else off - (1 << 16))
+        return replace(self, off=off if off < (1 << 15) else off - (1 << 16))
 
     # -- bytes ----------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ An opcode byte is ``class | (size | mode)`` for loads/stores and
 
 from __future__ import annotations
 
-import enum
+from pybpf._fastenum import FastIntEnum
 
 __all__ = [
     "CLASS_MASK",
@@ -34,7 +34,7 @@ SOURCE_MASK = 0x08
 OP_MASK = 0xF0
 
 
-class Class(enum.IntEnum):
+class Class(FastIntEnum):
     """Instruction class (low three bits)."""
 
     LD = 0x00
@@ -62,7 +62,7 @@ class Class(enum.IntEnum):
         return self in (Class.JMP, Class.JMP32)
 
 
-class Size(enum.IntEnum):
+class Size(FastIntEnum):
     """Access size of loads and stores."""
 
     W = 0x00
@@ -76,7 +76,7 @@ class Size(enum.IntEnum):
         return {Size.W: 4, Size.H: 2, Size.B: 1, Size.DW: 8}[self]
 
 
-class Mode(enum.IntEnum):
+class Mode(FastIntEnum):
     """Addressing mode of loads and stores."""
 
     IMM = 0x00
@@ -87,21 +87,21 @@ class Mode(enum.IntEnum):
     ATOMIC = 0xC0
 
 
-class Source(enum.IntEnum):
+class Source(FastIntEnum):
     """Operand source for ALU and jumps: immediate (K) or register (X)."""
 
     K = 0x00
     X = 0x08
 
 
-class Endian(enum.IntEnum):
+class Endian(FastIntEnum):
     """Source bit of ``END`` instructions: convert to little or big endian."""
 
     TO_LE = 0x00
     TO_BE = 0x08
 
 
-class AluOp(enum.IntEnum):
+class AluOp(FastIntEnum):
     """ALU operation (high nibble). SDIV/SMOD/MOVSX are DIV/MOD/MOV with a non-zero ``off``."""
 
     ADD = 0x00
@@ -120,7 +120,7 @@ class AluOp(enum.IntEnum):
     END = 0xD0
 
 
-class JmpOp(enum.IntEnum):
+class JmpOp(FastIntEnum):
     """Jump operation (high nibble)."""
 
     JA = 0x00
@@ -139,7 +139,7 @@ class JmpOp(enum.IntEnum):
     JSLE = 0xD0
 
 
-class AtomicOp(enum.IntEnum):
+class AtomicOp(FastIntEnum):
     """Operation in the ``imm`` of an ATOMIC-mode STX instruction."""
 
     ADD = 0x00
@@ -157,7 +157,7 @@ class AtomicOp(enum.IntEnum):
     STORE_REL = 0x110
 
 
-class PseudoSrc(enum.IntEnum):
+class PseudoSrc(FastIntEnum):
     """``src`` of an ld_imm64 naming what ``imm`` refers to."""
 
     NONE = 0
@@ -169,7 +169,7 @@ class PseudoSrc(enum.IntEnum):
     MAP_IDX_VALUE = 6
 
 
-class PseudoCall(enum.IntEnum):
+class PseudoCall(FastIntEnum):
     """``src`` of a call: helper id, bpf-to-bpf call, or kernel function."""
 
     HELPER = 0

@@ -7,13 +7,12 @@ produce.
 
 from __future__ import annotations
 
-import enum
 import struct
 from collections.abc import Callable, Iterable
-from dataclasses import field
 from typing import TYPE_CHECKING, TypeVar
 
-from pybpf._dataclass import dataclass
+from pybpf._dataclass import dataclass, field
+from pybpf._fastenum import FastIntEnum
 from pybpf.errors import BTFError
 
 if TYPE_CHECKING:
@@ -40,7 +39,7 @@ _CORE_HDR = struct.Struct("<II")  # core_relo_off, core_relo_len
 _R = TypeVar("_R")
 
 
-class CoreReloKind(enum.IntEnum):
+class CoreReloKind(FastIntEnum):
     """``enum bpf_core_relo_kind``."""
 
     FIELD_BYTE_OFFSET = 0

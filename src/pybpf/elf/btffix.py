@@ -12,9 +12,9 @@ as 4-byte slots (kfuncs point at a dummy variable so the kernel accepts the DATA
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from pybpf._dataclass import replace
 from pybpf.btf.types import (
     Datasec,
     Func,

@@ -9,12 +9,12 @@ then size, then name, each at the next offset aligned for its type.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from pybpf._dataclass import dataclass
+from pybpf._fastenum import FastEnum
 from pybpf.btf.types import (
     Array,
     Datasec,
@@ -41,7 +41,7 @@ KCONFIG_SEC = ".kconfig"
 KSYMS_SEC = ".ksyms"
 
 
-class ExternKind(enum.Enum):
+class ExternKind(FastEnum):
     """Where an extern's value comes from."""
 
     KCONFIG = "kconfig"  # kernel config option / LINUX_* value, stored in .kconfig

@@ -12,13 +12,12 @@ definitions are refused. BTF-defined maps are decoded from their anonymous struc
 
 from __future__ import annotations
 
-import enum
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from pybpf._dataclass import dataclass
+from pybpf._dataclass import dataclass, replace
+from pybpf._fastenum import FastEnum
 from pybpf.btf.types import Array, Datasec, Enum, Enum64, FuncProto, Kind, Ptr, Struct, Var
 from pybpf.elf.reader import RelocType, Symbol, SymbolBind, SymbolType
 from pybpf.errors import ObjectError
@@ -64,7 +63,7 @@ PIN_GLOBAL_NS = 2
 TC_GLOBALS_DIR = "tc/globals"
 
 
-class MapKind(enum.Enum):
+class MapKind(FastEnum):
     """Where a map comes from."""
 
     USER = "user"  # defined by the program (legacy maps or .maps)

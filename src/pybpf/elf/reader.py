@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from pybpf._dataclass import dataclass
+from pybpf._fastenum import FastIntEnum
 from pybpf.errors import ObjectError
 
 __all__ = [
@@ -57,7 +58,7 @@ _SHDR = struct.Struct("<IIQQQQIIQQ")
 _SYM = struct.Struct("<IBBHQQ")  # Elf64_Sym: name, info, other, shndx, value, size
 
 
-class SectionType(enum.IntEnum):
+class SectionType(FastIntEnum):
     """The ELF section types found in BPF objects (others are kept as plain ints)."""
 
     NULL = 0
@@ -73,7 +74,7 @@ class SectionType(enum.IntEnum):
     LLVM_ADDRSIG = 0x6FFF4C03
 
 
-class SymbolBind(enum.IntEnum):
+class SymbolBind(FastIntEnum):
     """Symbol binding (``STB_*``)."""
 
     LOCAL = 0
@@ -81,7 +82,7 @@ class SymbolBind(enum.IntEnum):
     WEAK = 2
 
 
-class SymbolType(enum.IntEnum):
+class SymbolType(FastIntEnum):
     """Symbol type (``STT_*``)."""
 
     NOTYPE = 0
@@ -91,7 +92,7 @@ class SymbolType(enum.IntEnum):
     FILE = 4
 
 
-class SymbolVisibility(enum.IntEnum):
+class SymbolVisibility(FastIntEnum):
     """Symbol visibility (``STV_*``)."""
 
     DEFAULT = 0
@@ -100,7 +101,7 @@ class SymbolVisibility(enum.IntEnum):
     PROTECTED = 3
 
 
-class RelocType(enum.IntEnum):
+class RelocType(FastIntEnum):
     """BPF relocation types (``R_BPF_*``)."""
 
     R_BPF_NONE = 0

@@ -10,12 +10,12 @@ place. Anything else raises :class:`ObjectError` naming section, offset and symb
 
 from __future__ import annotations
 
-import enum
 import struct
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from pybpf._dataclass import dataclass
+from pybpf._fastenum import FastEnum
 from pybpf.elf.externs import ExternKind, ExternSpec
 from pybpf.elf.reader import SHN_LORESERVE, Relocation, RelocType, Symbol, SymbolType
 from pybpf.errors import ObjectError
@@ -33,7 +33,7 @@ PSEUDO_FUNC = 4
 _INSN = struct.Struct("<BBhi")
 
 
-class RelocKind(enum.Enum):
+class RelocKind(FastEnum):
     """What a program relocation refers to."""
 
     MAP = "map"  # ld_imm64 of a map (legacy maps / .maps): target = map name

@@ -14,10 +14,10 @@ failed. Unknown names raise :class:`ObjectError`; nothing is guessed.
 
 from __future__ import annotations
 
-import enum
 import re
 
 from pybpf._dataclass import dataclass
+from pybpf._fastenum import FastEnum, FastIntFlag
 from pybpf.errors import ObjectError
 from pybpf.uapi.enums import AttachType, ProgType
 
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-class SecFlag(enum.IntFlag):
+class SecFlag(FastIntFlag):
     """Properties of a section definition."""
 
     NONE = 0
@@ -63,7 +63,7 @@ class SecFlag(enum.IntFlag):
     DEPRECATED = 128
 
 
-class AttachKind(enum.Enum):
+class AttachKind(FastEnum):
     """How a program of a section gets attached (which attach routine applies)."""
 
     NONE = "none"  # loaded only (socket filters, perf_event, syscall, ...)
@@ -505,14 +505,15 @@ def closest_sections(name: str, n: int = 3) -> list[str]:
     return out[:n]
 
 
-_INT = re.compile(r"^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$")
-_KPROBE = re.compile(r"^([A-Za-z0-9_.]+)(?:\+(.+))?$")
-_PATTERN = re.compile(r"^[A-Za-z0-9_.*?]+$")
+# Patterns as text: re compiles (and caches) each on first use, not at every import.
+_INT = r"^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$"
+_KPROBE = r"^([A-Za-z0-9_.]+)(?:\+(.+))?$"
+_PATTERN = r"^[A-Za-z0-9_.*?]+$"
 
 
 def _int(text: str) -> int:
     """A C integer literal (as ``%li`` reads it): decimal, 0x hex or 0 octal."""
-    if not _INT.match(text):
+    if not re.match(_INT, text):
         raise ValueError(f"{text!r} is not an integer")
     if text[:2].lower() == "0x":
         return int(text, 16)
@@ -527,7 +528,7 @@ def _parse_target(d: SectionDef, spec: str) -> AttachTarget:
     if not spec:
         raise ValueError(f"empty attach target after '{d.base}/'")
     if kind is AttachKind.KPROBE:
-        m = _KPROBE.match(spec)
+        m = re.match(_KPROBE, spec)
         if not m:
             raise ValueError(f"kprobe target {spec!r} is not <function>[+<offset>]")
         offset = _int(m.group(2)) if m.group(2) is not None else 0
@@ -537,7 +538,7 @@ def _parse_target(d: SectionDef, spec: str) -> AttachTarget:
     if kind is AttachKind.KSYSCALL:
         return SyscallTarget(spec)
     if kind in (AttachKind.KPROBE_MULTI, AttachKind.KPROBE_SESSION):
-        if not _PATTERN.match(spec):
+        if not re.match(_PATTERN, spec):
             raise ValueError(
                 f"kprobe multi pattern {spec!r} has characters outside [A-Za-z0-9_.*?]"
             )
@@ -555,7 +556,7 @@ def _parse_target(d: SectionDef, spec: str) -> AttachTarget:
                 fname = base
             except ValueError:
                 offset = 0
-        elif _INT.match(func):
+        elif re.match(_INT, func):
             fname, offset = None, _int(func)
         if d.retprobe and offset:
             raise ValueError("uretprobes do not support an offset")

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from pybpf._dataclass import dataclass
+from pybpf._dataclass import dataclass, replace
 from pybpf.elf.externs import ExternSpec, collect_externs
 from pybpf.elf.globals import (
     VariableSpec,

@@ -9,12 +9,10 @@ are returned as fixups for the loader, which knows the fds.
 
 from __future__ import annotations
 
-import dataclasses
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import field
 
-from pybpf._dataclass import dataclass
+from pybpf._dataclass import dataclass, field, replace
 from pybpf.btf.ext import FuncInfo, LineInfo
 from pybpf.elf.programs import ProgramSpec
 from pybpf.elf.relocs import ProgRelocation, RelocKind
@@ -172,7 +170,7 @@ def link_program(
     for f in order:
         start_bytes = linked.starts[f.name] * INSN
         for fi in f.func_info:
-            linked.func_info.append(dataclasses.replace(fi, insn_off=fi.insn_off + start_bytes))
+            linked.func_info.append(replace(fi, insn_off=fi.insn_off + start_bytes))
         for li in f.line_info:
-            linked.line_info.append(dataclasses.replace(li, insn_off=li.insn_off + start_bytes))
+            linked.line_info.append(replace(li, insn_off=li.insn_off + start_bytes))
     return linked

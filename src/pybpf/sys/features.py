@@ -12,22 +12,26 @@ import functools
 import os
 import struct
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pybpf.errors import KernelError
 from pybpf.sys import _insn, syscall
 from pybpf.sys._ffi import addr, c_buffer, cstr
 from pybpf.sys.attrs import BtfLoadAttr, LinkCreateAttr, MapCreateAttr, ProgLoadAttr
 from pybpf.sys.memlock import memcg_accounting
+from pybpf.uapi import enums
 from pybpf.uapi.enums import (
     AttachType,
     BtfKind,
     Cmd,
-    FuncId,
     MapFlags,
     MapType,
     ProgFlags,
     ProgType,
 )
+
+if TYPE_CHECKING:
+    from pybpf.uapi.enums import FuncId  # built on first use: 212 members
 
 __all__ = [
     "btf_kinds",
@@ -324,7 +328,7 @@ def has_log_true_size() -> bool:
 @functools.cache
 def has_bpf_cookie() -> bool:
     """bpf_get_attach_cookie for perf-event-based programs (5.15)."""
-    return has_helper(ProgType.KPROBE, FuncId.get_attach_cookie)
+    return has_helper(ProgType.KPROBE, enums.FuncId.get_attach_cookie)
 
 
 @functools.cache

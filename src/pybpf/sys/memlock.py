@@ -16,10 +16,13 @@ from pybpf.errors import KernelError
 from pybpf.sys import _insn, syscall
 from pybpf.sys._ffi import addr, c_buffer, cstr
 from pybpf.sys.attrs import ProgLoadAttr
-from pybpf.uapi.enums import Cmd, FuncId, ProgType
+from pybpf.uapi.enums import Cmd, ProgType
 
 __all__ = ["bump_memlock_rlimit", "ensure_memlock", "memcg_accounting"]
 
+# FuncId.ktime_get_coarse_ns (UAPI numbers are never reused); spelt as a number so that
+# this probe, run by every process that loads, does not build the 212-member FuncId.
+KTIME_GET_COARSE_NS = 160
 _memcg: bool | None = None
 _ensured = False
 
@@ -30,7 +33,7 @@ def memcg_accounting() -> bool:
     if _memcg is None:
         code = c_buffer(
             _insn.program(
-                _insn.call(FuncId.ktime_get_coarse_ns), _insn.mov64_imm(0, 0), _insn.exit_()
+                _insn.call(KTIME_GET_COARSE_NS), _insn.mov64_imm(0, 0), _insn.exit_()
             )
         )
         lic = cstr("GPL")

@@ -128,7 +128,7 @@ def failed_relocation_at(results: Sequence[CoreResult], insn_index: int) -> Core
     return None
 
 
-_POISON_CALL = re.compile(rf"^\s*(\d+):.*\(85\) call unknown#{POISON_IMM}\b", re.M)
+_POISON_CALL = rf"^\s*(\d+):.*\(85\) call unknown#{POISON_IMM}\b"  # compiled on first use
 _POISON_REJECT = f"invalid func unknown#{POISON_IMM}"
 
 
@@ -143,7 +143,7 @@ def poisoned_call_in_log(log: str, results: Sequence[CoreResult]) -> CoreResult 
         return None
     end = log.index(_POISON_REJECT)
     found = None
-    for m in _POISON_CALL.finditer(log, 0, end):
+    for m in re.compile(_POISON_CALL, re.M).finditer(log, 0, end):
         found = int(m[1])
     if found is not None:
         return failed_relocation_at(results, found)

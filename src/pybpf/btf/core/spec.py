@@ -8,10 +8,9 @@ structure for the target (see :mod:`pybpf.btf.core.match`).
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import TYPE_CHECKING
 
-from pybpf._dataclass import dataclass
+from pybpf._dataclass import dataclass, field
 from pybpf.btf.ext import CoreReloKind
 from pybpf.btf.types import Array, Enum, Enum64, Kind, Struct, Union
 from pybpf.errors import BTFError
