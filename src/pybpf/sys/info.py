@@ -5,10 +5,9 @@ from __future__ import annotations
 import ctypes
 import errno
 import struct
-from dataclasses import field
 from typing import Any
 
-from pybpf._dataclass import dataclass
+from pybpf._dataclass import dataclass, field
 from pybpf.errors import KernelError
 from pybpf.sys import syscall
 from pybpf.sys._ffi import addr
