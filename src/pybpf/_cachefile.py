@@ -17,7 +17,7 @@ import pwd
 import stat
 from pathlib import Path
 
-__all__ = ["boot_id", "cache_dir", "read", "safe_dir", "write"]
+__all__ = ["boot_id", "cache_dir", "read", "read_stat", "safe_dir", "write"]
 
 
 def _home() -> Path | None:
@@ -68,6 +68,12 @@ def safe_dir(path: Path) -> bool:
 def read(path: Path) -> bytearray | None:
     """The bytes of cache file ``path`` if it is a regular file of this user, not
     group/other-writable, in a directory that passes :func:`safe_dir`; else None."""
+    got = read_stat(path)
+    return got[0] if got is not None else None
+
+
+def read_stat(path: Path) -> tuple[bytearray, os.stat_result] | None:
+    """:func:`read`, with the ``fstat`` of the file read (taken before reading it)."""
     try:
         st = os.lstat(path.parent)
     except OSError:
@@ -85,7 +91,7 @@ def read(path: Path) -> bytearray | None:
         data = bytearray(st.st_size)
         with os.fdopen(fd, "rb", closefd=False) as f:
             n = f.readinto(data)
-        return data if n == st.st_size else None
+        return (data, st) if n == st.st_size else None
     except OSError:
         return None
     finally:
