@@ -9,10 +9,9 @@ values...) come in as :class:`ObjectSettings`.
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
-from pybpf._dataclass import dataclass
+from pybpf._dataclass import dataclass, field
 
 if TYPE_CHECKING:
     from pybpf.asm.insn import Instruction

@@ -17,11 +17,10 @@ Example (no root needed)::
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import mmap
 from typing import TYPE_CHECKING, Any
 
-from pybpf._dataclass import dataclass
+from pybpf._dataclass import dataclass, replace
 from pybpf.elf.maps import MapKind
 from pybpf.errors import (
     BPFError,
@@ -105,7 +104,7 @@ def plan_object(
         if image is None and ms.is_data:
             image = settings.images.get(ms.section)
         plan.maps[name] = _plan_map(spec, ms, ms_set, facts, settings.name, image)
-    progs = {n: dataclasses.replace(p) for n, p in settings.programs.items()}
+    progs = {n: replace(p) for n, p in settings.programs.items()}
     for name, mp in plan.maps.items():
         if mp.struct_ops is not None:
             _bind_struct_ops(spec, spec.maps[name], mp.struct_ops, progs)
@@ -535,7 +534,7 @@ def _with_user_edits(
                 f"{r.symbol or r.target!r} (clear it and set the value instead)"
             )
         kept.append(r)
-    return dataclasses.replace(pspec, insns=code, relocations=tuple(kept))
+    return replace(pspec, insns=code, relocations=tuple(kept))
 
 
 def _data_map_name(spec: ObjectSpec, section: str) -> str:
