@@ -73,7 +73,8 @@ def read(path: Path) -> bytearray | None:
 
 
 def read_stat(path: Path) -> tuple[bytearray, os.stat_result] | None:
-    """:func:`read`, with the ``fstat`` of the file read (taken before reading it)."""
+    """:func:`read`, with the ``fstat`` of the file read (the same before and after
+    reading it: a file written meanwhile is not returned)."""
     try:
         st = os.lstat(path.parent)
     except OSError:
@@ -91,7 +92,10 @@ def read_stat(path: Path) -> tuple[bytearray, os.stat_result] | None:
         data = bytearray(st.st_size)
         with os.fdopen(fd, "rb", closefd=False) as f:
             n = f.readinto(data)
-        return (data, st) if n == st.st_size else None
+        after = os.fstat(fd)  # changed while read (a write sets the ctime): not used
+        if n != st.st_size or (after.st_ctime_ns, after.st_size) != (st.st_ctime_ns, n):
+            return None
+        return data, st
     except OSError:
         return None
     finally:

@@ -135,6 +135,8 @@ def load(key: tuple[int, int]) -> CachedIndex | None:
 # chown of the file sets its ctime to the current time, which no process can set back;
 # the identity is remembered only once the ctime is _SETTLE_NS old, so a change made
 # after the check cannot fall into the same clock tick and leave the ctime as it was.
+# The file's fstat is the same before and after it is read (_cachefile.read_stat), so
+# the bytes used are those of the remembered identity.
 _SETTLE_NS = 2_000_000_000
 
 
