@@ -17,7 +17,7 @@ import pwd
 import stat
 from pathlib import Path
 
-__all__ = ["boot_id", "cache_dir", "read", "safe_dir", "write"]
+__all__ = ["boot_id", "cache_dir", "read", "read_stat", "safe_dir", "write"]
 
 
 def _home() -> Path | None:
@@ -68,6 +68,13 @@ def safe_dir(path: Path) -> bool:
 def read(path: Path) -> bytearray | None:
     """The bytes of cache file ``path`` if it is a regular file of this user, not
     group/other-writable, in a directory that passes :func:`safe_dir`; else None."""
+    got = read_stat(path)
+    return got[0] if got is not None else None
+
+
+def read_stat(path: Path) -> tuple[bytearray, os.stat_result] | None:
+    """:func:`read`, with the ``fstat`` of the file read (the same before and after
+    reading it: a file written meanwhile is not returned)."""
     try:
         st = os.lstat(path.parent)
     except OSError:
@@ -85,7 +92,10 @@ def read(path: Path) -> bytearray | None:
         data = bytearray(st.st_size)
         with os.fdopen(fd, "rb", closefd=False) as f:
             n = f.readinto(data)
-        return data if n == st.st_size else None
+        after = os.fstat(fd)  # changed while read (a write sets the ctime): not used
+        if n != st.st_size or (after.st_ctime_ns, after.st_size) != (st.st_ctime_ns, n):
+            return None
+        return data, st
     except OSError:
         return None
     finally:

@@ -169,11 +169,26 @@ class Map(MapViews, MutableMapping[Any, Any]):
         self.percpu = self.type in PERCPU_TYPES
         self._ncpus = num_possible_cpus() if self.percpu else 1
         self._stride = (self.value_size + 7) & ~7 if self.percpu else self.value_size
-        btf = self.btf
-        self.key_codec: Codec = codec_for(btf, self.key_type_id, self.key_size, "key")
-        self.value_codec: Codec = codec_for(btf, self.value_type_id, self.value_size, "value")
-        if self.type in FD_VALUE_TYPES:
-            self.value_codec = BytesCodec(self.value_size)
+        self.__dict__.pop("key_codec", None)  # rebuilt on next use (__getattr__)
+        self.__dict__.pop("value_codec", None)
+
+    key_codec: Codec
+    value_codec: Codec
+
+    def __getattr__(self, name: str) -> Any:
+        """``key_codec`` and ``value_codec``, built from BTF on first use: a map that only
+        BPF code touches never lays out its types (the import and work of a load)."""
+        if name == "key_codec":
+            codec = codec_for(self.btf, self.key_type_id, self.key_size, "key")
+        elif name == "value_codec":
+            if self.type in FD_VALUE_TYPES:
+                codec = BytesCodec(self.value_size)
+            else:
+                codec = codec_for(self.btf, self.value_type_id, self.value_size, "value")
+        else:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self.__dict__[name] = codec
+        return codec
 
     def adopt_fd(self, fd: FD) -> None:
         """Take ownership of the fd of this map once the loader has created it."""

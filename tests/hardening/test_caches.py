@@ -184,3 +184,80 @@ def test_vmlinux_header_without_a_safe_cache_dir(btf_file: Path, cache_dir: Path
     assert list(cache_dir.iterdir()) == []
     out.unlink()
     out.parent.rmdir()
+
+
+def _checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the index checksums computed from here on."""
+    calls: list[int] = []
+    real = btf_cache._checksum
+
+    def counted(head: bytes | memoryview, body: bytes | memoryview) -> bytes:
+        calls.append(1)
+        return real(head, body)
+
+    monkeypatch.setattr(btf_cache, "_checksum", counted)
+    return calls
+
+
+def _settled_index(raw: bytes, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An index whose check is remembered (as if its file were older than the settle time)."""
+    path = _index_file(raw, cache_dir)
+    monkeypatch.setattr(btf_cache, "_SETTLE_NS", 0)
+    assert btf_cache.load(btf_cache.content_key(raw)) is not None
+    assert path.with_name(path.name + ".checked").exists()
+    return path
+
+
+def test_a_checked_index_is_not_checked_again(
+    raw: bytes, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settled_index(raw, cache_dir, monkeypatch)
+    calls = _checks(monkeypatch)
+    assert _used(raw) and calls == []  # the same file: its check is remembered
+
+
+def test_a_fresh_index_is_not_remembered(raw: bytes, cache_dir: Path) -> None:
+    path = _index_file(raw, cache_dir)  # written just now: a change could keep its ctime
+    assert btf_cache.load(btf_cache.content_key(raw)) is not None
+    assert not path.with_name(path.name + ".checked").exists()
+
+
+def test_an_index_changed_after_its_check_is_checked_again(
+    raw: bytes, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changing a byte in place and restoring the mtime still changes the ctime: the
+    remembered check no longer applies and the checksum catches the change."""
+    import time
+
+    path = _settled_index(raw, cache_dir, monkeypatch)
+    st = path.stat()
+    time.sleep(0.05)  # past the clock tick of the check
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    with open(path, "r+b") as f:  # same inode, same size
+        f.write(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    calls = _checks(monkeypatch)
+    assert btf_cache.load(btf_cache.content_key(raw)) is None and calls == [1]
+
+
+@pytest.mark.parametrize("field", [0, 2])  # the boot id, the inode
+def test_a_remembered_check_of_another_boot_or_file_is_not_used(
+    raw: bytes, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, field: int
+) -> None:
+    path = _settled_index(raw, cache_dir, monkeypatch)
+    memo = path.with_name(path.name + ".checked")
+    words = memo.read_bytes().split(b" ")
+    words[field] = b"1" + words[field]
+    memo.write_bytes(b" ".join(words))
+    calls = _checks(monkeypatch)
+    assert _used(raw) and calls == [1]
+
+
+def test_a_remembered_check_of_another_user_is_not_used(
+    raw: bytes, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _settled_index(raw, cache_dir, monkeypatch)
+    os.chown(path.with_name(path.name + ".checked"), NOBODY, NOBODY)
+    calls = _checks(monkeypatch)
+    assert _used(raw) and calls == [1]

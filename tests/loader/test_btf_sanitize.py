@@ -90,3 +90,43 @@ def test_gcc_btf_quirks_are_sanitized_for_the_kernel() -> None:
     assert isinstance(btf[4], Func)
     with btf_load(sanitize_btf(btf, dict.fromkeys(NONE_SUPPORTED, True))) as fd:
         assert fd.fileno() >= 0
+
+
+def test_bytes_sent_are_what_encoding_gives(bpf_objects) -> None:  # type: ignore[no-untyped-def]
+    """With nothing to replace the object's own bytes are sent: always the same bytes as
+    re-encoding, for every test and tool object and for each missing kind."""
+    from pathlib import Path
+
+    import pybpf.tools
+
+    objects = _objects(bpf_objects) + _objects(Path(pybpf.tools.__file__).parent / "objects")
+    settings = [dict.fromkeys(NONE_SUPPORTED, True), NONE_SUPPORTED] + [
+        {**dict.fromkeys(NONE_SUPPORTED, True), kind: False} for kind in NONE_SUPPORTED
+    ]
+    as_is = 0
+    for name, btf in objects:
+        for kinds in settings:
+            sent = sanitize_btf(btf, kinds)
+            assert sent == btf.encode(sanitize_overrides(btf, kinds) or None), (name, kinds)
+            as_is += sent is btf.data
+    assert as_is >= len(objects)  # the shortcut is taken (at least with every kind known)
+
+
+def test_an_unusual_layout_is_re_encoded() -> None:
+    """A blob with a longer header or strings before types is not sent as it is."""
+    import struct
+
+    types = struct.pack("<III", 1, 1 << 24, 4) + struct.pack("<I", (1 << 24) | 32)  # int
+    strs = b"\0int\0"
+    every = dict.fromkeys(NONE_SUPPORTED, True)
+    blobs = [
+        struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 32, 0, 16, 16, 5) + bytes(8) + types + strs,
+        struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 8, 16, 0, 5) + strs + bytes(3) + types,
+        struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, 16, 16, 5) + types + strs + bytes(4),
+    ]
+    canonical = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, 16, 16, 5) + types + strs
+    for blob in blobs:
+        btf = BTF.from_bytes(blob)
+        sent = sanitize_btf(btf, every)
+        assert sent == canonical and sent == btf.encode()
+    assert sanitize_btf(BTF.from_bytes(canonical), every) == canonical

@@ -303,3 +303,25 @@ def test_value_size_override_before_load(bpf_obj) -> None:  # type: ignore[no-un
         with pytest.raises(BPFError, match="sizes are fixed"):
             st.value_size = 8
     Path("/sys/fs/bpf/m_pinned").unlink(missing_ok=True)
+
+
+def test_codecs_are_built_on_first_use_and_follow_the_shape(bpf_obj) -> None:  # type: ignore[no-untyped-def]
+    """A map's key/value codecs are laid out from BTF when first used, not at open/load
+    (a map only BPF code touches never pays for it), and again after its shape changes."""
+    from pybpf.values.codec import LayoutCodec
+
+    obj = pybpf.open(bpf_obj("maps"))
+    h = obj.maps["m_hash"]
+    with obj.load():
+        assert "key_codec" not in vars(h) and "value_codec" not in vars(h)
+        h[7] = 9
+        assert h[7] == 9 and isinstance(h.key_codec, LayoutCodec)
+        assert "key_codec" in vars(h) and "value_codec" in vars(h)
+        assert not hasattr(h, "no_such_attribute")
+    reopened = pybpf.open(bpf_obj("maps"))
+    st = reopened.maps["m_stack_trace"]
+    before = st.value_codec
+    st.value_size = 32 * 8
+    assert st.value_codec is not before and st.value_codec.size == 256
+    reopened.close()
+    Path("/sys/fs/bpf/m_pinned").unlink(missing_ok=True)

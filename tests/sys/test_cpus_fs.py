@@ -37,3 +37,12 @@ def test_bpffs_and_tracefs_are_mounted_on_demand() -> None:
     tr = fs.ensure_tracefs()
     assert (tr / "events").is_dir()
     assert fs.mounts()[tr] == "tracefs"
+
+
+@pytest.mark.usefixtures("kernel")
+def test_tracefs_root_agrees_with_the_mount_table() -> None:
+    """The statfs shortcut finds the tracefs the mount table names (and nothing else)."""
+    root = fs.ensure_tracefs()
+    assert fs.tracefs_root(mount=False) == root and fs.mounts()[root] == "tracefs"
+    assert fs.fs_magic(root) == fs.TRACEFS_MAGIC
+    assert fs.fs_magic(root.parent) != fs.TRACEFS_MAGIC  # sysfs or debugfs around it

@@ -5,12 +5,15 @@ misses. The cache lives in this user's pybpf cache directory (see
 :mod:`pybpf._cachefile`: owned by the user, files opened without following symlinks,
 written by atomic rename); any I/O problem silently disables it. A file is used only
 when its BLAKE2b checksum over the whole content, which includes the blob's size and
-CRC32, matches: a tampered or corrupt index is rebuilt from the blob. A loaded file is
-read once into a buffer that the arrays view without copying.
+CRC32, matches: a tampered or corrupt index is rebuilt from the blob. A checked file is
+remembered for this boot by its identity (device, inode, size, mtime, ctime, owner) so
+later processes skip the checksum until the file changes. A loaded file is read once
+into a buffer that the arrays view without copying.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
 import zlib
@@ -91,12 +94,15 @@ def load(key: tuple[int, int]) -> CachedIndex | None:
     path = _path(key)
     if path is None:
         return None
-    buf = _cachefile.read(path)
-    if buf is None or len(buf) < _HDR.size + _SUM:
+    got = _cachefile.read_stat(path)
+    if got is None or len(got[0]) < _HDR.size + _SUM:
         return None
+    buf, st = got
     raw = memoryview(buf)
     body = _HDR.size + _SUM
-    if _checksum(raw[: _HDR.size], raw[body:]) != raw[_HDR.size : body]:
+    ident = _identity(st)
+    checked = ident is not None and _checked_before(path, ident)
+    if not checked and _checksum(raw[: _HDR.size], raw[body:]) != raw[_HDR.size : body]:
         return None  # corrupt or tampered: rebuilt from the blob
 
     def _words(start: int, count: int) -> memoryview:
@@ -119,7 +125,50 @@ def load(key: tuple[int, int]) -> CachedIndex | None:
     if nnames:
         index.name_hashes = _words(pos, nnames)
         index.name_ids = _words(pos + 4 * nnames, nnames)
+    if not checked and ident is not None:
+        _remember_checked(path, ident, st)
     return index
+
+
+# A checked index is remembered (this boot) by the identity of its file, so that later
+# processes skip the checksum while the file is unchanged. Any write, rename, chmod or
+# chown of the file sets its ctime to the current time, which no process can set back;
+# the identity is remembered only once the ctime is _SETTLE_NS old, so a change made
+# after the check cannot fall into the same clock tick and leave the ctime as it was.
+# The file's fstat is the same before and after it is read (_cachefile.read_stat), so
+# the bytes used are those of the remembered identity.
+_SETTLE_NS = 2_000_000_000
+
+
+def _identity(st: os.stat_result) -> bytes | None:
+    from pybpf import _cachefile
+
+    boot = _cachefile.boot_id()
+    if boot is None:
+        return None
+    fields = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_uid)
+    return f"{boot} {' '.join(map(str, fields))}\n".encode()
+
+
+def _checked_path(path: Path) -> Path:
+    return path.with_name(path.name + ".checked")
+
+
+def _checked_before(path: Path, ident: bytes) -> bool:
+    from pybpf import _cachefile
+
+    memo = _cachefile.read(_checked_path(path))
+    return memo is not None and memo == ident
+
+
+def _remember_checked(path: Path, ident: bytes, st: os.stat_result) -> None:
+    import time
+
+    if time.time_ns() - st.st_ctime_ns < _SETTLE_NS:
+        return  # too recent: a later process checks it again
+    from pybpf import _cachefile
+
+    _cachefile.write(_checked_path(path), ident)  # unwritable: the next load checks again
 
 
 def save(key: tuple[int, int], index: CachedIndex) -> bool:

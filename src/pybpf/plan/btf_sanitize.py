@@ -102,6 +102,22 @@ def sanitize_overrides(btf: BTF, kinds: Mapping[str, bool]) -> dict[int, Type]:
     return out
 
 
+def _encoded_as_is(btf: BTF) -> bool:
+    """Whether ``btf.encode()`` would give back ``btf.data`` byte for byte: no base, and
+    the layout encode writes (flags 0, a 24-byte header, types then strings, no gap and
+    nothing after). The type records are copied as they are, so only the layout differs."""
+    if btf.base is not None or len(btf.header) != 8:
+        return False
+    _magic, version, flags, hdr_len, type_off, type_len, str_off, str_len = btf.header
+    return (version, flags, hdr_len, type_off, str_off) == (1, 0, 24, 0, type_len) and len(
+        btf.data
+    ) == 24 + type_len + str_len
+
+
 def sanitize_btf(btf: BTF, kinds: Mapping[str, bool]) -> bytes:
-    """``btf`` encoded for the kernel, with unsupported kinds replaced."""
-    return btf.encode(sanitize_overrides(btf, kinds) or None)
+    """``btf`` encoded for the kernel, with unsupported kinds replaced (the object's own
+    bytes when nothing is replaced and they are what encoding would give)."""
+    overrides = sanitize_overrides(btf, kinds)
+    if not overrides and _encoded_as_is(btf):
+        return btf.data
+    return btf.encode(overrides or None)

@@ -19,6 +19,7 @@ from pybpf.sys import _insn, syscall
 from pybpf.sys._ffi import addr, c_buffer, cstr
 from pybpf.sys.attrs import BtfLoadAttr, LinkCreateAttr, MapCreateAttr, ProgLoadAttr
 from pybpf.sys.memlock import memcg_accounting
+from pybpf.sys.probecache import per_boot
 from pybpf.uapi import enums
 from pybpf.uapi.enums import (
     AttachType,
@@ -140,6 +141,7 @@ _NEEDS_BTF_TARGET = {ProgType.TRACING, ProgType.EXT, ProgType.LSM, ProgType.STRU
 
 
 @functools.cache
+@per_boot
 def has_prog_type(prog_type: ProgType) -> bool:
     """Whether the kernel knows ``prog_type`` (loads ``r0 = 0; exit`` of that type)."""
     pt = ProgType(prog_type)
@@ -191,6 +193,7 @@ def _map_params(mt: MapType) -> dict[str, int]:
 
 
 @functools.cache
+@per_boot
 def has_map_type(map_type: MapType) -> bool:
     """Whether the kernel knows ``map_type`` (creates a tiny map of that type)."""
     mt = MapType(map_type)
@@ -244,6 +247,7 @@ def _local_storage_known(mt: MapType) -> bool:
 
 
 @functools.cache
+@per_boot
 def has_helper(prog_type: ProgType, helper: FuncId) -> bool:
     """Whether programs of ``prog_type`` may call ``helper`` (the verifier is the judge)."""
     if not has_prog_type(prog_type):
@@ -269,12 +273,14 @@ def has_helper(prog_type: ProgType, helper: FuncId) -> bool:
 
 
 @functools.cache
+@per_boot
 def has_prog_name() -> bool:
     """Program names (4.15)."""
     return _load(ProgType.SOCKET_FILTER, name=b"pybpf_probe")[0] == 0
 
 
 @functools.cache
+@per_boot
 def has_map_name() -> bool:
     """Map names (4.15)."""
     attr = MapCreateAttr(
@@ -290,12 +296,14 @@ def has_ringbuf() -> bool:
 
 
 @functools.cache
+@per_boot
 def has_mmapable_array() -> bool:
     """BPF_F_MMAPABLE arrays (5.5), used for global data."""
     return _map(MapType.ARRAY, flags=MapFlags.MMAPABLE) == 0
 
 
 @functools.cache
+@per_boot
 def has_batch_ops() -> bool:
     """BPF_MAP_*_BATCH (5.6): a lookup batch on an empty hash answers ENOENT, not EINVAL."""
     from pybpf.sys.attrs import BatchAttr
@@ -318,6 +326,7 @@ def has_batch_ops() -> bool:
 
 
 @functools.cache
+@per_boot
 def has_log_true_size() -> bool:
     """The kernel reports the log size it needed (log_true_size, 6.4)."""
     log = ctypes.create_string_buffer(1024)
@@ -332,6 +341,7 @@ def has_bpf_cookie() -> bool:
 
 
 @functools.cache
+@per_boot
 def has_link_create_perf_event() -> bool:
     """BPF_LINK_CREATE with BPF_PERF_EVENT (5.15): a bad perf fd gives EBADF, not EINVAL."""
     code = c_buffer(_RET0)
@@ -351,6 +361,7 @@ def has_link_create_perf_event() -> bool:
 
 
 @functools.cache
+@per_boot
 def has_trampolines() -> bool:
     """fentry/fexit/fmod_ret/LSM programs can load (BPF trampolines work)."""
     from pybpf.btf import BTF, Kind
@@ -394,12 +405,14 @@ _STRS = b"\0int\0x\0f\0.data\0tag\0"  # offsets: int=1 x=5 f=7 .data=9 tag=15
 
 
 @functools.cache
+@per_boot
 def has_btf() -> bool:
     """BPF_BTF_LOAD of a one-int BTF blob (4.18)."""
     return _load_btf(_btf_blob(_int_type(1), _STRS))
 
 
 @functools.cache
+@per_boot
 def has_btf_func() -> bool:
     """BTF_KIND_FUNC / FUNC_PROTO (5.0)."""
     types = (
@@ -411,6 +424,7 @@ def has_btf_func() -> bool:
 
 
 @functools.cache
+@per_boot
 def has_btf_func_global() -> bool:
     """Global linkage of BTF_KIND_FUNC (5.6)."""
     types = (
@@ -422,6 +436,7 @@ def has_btf_func_global() -> bool:
 
 
 @functools.cache
+@per_boot
 def has_btf_datasec() -> bool:
     """BTF_KIND_VAR / DATASEC (5.2)."""
     types = (
@@ -435,12 +450,14 @@ def has_btf_datasec() -> bool:
 
 
 @functools.cache
+@per_boot
 def has_btf_float() -> bool:
     """BTF_KIND_FLOAT (5.13)."""
     return _load_btf(_btf_blob(_btf_type(1, BtfKind.FLOAT, 0, 4), _STRS))
 
 
 @functools.cache
+@per_boot
 def has_btf_decl_tag() -> bool:
     """BTF_KIND_DECL_TAG (5.16)."""
     types = (
@@ -454,6 +471,7 @@ def has_btf_decl_tag() -> bool:
 
 
 @functools.cache
+@per_boot
 def has_btf_type_tag() -> bool:
     """BTF_KIND_TYPE_TAG (5.17)."""
     types = (
@@ -465,6 +483,7 @@ def has_btf_type_tag() -> bool:
 
 
 @functools.cache
+@per_boot
 def has_btf_enum64() -> bool:
     """BTF_KIND_ENUM64 (6.0)."""
     types = _btf_type(1, BtfKind.ENUM64, 1, 8) + struct.pack("<IIi", 5, 1, 0)

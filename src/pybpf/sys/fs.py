@@ -19,6 +19,7 @@ from pybpf.sys._ffi import libc
 __all__ = [
     "BPFFS",
     "BPF_FS_MAGIC",
+    "TRACEFS_MAGIC",
     "TRACEFS_PATHS",
     "ensure_bpffs",
     "ensure_tracefs",
@@ -34,6 +35,7 @@ BPFFS = Path("/sys/fs/bpf")
 TRACEFS_PATHS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 _DEBUGFS = Path("/sys/kernel/debug")
 BPF_FS_MAGIC = 0xCAFE4A11
+TRACEFS_MAGIC = 0x74726163
 
 
 def mounts() -> dict[Path, str]:
@@ -202,6 +204,12 @@ def ensure_bpffs(path: Path | str = BPFFS, *, mount: bool | None = None) -> Path
 
 def tracefs_root(*, mount: bool = True) -> Path | None:
     """The tracefs directory; with ``mount``, mount it at /sys/kernel/tracing if absent."""
+    try:  # the usual case in two system calls, without parsing the mount table
+        first = TRACEFS_PATHS[0]
+        if fs_magic(first) == TRACEFS_MAGIC and os.path.ismount(first):
+            return first
+    except KernelError:
+        pass
     table = mounts()
     for path in TRACEFS_PATHS:
         if table.get(path) == "tracefs":

@@ -27,26 +27,29 @@ _memcg: bool | None = None
 _ensured = False
 
 
+def _probe_memcg() -> bool:
+    code = c_buffer(
+        _insn.program(_insn.call(KTIME_GET_COARSE_NS), _insn.mov64_imm(0, 0), _insn.exit_())
+    )
+    lic = cstr("GPL")
+    attr = ProgLoadAttr(
+        prog_type=ProgType.SOCKET_FILTER, insn_cnt=3, insns=addr(code), license=addr(lic)
+    )
+    try:
+        fd = syscall.bpf(Cmd.PROG_LOAD, attr)
+    except KernelError:
+        return False
+    os.close(fd)
+    return True
+
+
 def memcg_accounting() -> bool:
     """True if the kernel charges BPF memory to memcg rather than RLIMIT_MEMLOCK."""
     global _memcg
     if _memcg is None:
-        code = c_buffer(
-            _insn.program(
-                _insn.call(KTIME_GET_COARSE_NS), _insn.mov64_imm(0, 0), _insn.exit_()
-            )
-        )
-        lic = cstr("GPL")
-        attr = ProgLoadAttr(
-            prog_type=ProgType.SOCKET_FILTER, insn_cnt=3, insns=addr(code), license=addr(lic)
-        )
-        try:
-            fd = syscall.bpf(Cmd.PROG_LOAD, attr)
-        except KernelError:
-            _memcg = False
-        else:
-            os.close(fd)
-            _memcg = True
+        from pybpf.sys.probecache import lookup
+
+        _memcg = lookup("memcg_accounting", _probe_memcg)  # kept per boot when privileged
         syscall.memlock_suspect = not _memcg
     return _memcg
 
