@@ -283,6 +283,22 @@ def test_the_private_scan_sees_reaches() -> None:
     assert [t for _, _, t in private_reaches(tree)] == ["m._fd", "getattr(m, '_batch', 0)"]
 
 
+def test_no_module_imports_another_modules_private_names() -> None:
+    """``from pybpf.x import _name`` ties a module to x's internals as much as ``x._name``
+    does (private *modules*, ``pybpf.sys._ffi``, are package-internal and fine)."""
+    names = set(import_graph())
+    bad = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pybpf"):
+                bad += [
+                    f"{path.relative_to(SRC.parent)}:{node.lineno}: {node.module}.{a.name}"
+                    for a in node.names
+                    if _private(a.name) and f"{node.module}.{a.name}" not in names
+                ]
+    assert bad == [], "private names imported from other modules:\n" + "\n".join(bad)
+
+
 def test_no_module_reaches_into_private_attributes() -> None:
     bad = []
     for path in sorted(SRC.rglob("*.py")):

@@ -470,16 +470,13 @@ class Map(MapViews, MutableMapping[Any, Any]):
         of a hash-like map: batches then encode/decode in one struct call per batch."""
         if self.percpu or self.type in ARRAY_TYPES or self.type in FD_VALUE_TYPES:
             return None
-        from pybpf.btf.layout import _Scalar
+        from pybpf.btf.layout import plain_scalar_format
 
         fmts = []
         for codec in (self.key_codec, self.value_codec):
-            if not isinstance(codec, LayoutCodec):
+            if not isinstance(codec, LayoutCodec) or codec.layout.size != codec.size:
                 return None
-            lay = codec.layout
-            if type(lay) is not _Scalar or lay.conv is not None or lay.size != codec.size:
-                return None
-            fmt = lay.fmt
+            fmt = plain_scalar_format(codec.layout)
             if fmt is None:
                 return None
             fmts.append(fmt)

@@ -30,7 +30,7 @@ from pybpf.errors import BTFError, UsageError
 if TYPE_CHECKING:
     from pybpf.btf.reader import BTF
 
-__all__ = ["EnumInt", "Layout", "Record", "check_fields", "numpy_dtype"]
+__all__ = ["EnumInt", "Layout", "Record", "check_fields", "numpy_dtype", "plain_scalar_format"]
 
 Buffer = bytes | bytearray | memoryview
 _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
@@ -527,6 +527,18 @@ class _RecordLayout(Layout):
         mask = ((1 << f.bits) - 1) << shift
         raw = (raw & ~mask) | ((int(v) << shift) & mask)
         buf[start : start + nbytes] = raw.to_bytes(nbytes, "little")
+
+
+def plain_scalar_format(lay: Layout) -> str | None:
+    """The ``struct`` format of a plain number layout (an int, float or pointer that
+    decodes with no conversion: not an enum, not bool), else None. Batch map reads
+    decode such values in one ``struct.unpack`` call.
+
+    Example: ``plain_scalar_format(codec.layout)`` → ``"I"`` for a ``__u32``.
+    """
+    if type(lay) is not _Scalar or lay.conv is not None:
+        return None
+    return lay.fmt
 
 
 def check_fields(lay: Layout, value: Any) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "map_info",
     "prog_func_info",
     "prog_info",
+    "prog_info_ints",
     "prog_jited_insns",
     "prog_line_info",
     "prog_xlated_insns",
@@ -151,6 +152,27 @@ def _prog_array(fd: FdLike, len_field: str, ptr_field: str, rec_field: str = "")
         setattr(again, rec_field, rec)
     _get_info(fd, again, "program")
     return buf.raw[: n * rec]
+
+
+def prog_info_ints(
+    fd: FdLike, count_field: str, ptr_field: str, ctype: Any, rec_field: str = ""
+) -> list[int]:
+    """One array of numbers in a program's ``bpf_prog_info`` (its count first, then its
+    contents), each a ``ctype``; ``rec_field`` names the field telling the kernel the
+    record size. Example: ``prog_info_ints(fd, "nr_jited_ksyms", "jited_ksyms", u64)``."""
+    raw = _ProgInfo()
+    _get_info(fd, raw, "program")
+    n = int(getattr(raw, count_field))
+    if not n:
+        return []
+    buf = (ctype * n)()
+    again = _ProgInfo()
+    setattr(again, count_field, n)
+    setattr(again, ptr_field, addr(buf))
+    if rec_field:
+        setattr(again, rec_field, ctypes.sizeof(ctype))
+    _get_info(fd, again, "program")
+    return list(buf)
 
 
 def prog_xlated_insns(fd: FdLike) -> bytes:
@@ -378,4 +400,3 @@ def _perf_event_details(
     elif pk == PerfEventLinkType.EVENT:
         ev = raw.perf_event.event
         d["config"], d["event_type"], d["cookie"] = ev.config, ev.type, ev.cookie
-
