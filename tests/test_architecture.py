@@ -197,14 +197,13 @@ ALLOWED_PRIVATE = {
     "_actions", "_SubParsersAction",
 }  # fmt: skip
 
-#: (module, attribute) reaches still to remove: BTF's string table offsets and a cache
-#: stored on BTF objects, left while the BTF reader is being reworked for speed (perf2).
-#: Give ``BTF`` public accessors, then empty this list.
+#: (module, attribute) reaches still to remove: BTF's string table offsets, left while
+#: the BTF reader is being reworked for speed (perf2). Give ``BTF`` public accessors
+#: (the string section's offset and length in ``data``), then empty this list.
 PENDING = {
     ("pybpf.btf.names", "_str_start"), ("pybpf.btf.names", "_str_len"),
     ("pybpf.btf.names", "_string_bytes"),
     ("pybpf.btf.core.match", "_str_start"), ("pybpf.btf.core.match", "_str_len"),
-    ("pybpf.btf.layout", "_layouts"),
 }  # fmt: skip
 
 

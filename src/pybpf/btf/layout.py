@@ -20,6 +20,7 @@ through one precompiled ``struct.Struct`` and a generated constructor expression
 from __future__ import annotations
 
 import struct
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -601,14 +602,19 @@ def _getter(value: Any, what: str) -> Callable[[str], Any]:
     return lambda k: getattr(value, k, None)
 
 
+#: compiled layouts per live BTF object: id(btf) → {type id: layout}; an entry goes
+#: when its BTF is freed (before its id can be reused)
+_LAYOUTS: dict[int, dict[int, Layout]] = {}
+
+
 def _compile(btf: BTF, tid: int, depth: int) -> Layout:
     # memoised per type id, nested types included: a type used by many members
     # (or by many types of a kernel's BTF) is compiled once, so crafted BTF that
     # reuses one type at every level costs linear, not exponential, time
-    cache: dict[int, Layout] | None = getattr(btf, "_layouts", None)
+    cache = _LAYOUTS.get(id(btf))
     if cache is None:
-        cache = {}
-        btf._layouts = cache  # type: ignore[attr-defined]
+        cache = _LAYOUTS[id(btf)] = {}
+        weakref.finalize(btf, _LAYOUTS.pop, id(btf), None)
     lay = cache.get(tid)
     if lay is not None:
         return lay
