@@ -88,7 +88,7 @@ def main() -> None:
         reps = 5
         batch = scrape_times(metric, reg, n, reps)
         out.update({f"batch_{k}": v for k, v in batch.items()})
-        metric.reader.map._batch_ok = False  # the per-key walk: next_key + lookup per key
+        metric.reader.map.batch_ops = False  # the per-key walk: next_key + lookup per key
         per_key = scrape_times(metric, reg, n, reps)
         out.update({f"perkey_{k}": v for k, v in per_key.items()})
     else:

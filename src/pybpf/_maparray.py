@@ -56,13 +56,13 @@ def value_dtype(m: Map) -> Any:
     import numpy as np
 
     dt = _dtype_of(m, m.value_type_id, m.value_size)
-    if m.percpu and m._stride != m.value_size:
-        return np.dtype({"names": ["value"], "formats": [dt], "itemsize": m._stride})
+    if m.percpu and m.value_stride != m.value_size:
+        return np.dtype({"names": ["value"], "formats": [dt], "itemsize": m.value_stride})
     return dt
 
 
 def _row_shape(m: Map, values: bool) -> tuple[int, ...]:
-    return (m._ncpus,) if values and m.percpu else ()
+    return (m.ncpus,) if values and m.percpu else ()
 
 
 def _as_rows(m: Map, data: Any, dtype: Any, row_bytes: int, what: str, values: bool) -> Any:
@@ -111,16 +111,16 @@ def _as_rows(m: Map, data: Any, dtype: Any, row_bytes: int, what: str, values: b
 def update(m: Map, keys: Any, values: Any, flags: int) -> int:
     """Store ``values[i]`` under ``keys[i]``; returns how many were stored."""
     k = _as_rows(m, keys, key_dtype(m), m.key_size, "keys", False)
-    v = _as_rows(m, values, value_dtype(m), m._raw_value_size, "values", True)
+    v = _as_rows(m, values, value_dtype(m), m.raw_value_size, "values", True)
     if len(k) != len(v):
         raise ValueError(f"map {m.name!r}: {len(k)} keys but {len(v)} values")
-    ksz, vsz = m.key_size, m._raw_value_size
+    ksz, vsz = m.key_size, m.raw_value_size
     kp, vp = k.ctypes.data, v.ctypes.data
 
     def batch(i: int) -> int:
         c = min(_CHUNK, len(k) - i)
         return sysmaps.map_batch_at(
-            Cmd.MAP_UPDATE_BATCH, m._fd, kp + i * ksz, vp + i * vsz, c, elem_flags=flags
+            Cmd.MAP_UPDATE_BATCH, m.fd, kp + i * ksz, vp + i * vsz, c, elem_flags=flags
         )[0]
 
     def one_by_one(i: int) -> int:
@@ -128,11 +128,11 @@ def update(m: Map, keys: Any, values: Any, flags: int) -> int:
         kb, vb = k[i : i + c].tobytes(), v[i : i + c].tobytes()
         for j in range(c):
             sysmaps.map_update_elem(
-                m._fd, kb[j * ksz : (j + 1) * ksz], vb[j * vsz : (j + 1) * vsz], flags
+                m.fd, kb[j * ksz : (j + 1) * ksz], vb[j * vsz : (j + 1) * vsz], flags
             )
         return c
 
-    return m._write_batches(range(0, len(k), _CHUNK), batch, one_by_one)
+    return m.write_batches(range(0, len(k), _CHUNK), batch, one_by_one)
 
 
 def delete(m: Map, keys: Any) -> int:
@@ -142,15 +142,15 @@ def delete(m: Map, keys: Any) -> int:
 
     def batch(i: int) -> int:
         c = min(_CHUNK, len(k) - i)
-        return sysmaps.map_batch_at(Cmd.MAP_DELETE_BATCH, m._fd, kp + i * ksz, 0, c)[0]
+        return sysmaps.map_batch_at(Cmd.MAP_DELETE_BATCH, m.fd, kp + i * ksz, 0, c)[0]
 
     def one_by_one(i: int) -> int:
         kb = k[i : i + _CHUNK].tobytes()
         return sum(
-            int(sysmaps.map_delete_elem(m._fd, kb[j : j + ksz])) for j in range(0, len(kb), ksz)
+            int(sysmaps.map_delete_elem(m.fd, kb[j : j + ksz])) for j in range(0, len(kb), ksz)
         )
 
-    return m._write_batches(range(0, len(k), _CHUNK), batch, one_by_one)
+    return m.write_batches(range(0, len(k), _CHUNK), batch, one_by_one)
 
 
 def lookup(m: Map) -> tuple[Any, Any]:
@@ -160,7 +160,7 @@ def lookup(m: Map) -> tuple[Any, Any]:
     cap = max(m.max_entries, 1)
     keys = np.empty(cap, dtype=key_dtype(m))
     vals = np.empty((cap, *_row_shape(m, True)), dtype=value_dtype(m))
-    ksz, vsz = m.key_size, m._raw_value_size
+    ksz, vsz = m.key_size, m.raw_value_size
     cur_in = np.zeros(max(ksz, 8), dtype=np.uint8)  # hash maps keep a bucket index here
     cur_out = np.zeros_like(cur_in)
     got, first = 0, True
@@ -169,7 +169,7 @@ def lookup(m: Map) -> tuple[Any, Any]:
         try:
             n, end = sysmaps.map_batch_at(
                 Cmd.MAP_LOOKUP_BATCH,
-                m._fd,
+                m.fd,
                 keys.ctypes.data + got * ksz,
                 vals.ctypes.data + got * vsz,
                 c,

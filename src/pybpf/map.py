@@ -8,7 +8,6 @@ Batch operations fall back to one element at a time where the kernel lacks them.
 
 from __future__ import annotations
 
-import errno
 import os
 import struct
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
@@ -128,7 +127,9 @@ class Map(MapViews, MutableMapping[Any, Any]):
         self.btf = btf
         self.key_type_id = key_type_id
         self.value_type_id = value_type_id
-        self._batch_ok = True
+        #: whether batch syscalls are tried: False once the kernel refused one for this
+        #: map (set it False to force the key-by-key walk, e.g. to compare the two)
+        self.batch_ops = True
         #: before load: create this map (False leaves it out, for kernels lacking its type)
         self.autocreate = True
         #: where a ``pinning = LIBBPF_PIN_BY_NAME`` map is pinned (default: pin_root/name)
@@ -167,8 +168,11 @@ class Map(MapViews, MutableMapping[Any, Any]):
     def _shape_changed(self) -> None:
         """Recompute codecs and strides after the key/value sizes are known or changed."""
         self.percpu = self.type in PERCPU_TYPES
-        self._ncpus = num_possible_cpus() if self.percpu else 1
-        self._stride = (self.value_size + 7) & ~7 if self.percpu else self.value_size
+        #: value slots per element: the possible CPUs for a per-CPU map, else 1
+        self.ncpus = num_possible_cpus() if self.percpu else 1
+        #: bytes per slot: a per-CPU map rounds each CPU's value up to 8 bytes
+        #: (``bpf_map_value_size()``, kernel/bpf/syscall.c)
+        self.value_stride = (self.value_size + 7) & ~7 if self.percpu else self.value_size
         self.__dict__.pop("key_codec", None)  # rebuilt on next use (__getattr__)
         self.__dict__.pop("value_codec", None)
 
@@ -304,34 +308,35 @@ class Map(MapViews, MutableMapping[Any, Any]):
                 raise UsageError(f"map {self.name!r} value: {exc}") from exc
         if (
             isinstance(value, bytes | bytearray | memoryview)
-            and len(value) == self._stride * self._ncpus
+            and len(value) == self.value_stride * self.ncpus
         ):
             return bytes(value)
         if not isinstance(value, Sequence) or isinstance(value, str | bytes):
-            value = [value] * self._ncpus
-        if len(value) != self._ncpus:
+            value = [value] * self.ncpus
+        if len(value) != self.ncpus:
             raise ValueError(
-                f"map {self.name!r}: a per-CPU value needs {self._ncpus} items, got {len(value)}"
+                f"map {self.name!r}: a per-CPU value needs {self.ncpus} items, got {len(value)}"
             )
-        pad = self._stride - self.value_size
+        pad = self.value_stride - self.value_size
         return b"".join(self.value_codec.encode(v) + bytes(pad) for v in value)
 
     def _decode_value(self, raw: bytes) -> Any:
         if not self.percpu:
             return self.value_codec.decode(raw)
-        s, n = self._stride, self.value_size
+        s, n = self.value_stride, self.value_size
         view = memoryview(raw)
-        return [self.value_codec.decode(view[i * s : i * s + n]) for i in range(self._ncpus)]
+        return [self.value_codec.decode(view[i * s : i * s + n]) for i in range(self.ncpus)]
 
     @property
-    def _raw_value_size(self) -> int:
-        return self._stride * self._ncpus
+    def raw_value_size(self) -> int:
+        """Bytes of one element's value as the syscalls move it (all CPUs' slots)."""
+        return self.value_stride * self.ncpus
 
     # -- element access ------------------------------------------------------------------
 
     def lookup(self, key: Any, *, flags: int = 0, raw: bool = False) -> Any:
         """The value under ``key`` or None; ``raw=True`` gives the bytes."""
-        data = sysmaps.map_lookup_elem(self._fd, self._key(key), self._raw_value_size, flags)
+        data = sysmaps.map_lookup_elem(self._fd, self._key(key), self.raw_value_size, flags)
         if data is None or raw:
             return data
         return self._decode_value(data)
@@ -393,7 +398,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
 
     def lookup_and_delete(self, key: Any) -> Any:
         """Remove ``key`` and return its value (None if absent)."""
-        data = sysmaps.map_lookup_and_delete_elem(self._fd, self._key(key), self._raw_value_size)
+        data = sysmaps.map_lookup_and_delete_elem(self._fd, self._key(key), self.raw_value_size)
         return None if data is None else self._decode_value(data)
 
     # -- queue / stack / bloom filter ----------------------------------------------------
@@ -406,27 +411,17 @@ class Map(MapViews, MutableMapping[Any, Any]):
         """Pop from a queue/stack (None when empty); with a key, ``dict.pop`` semantics."""
         if self.type not in KEYLESS_TYPES:
             return super().pop(*args)
-        data = sysmaps.map_lookup_and_delete_elem(self._fd, b"", self._raw_value_size)
+        data = sysmaps.map_lookup_and_delete_elem(self._fd, b"", self.raw_value_size)
         return None if data is None else self._decode_value(data)
 
     def peek(self) -> Any:
         """The next value a pop would return, without removing it (None when empty)."""
-        data = sysmaps.map_lookup_elem(self._fd, b"", self._raw_value_size)
+        data = sysmaps.map_lookup_elem(self._fd, b"", self.raw_value_size)
         return None if data is None else self._decode_value(data)
 
     def contains_value(self, value: Any) -> bool:
         """Bloom filter membership: False means certainly absent, True probably present."""
-        from pybpf.sys._ffi import addr, c_buffer
-        from pybpf.uapi.enums import Cmd
-
-        buf = c_buffer(self._value(value))
-        try:
-            sysmaps._elem(Cmd.MAP_LOOKUP_ELEM, self._fd, 0, addr(buf), 0, "look up bloom filter")
-        except MapError as exc:
-            if exc.errno == errno.ENOENT:
-                return False
-            raise
-        return True
+        return sysmaps.map_peek_value(self._fd, self._value(value))
 
     # -- iteration -----------------------------------------------------------------------
 
@@ -454,19 +449,19 @@ class Map(MapViews, MutableMapping[Any, Any]):
 
     def items_raw(self) -> Iterator[tuple[bytes, bytes]]:
         """Every (key, value) as bytes, by batches where the kernel allows."""
-        if self._batch_ok and self.type not in FD_VALUE_TYPES:
+        if self.batch_ops and self.type not in FD_VALUE_TYPES:
             try:
                 yield from self._items_batched()
                 return
             except _NoBatch:
-                self._batch_ok = False
+                self.batch_ops = False
         for key in self.keys_raw():
-            value = sysmaps.map_lookup_elem(self._fd, key, self._raw_value_size)
+            value = sysmaps.map_lookup_elem(self._fd, key, self.raw_value_size)
             if value is not None:
                 yield key, value
 
     def _items_batched(self) -> Iterator[tuple[bytes, bytes]]:
-        ks, vs = self.key_size, self._raw_value_size
+        ks, vs = self.key_size, self.raw_value_size
         for res in self._read_batches(
             lambda cur: sysmaps.map_lookup_batch(self._fd, ks, vs, _BATCH, cur)
         ):
@@ -475,12 +470,12 @@ class Map(MapViews, MutableMapping[Any, Any]):
     def items(self) -> Iterator[tuple[Any, Any]]:  # type: ignore[override]
         """Every (key, value), decoded."""
         bulk = self._bulk_formats()
-        if bulk is not None and self._batch_ok:
+        if bulk is not None and self.batch_ops:
             try:
                 yield from self._items_bulk(*bulk)
                 return
             except _NoBatch:
-                self._batch_ok = False
+                self.batch_ops = False
         kd = self.key_codec.decode
         for k, v in self.items_raw():
             yield kd(k), self._decode_value(v)
@@ -490,16 +485,13 @@ class Map(MapViews, MutableMapping[Any, Any]):
         of a hash-like map: batches then encode/decode in one struct call per batch."""
         if self.percpu or self.type in ARRAY_TYPES or self.type in FD_VALUE_TYPES:
             return None
-        from pybpf.btf.layout import _Scalar
+        from pybpf.btf.layout import plain_scalar_format
 
         fmts = []
         for codec in (self.key_codec, self.value_codec):
-            if not isinstance(codec, LayoutCodec):
+            if not isinstance(codec, LayoutCodec) or codec.layout.size != codec.size:
                 return None
-            lay = codec.layout
-            if type(lay) is not _Scalar or lay.conv is not None or lay.size != codec.size:
-                return None
-            fmt = lay.fmt
+            fmt = plain_scalar_format(codec.layout)
             if fmt is None:
                 return None
             fmts.append(fmt)
@@ -514,6 +506,26 @@ class Map(MapViews, MutableMapping[Any, Any]):
             keys = struct.unpack(f"={n}{kfmt}", res.keys)
             vals = struct.unpack(f"={n}{vfmt}", res.values)
             yield from zip(keys, vals, strict=True)
+
+    def batches_raw(self) -> list[sysmaps.RawBatch] | None:
+        """The whole map as raw BPF_MAP_LOOKUP_BATCH batches (keys blob, values blob,
+        count), or None when batches are off for this map (an fd-valued map, or the
+        kernel refused one): then walk :meth:`items_raw`.
+
+        Example: ``n = sum(b.count for b in m.batches_raw() or ())``
+        """
+        if not self.batch_ops or self.type in FD_VALUE_TYPES:
+            return None
+        ks, vs = self.key_size, self.raw_value_size
+        try:
+            return list(
+                self._read_batches(
+                    lambda cur: sysmaps.map_lookup_batch_raw(self._fd, ks, vs, _BATCH, cur)
+                )
+            )
+        except _NoBatch:
+            self.batch_ops = False
+            return None
 
     def _read_batches(self, fetch: Callable[[bytes | None], _R]) -> Iterator[_R]:
         """The one BPF_MAP_LOOKUP_BATCH walk: ``fetch(cursor)`` batch after batch until
@@ -536,24 +548,25 @@ class Map(MapViews, MutableMapping[Any, Any]):
                 return
             cursor = res.cursor
 
-    def _write_batches(
+    def write_batches(
         self, chunks: Iterable[_C], batch: Callable[[_C], int], one_by_one: Callable[[_C], int]
     ) -> int:
         """The one batch-write loop (update and delete, bytes or numpy): ``batch(chunk)``
         while the kernel takes batches, ``one_by_one(chunk)`` from the first refusal on.
-        A batch that failed part way (some elements processed) is not retried."""
-        if self._batch_ok and not _kernel_batches():
-            self._batch_ok = False
+        A batch that failed part way (some elements processed) is not retried.
+        Package-internal (``pybpf._maparray`` writes numpy batches through it)."""
+        if self.batch_ops and not _kernel_batches():
+            self.batch_ops = False
         done = 0
         for chunk in chunks:
-            if self._batch_ok:
+            if self.batch_ops:
                 try:
                     done += batch(chunk)
                     continue
                 except MapError as exc:
                     if not sysmaps.batch_refused(exc) or _processed(exc):
                         raise
-                    self._batch_ok = False
+                    self.batch_ops = False
             done += one_by_one(chunk)
         return done
 
@@ -586,7 +599,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
                 return _maparray.update(self, items, values, flags)
             items = zip(items, values, strict=True)
         bulk = self._bulk_formats()
-        if bulk is not None and self._batch_ok:
+        if bulk is not None and self.batch_ops:
             items = list(items)
             ks = self._pack_bulk(bulk[0], self.key_size, [k for k, _ in items])
             vs = self._pack_bulk(bulk[1], self.value_size, [v for _, v in items])
@@ -612,7 +625,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
         def one_by_one(c: Chunk) -> int:
             return self._update_pairs(list(zip(c[0], c[1], strict=True)), flags)
 
-        return self._write_batches(chunks, batch, one_by_one)
+        return self.write_batches(chunks, batch, one_by_one)
 
     def _update_pairs(self, pairs: list[tuple[bytes, bytes]], flags: int) -> int:
         def batch(chunk: list[tuple[bytes, bytes]]) -> int:
@@ -626,7 +639,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
             return len(chunk)
 
         chunks = (pairs[i : i + _BATCH] for i in range(0, len(pairs), _BATCH))
-        return self._write_batches(chunks, batch, one_by_one)
+        return self.write_batches(chunks, batch, one_by_one)
 
     def delete_batch(self, keys: Iterable[Any]) -> int:
         """Delete many keys at once; returns how many were deleted.
@@ -641,7 +654,7 @@ class Map(MapViews, MutableMapping[Any, Any]):
         bulk = self._bulk_formats()
         packed = self._pack_bulk(bulk[0], self.key_size, keys) if bulk is not None else None
         raw: Sequence[bytes] = packed if packed is not None else [self._key(k) for k in keys]
-        return self._write_batches(
+        return self.write_batches(
             (raw[i : i + _BATCH] for i in range(0, len(raw), _BATCH)),
             lambda chunk: sysmaps.map_delete_batch(self._fd, chunk),
             lambda chunk: sum(int(sysmaps.map_delete_elem(self._fd, k)) for k in chunk),

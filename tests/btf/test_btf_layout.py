@@ -134,3 +134,19 @@ def test_numpy_dtype(btf: BTF) -> None:
     assert arr[1]["comm"] == b"abc" and arr[2]["mean"] == 2.5
     assert arr[0]["nested"].tolist() == [[1, 2, 3], [4, 5, 6]]
     assert dt.fields["val"][1] == 72  # union member at its offset
+
+
+def test_compiled_layouts_are_kept_per_btf_and_dropped_with_it(bpf_objects: Path) -> None:
+    """Layouts are memoised per BTF object; the memo goes when the BTF is freed."""
+    import gc
+
+    from pybpf.btf import layout
+
+    own = BTF.from_file(bpf_objects / "btf_types.bpf.o")
+    tid = own.find_one("btf_event", Kind.STRUCT)
+    assert Layout.for_type(own, tid) is Layout.for_type(own, tid)
+    key = id(own)
+    assert tid in layout._LAYOUTS[key]
+    del own
+    gc.collect()
+    assert key not in layout._LAYOUTS

@@ -250,3 +250,16 @@ def test_pin_and_get(tmp_path: Path) -> None:
     with pytest.raises(OSError) as exc3:
         objects.obj_get(str(path))
     assert exc3.value.errno == errno.ENOENT
+
+
+def test_bloom_filter_membership_through_map_peek_value() -> None:
+    """BPF_MAP_LOOKUP_ELEM with the value as input: ENOENT reads as absent."""
+    from pybpf.map import Map
+
+    with Map.from_fd(
+        maps.map_create(MapType.BLOOM_FILTER, 0, 8, 16, flags=MapFlags.ZERO_SEED, map_extra=3)
+    ) as m:
+        m.push(b"\x01" * 8)
+        assert maps.map_peek_value(m.fd, b"\x01" * 8) is True
+        assert m.contains_value(b"\x01" * 8)
+        assert not m.contains_value(b"\x02" * 8)  # zero seed: the same bits every run

@@ -262,3 +262,44 @@ def test_generator_checks_ctypes_against_kernel_offsets() -> None:
     # id as a u64: everything after it moves
     with pytest.raises(AssertionError, match=r"ctypes (size|bit)"):
         gen_attrs._same_layout(btf, prog_info, changed("id", ctypes.c_uint64), "P")
+
+
+def test_link_info_union_is_generated_and_its_drift_reported() -> None:
+    """struct bpf_link_info is generated too: its per-link-type structs sit in an
+    anonymous union, and a member struct that lost a field (or a missing member) is
+    named by its dotted C path."""
+    need(Path("/sys/kernel/btf/vmlinux").exists(), "kernel has no BTF (/sys/kernel/btf/vmlinux)")
+    import ctypes
+    import types
+
+    from pybpf.btf import BTF
+    from pybpf.sys import attrs
+    from pybpf.uapi import gen_attrs
+
+    assert "BpfLinkInfo" in {s.cls for s in gen_attrs.ATTRS}
+    info = attrs.BpfLinkInfo()
+    info.perf_event.uprobe.cookie = 7  # C names through the anonymous unions
+    assert ctypes.string_at(ctypes.addressof(info) + 40, 8) == (7).to_bytes(8, "little")
+    union = dict(attrs.BpfLinkInfo._fields_)["_3"]
+    multi = dict(union._fields_)["uprobe_multi"]
+
+    class UprobeMulti(ctypes.Structure):  # stops before pid
+        _fields_ = multi._fields_[:-1]
+
+    class Union3(ctypes.Union):  # no tcx member, a shorter uprobe_multi
+        _fields_ = tuple(
+            (n, UprobeMulti if n == "uprobe_multi" else t) for n, t in union._fields_ if n != "tcx"
+        )
+
+    class BpfLinkInfo(ctypes.Structure):
+        _anonymous_ = ("_3",)
+        _fields_ = tuple((n, Union3 if n == "_3" else t) for n, t in attrs.BpfLinkInfo._fields_)
+
+    drifted = types.SimpleNamespace(**vars(attrs))
+    drifted.BpfLinkInfo = BpfLinkInfo
+    found = gen_attrs.problems(BTF.load_vmlinux(), drifted)
+    assert sorted(found) == [
+        "BpfLinkInfo.tcx.attach_type: missing (the kernel has it at offset 20)",
+        "BpfLinkInfo.tcx.ifindex: missing (the kernel has it at offset 16)",
+        "BpfLinkInfo.uprobe_multi.pid: missing (the kernel has it at offset 60)",
+    ]

@@ -18,7 +18,7 @@ from pybpf.asm.insn import LD_IMM64, Instruction
 from pybpf.asm.syntax import format_instruction
 from pybpf.elf.reader import ElfObject, Relocation, Section, SymbolType
 
-__all__ = ["SourceLine", "disassemble", "disassemble_section"]
+__all__ = ["SourceLine", "decode_at", "disassemble", "disassemble_section"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +91,9 @@ def _reloc_symbol(obj: ElfObject, rel: Relocation) -> str:
     return sym.name
 
 
-def _decode_at(data: bytes, idx: int) -> tuple[int, Instruction | None]:
-    """Size consumed at ``idx`` and the instruction, mirroring llvm's BPF decoder sizes."""
+def decode_at(data: bytes, idx: int) -> tuple[int, Instruction | None]:
+    """Size consumed at ``idx`` and the instruction (None when too few bytes are left),
+    mirroring llvm's BPF decoder sizes. Example: ``size, insn = decode_at(code, 0)``."""
     left = len(data) - idx
     if left < 8 or (data[idx] == LD_IMM64 and left < 16):
         return 1, None
@@ -160,7 +161,7 @@ def disassemble_section(
             if here is not None and key != prev_line:
                 lines.append(f"; {here.text}")
             prev_line = key
-            size, insn = _decode_at(data, idx)
+            size, insn = decode_at(data, idx)
             text = None
             if insn is not None:
                 text = format_instruction(insn, pc=idx, alu32=alu32, symbolize=symbolize)
@@ -223,7 +224,7 @@ def disassemble_code(code: bytes, *, alu32: bool = True) -> str:
     lines: list[str] = []
     idx = 0
     while idx < len(code):
-        size, insn = _decode_at(code, idx)
+        size, insn = decode_at(code, idx)
         text = None
         if insn is not None:
             text = format_instruction(insn, pc=idx, alu32=alu32)

@@ -20,6 +20,7 @@ through one precompiled ``struct.Struct`` and a generated constructor expression
 from __future__ import annotations
 
 import struct
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -30,7 +31,7 @@ from pybpf.errors import BTFError, UsageError
 if TYPE_CHECKING:
     from pybpf.btf.reader import BTF
 
-__all__ = ["EnumInt", "Layout", "Record", "check_fields", "numpy_dtype"]
+__all__ = ["EnumInt", "Layout", "Record", "check_fields", "numpy_dtype", "plain_scalar_format"]
 
 Buffer = bytes | bytearray | memoryview
 _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
@@ -529,6 +530,18 @@ class _RecordLayout(Layout):
         buf[start : start + nbytes] = raw.to_bytes(nbytes, "little")
 
 
+def plain_scalar_format(lay: Layout) -> str | None:
+    """The ``struct`` format of a plain number layout (an int, float or pointer that
+    decodes with no conversion: not an enum, not bool), else None. Batch map reads
+    decode such values in one ``struct.unpack`` call.
+
+    Example: ``plain_scalar_format(codec.layout)`` → ``"I"`` for a ``__u32``.
+    """
+    if type(lay) is not _Scalar or lay.conv is not None:
+        return None
+    return lay.fmt
+
+
 def check_fields(lay: Layout, value: Any) -> None:
     """Check that every dict in ``value`` names exactly the fields of its struct (all of
     them) or members of its union, recursively; raises :class:`UsageError` listing the
@@ -589,14 +602,19 @@ def _getter(value: Any, what: str) -> Callable[[str], Any]:
     return lambda k: getattr(value, k, None)
 
 
+#: compiled layouts per live BTF object: id(btf) → {type id: layout}; an entry goes
+#: when its BTF is freed (before its id can be reused)
+_LAYOUTS: dict[int, dict[int, Layout]] = {}
+
+
 def _compile(btf: BTF, tid: int, depth: int) -> Layout:
     # memoised per type id, nested types included: a type used by many members
     # (or by many types of a kernel's BTF) is compiled once, so crafted BTF that
     # reuses one type at every level costs linear, not exponential, time
-    cache: dict[int, Layout] | None = getattr(btf, "_layouts", None)
+    cache = _LAYOUTS.get(id(btf))
     if cache is None:
-        cache = {}
-        btf._layouts = cache  # type: ignore[attr-defined]
+        cache = _LAYOUTS[id(btf)] = {}
+        weakref.finalize(btf, _LAYOUTS.pop, id(btf), None)
     lay = cache.get(tid)
     if lay is not None:
         return lay

@@ -79,10 +79,10 @@ class ProgramView:
 
 
 def _fmt(code: bytes, slot: int) -> tuple[str, int]:
-    from pybpf.asm.disasm import _decode_at
+    from pybpf.asm.disasm import decode_at
     from pybpf.asm.syntax import format_instruction
 
-    size, insn = _decode_at(code, slot * 8)
+    size, insn = decode_at(code, slot * 8)
     if insn is None:
         return "<truncated>", 1
     text = format_instruction(insn, pc=slot * 8, alu32=True)

@@ -83,7 +83,7 @@ class RingBatch:
         ring, self._ring = self._ring, None
         if ring is not None:
             self._records = None
-            ring._release(self.begin, self.end, self.discarded)
+            ring.advance_consumer(self.begin, self.end, self.discarded)
 
     def __enter__(self) -> RingBatch:
         return self
@@ -223,7 +223,7 @@ def scan_fixed(
         if ln & _DISCARD:
             head_discarded += 1
             continue
-        ring._release(cons, pos, head_discarded)
+        ring.advance_consumer(cons, pos, head_discarded)
         raise EventError(
             f"ring buffer {ring.name!r}: a record of {size} bytes does not match "
             f"numpy_dtype of {rec} bytes (record at position {at} skipped)"

@@ -33,7 +33,7 @@ class RingBufferPoller(Closing):
     ) -> RingBuffer[Any]:
         """Open the ring of ``map_fd`` with ``callback`` and poll it with the others."""
         ring: RingBuffer[Any] = RingBuffer(map_fd, callback, decoder=decoder)
-        fd = ring._fd.fileno()
+        fd = ring.map_fd
         self._epoll.register(fd, select.EPOLLIN)
         self._rings[fd] = ring
         return ring

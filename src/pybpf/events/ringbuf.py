@@ -423,8 +423,9 @@ class RingBuffer(Closing, Generic[T]):
             if ret:
                 return total
 
-    def _release(self, begin: int, end: int, discarded: int) -> None:
-        """Publish ``end`` as the consumer position (called by :class:`RingBatch`)."""
+    def advance_consumer(self, begin: int, end: int, discarded: int) -> None:
+        """Publish ``end`` as the consumer position, for a batch read from ``begin``
+        (package-internal: :class:`~pybpf.events.batch.RingBatch` calls it on release)."""
         if self.closed:
             return
         if self._cons[0] != begin:
@@ -483,6 +484,12 @@ class RingBuffer(Closing, Generic[T]):
                 "it was closed",
                 hint="open a new reader (obj.ringbuf(name, callback)) to read again",
             )
+
+    @property
+    def map_fd(self) -> int:
+        """The reader's own fd of the ring buffer map (it polls readable on new data);
+        :meth:`fileno` is an epoll fd over it. Example: ``ep.register(r.map_fd)``."""
+        return self._fd.fileno()
 
     @property
     def closed(self) -> bool:

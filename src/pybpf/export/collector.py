@@ -119,8 +119,8 @@ class MapReader:
             if self.bucket.int_signed is None:
                 raise where.error(f"the bucket field of map {m.name!r} is not an integer")
         self.value = _Part(vc.layout, value_field, where, m.name, "the value")
-        self.stride = m._stride
-        self.ncpus = m._ncpus if m.percpu else 1
+        self.stride = m.value_stride
+        self.ncpus = m.ncpus
 
     def _value(self, raw: bytes) -> int | float:
         part = self.value
@@ -166,24 +166,10 @@ class MapReader:
 
     def _batches(self) -> Iterator[tuple[bytes, bytes, int]] | None:
         """The map as (keys blob, values blob, count) batches, or None without batch ops."""
-        from pybpf.map import FD_VALUE_TYPES, _NoBatch
-        from pybpf.sys.maps import map_lookup_batch_raw
-
-        m = self.map
-        if not m._batch_ok or m.type in FD_VALUE_TYPES:
+        batches = self.map.batches_raw()
+        if batches is None:
             return None
-        ks, vs = m.key_size, m.value_size
-        try:
-            out = [
-                (r.keys, r.values, r.count)
-                for r in m._read_batches(
-                    lambda cur: map_lookup_batch_raw(m.fd, ks, vs, _BATCH, cur)
-                )
-            ]
-        except _NoBatch:
-            m._batch_ok = False
-            return None
-        return iter(out)
+        return ((r.keys, r.values, r.count) for r in batches)
 
     def _read_fast(self) -> dict[tuple[str, ...], int | float] | None:
         """One label, integer values: whole batches at C speed (slices, struct, map)."""
@@ -245,7 +231,6 @@ class MapReader:
 
 
 _MISS: Any = object()
-_BATCH = 4096
 
 
 class _Hist:

@@ -69,30 +69,6 @@ def disassemble_jited(
     return out
 
 
-def _info_array(
-    fd: Any, count_field: str, ptr_field: str, ctype: Any, rec_field: str = ""
-) -> list[int]:
-    """One array of a program's bpf_prog_info (count first, then contents)."""
-    import ctypes
-
-    from pybpf.sys._ffi import addr
-    from pybpf.sys.info import _get_info, _ProgInfo
-
-    raw = _ProgInfo()
-    _get_info(fd, raw, "program")
-    n = int(getattr(raw, count_field))
-    if not n:
-        return []
-    buf = (ctype * n)()
-    again = _ProgInfo()
-    setattr(again, count_field, n)
-    setattr(again, ptr_field, addr(buf))
-    if rec_field:
-        setattr(again, rec_field, ctypes.sizeof(ctype))
-    _get_info(fd, again, "program")
-    return list(buf)
-
-
 @dataclass(frozen=True, slots=True)
 class JitFunction:
     """One JIT-compiled function of a program: kernel address, offset in the image, code."""
@@ -106,11 +82,11 @@ def jited_functions(fd: Any) -> list[JitFunction]:
     """The program's JIT image split into its functions (main program, then subprograms)."""
     import ctypes
 
-    from pybpf.sys.info import prog_jited_insns
+    from pybpf.sys.info import prog_info_ints, prog_jited_insns
 
     code = prog_jited_insns(fd)
-    ksyms = _info_array(fd, "nr_jited_ksyms", "jited_ksyms", ctypes.c_uint64)
-    lens = _info_array(fd, "nr_jited_func_lens", "jited_func_lens", ctypes.c_uint32)
+    ksyms = prog_info_ints(fd, "nr_jited_ksyms", "jited_ksyms", ctypes.c_uint64)
+    lens = prog_info_ints(fd, "nr_jited_func_lens", "jited_func_lens", ctypes.c_uint32)
     if not ksyms or len(ksyms) != len(lens):
         return [JitFunction(0, 0, code)] if code else []
     out, off = [], 0
@@ -124,6 +100,8 @@ def jited_line_addresses(fd: Any) -> list[int]:
     """Kernel address of each line_info record's first machine instruction."""
     import ctypes
 
-    return _info_array(
+    from pybpf.sys.info import prog_info_ints
+
+    return prog_info_ints(
         fd, "nr_jited_line_info", "jited_line_info", ctypes.c_uint64, "jited_line_info_rec_size"
     )

@@ -16,6 +16,7 @@ import ctypes
 __all__ = [
     "BatchAttr",
     "BpfBtfInfo",
+    "BpfLinkInfo",
     "BpfMapInfo",
     "BpfProgInfo",
     "BtfLoadAttr",
@@ -669,4 +670,224 @@ class BpfBtfInfo(ctypes.Structure):
         ("name", u64),
         ("name_len", u32),
         ("kernel_btf", u32),
+    )
+
+
+class _BpfLinkInfo_3_raw_tracepoint(ctypes.Structure):
+    _fields_ = (
+        ("tp_name", u64),
+        ("tp_name_len", u32),
+        ("cookie", u64),
+    )
+
+
+class _BpfLinkInfo_3_tracing(ctypes.Structure):
+    _fields_ = (
+        ("attach_type", u32),
+        ("target_obj_id", u32),
+        ("target_btf_id", u32),
+        ("cookie", u64),
+    )
+
+
+class _BpfLinkInfo_3_cgroup(ctypes.Structure):
+    _fields_ = (
+        ("cgroup_id", u64),
+        ("attach_type", u32),
+    )
+
+
+class _BpfLinkInfo_3_iter_2_map(ctypes.Structure):
+    _fields_ = (("map_id", u32),)
+
+
+class _BpfLinkInfo_3_iter_2(ctypes.Union):
+    _fields_ = (("map", _BpfLinkInfo_3_iter_2_map),)
+
+
+class _BpfLinkInfo_3_iter_3_cgroup(ctypes.Structure):
+    _fields_ = (
+        ("cgroup_id", u64),
+        ("order", u32),
+    )
+
+
+class _BpfLinkInfo_3_iter_3_task(ctypes.Structure):
+    _fields_ = (
+        ("tid", u32),
+        ("pid", u32),
+    )
+
+
+class _BpfLinkInfo_3_iter_3(ctypes.Union):
+    _fields_ = (
+        ("cgroup", _BpfLinkInfo_3_iter_3_cgroup),
+        ("task", _BpfLinkInfo_3_iter_3_task),
+    )
+
+
+class _BpfLinkInfo_3_iter(ctypes.Structure):
+    _anonymous_ = ("_2", "_3")
+    _fields_ = (
+        ("target_name", u64),
+        ("target_name_len", u32),
+        ("_2", _BpfLinkInfo_3_iter_2),
+        ("_3", _BpfLinkInfo_3_iter_3),
+    )
+
+
+class _BpfLinkInfo_3_netns(ctypes.Structure):
+    _fields_ = (
+        ("netns_ino", u32),
+        ("attach_type", u32),
+    )
+
+
+class _BpfLinkInfo_3_xdp(ctypes.Structure):
+    _fields_ = (("ifindex", u32),)
+
+
+class _BpfLinkInfo_3_struct_ops(ctypes.Structure):
+    _fields_ = (("map_id", u32),)
+
+
+class _BpfLinkInfo_3_netfilter(ctypes.Structure):
+    _fields_ = (
+        ("pf", u32),
+        ("hooknum", u32),
+        ("priority", s32),
+        ("flags", u32),
+    )
+
+
+class _BpfLinkInfo_3_kprobe_multi(ctypes.Structure):
+    _fields_ = (
+        ("addrs", u64),
+        ("count", u32),
+        ("flags", u32),
+        ("missed", u64),
+        ("cookies", u64),
+    )
+
+
+class _BpfLinkInfo_3_uprobe_multi(ctypes.Structure):
+    _fields_ = (
+        ("path", u64),
+        ("offsets", u64),
+        ("ref_ctr_offsets", u64),
+        ("cookies", u64),
+        ("path_size", u32),
+        ("count", u32),
+        ("flags", u32),
+        ("pid", u32),
+    )
+
+
+class _BpfLinkInfo_3_perf_event_1_uprobe(ctypes.Structure):
+    _fields_ = (
+        ("file_name", u64),
+        ("name_len", u32),
+        ("offset", u32),
+        ("cookie", u64),
+        ("ref_ctr_offset", u64),
+    )
+
+
+class _BpfLinkInfo_3_perf_event_1_kprobe(ctypes.Structure):
+    _fields_ = (
+        ("func_name", u64),
+        ("name_len", u32),
+        ("offset", u32),
+        ("addr", u64),
+        ("missed", u64),
+        ("cookie", u64),
+    )
+
+
+class _BpfLinkInfo_3_perf_event_1_tracepoint(ctypes.Structure):
+    _fields_ = (
+        ("tp_name", u64),
+        ("name_len", u32),
+        ("cookie", u64),
+    )
+
+
+class _BpfLinkInfo_3_perf_event_1_event(ctypes.Structure):
+    _fields_ = (
+        ("config", u64),
+        ("type", u32),
+        ("cookie", u64),
+    )
+
+
+class _BpfLinkInfo_3_perf_event_1(ctypes.Union):
+    _fields_ = (
+        ("uprobe", _BpfLinkInfo_3_perf_event_1_uprobe),
+        ("kprobe", _BpfLinkInfo_3_perf_event_1_kprobe),
+        ("tracepoint", _BpfLinkInfo_3_perf_event_1_tracepoint),
+        ("event", _BpfLinkInfo_3_perf_event_1_event),
+    )
+
+
+class _BpfLinkInfo_3_perf_event(ctypes.Structure):
+    _anonymous_ = ("_1",)
+    _fields_ = (
+        ("type", u32),
+        ("_1", _BpfLinkInfo_3_perf_event_1),
+    )
+
+
+class _BpfLinkInfo_3_tcx(ctypes.Structure):
+    _fields_ = (
+        ("ifindex", u32),
+        ("attach_type", u32),
+    )
+
+
+class _BpfLinkInfo_3_netkit(ctypes.Structure):
+    _fields_ = (
+        ("ifindex", u32),
+        ("attach_type", u32),
+    )
+
+
+class _BpfLinkInfo_3_sockmap(ctypes.Structure):
+    _fields_ = (
+        ("map_id", u32),
+        ("attach_type", u32),
+    )
+
+
+class _BpfLinkInfo_3(ctypes.Union):
+    _fields_ = (
+        ("raw_tracepoint", _BpfLinkInfo_3_raw_tracepoint),
+        ("tracing", _BpfLinkInfo_3_tracing),
+        ("cgroup", _BpfLinkInfo_3_cgroup),
+        ("iter", _BpfLinkInfo_3_iter),
+        ("netns", _BpfLinkInfo_3_netns),
+        ("xdp", _BpfLinkInfo_3_xdp),
+        ("struct_ops", _BpfLinkInfo_3_struct_ops),
+        ("netfilter", _BpfLinkInfo_3_netfilter),
+        ("kprobe_multi", _BpfLinkInfo_3_kprobe_multi),
+        ("uprobe_multi", _BpfLinkInfo_3_uprobe_multi),
+        ("perf_event", _BpfLinkInfo_3_perf_event),
+        ("tcx", _BpfLinkInfo_3_tcx),
+        ("netkit", _BpfLinkInfo_3_netkit),
+        ("sockmap", _BpfLinkInfo_3_sockmap),
+    )
+
+
+class BpfLinkInfo(ctypes.Structure):
+    """What BPF_OBJ_GET_INFO_BY_FD fills in for a link: the per-link-type structs
+    are members of an anonymous union (``info.raw_tracepoint.tp_name``).
+
+    In ``struct bpf_link_info``.
+    """
+
+    _anonymous_ = ("_3",)
+    _fields_ = (
+        ("type", u32),
+        ("id", u32),
+        ("prog_id", u32),
+        ("_3", _BpfLinkInfo_3),
     )

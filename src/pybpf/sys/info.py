@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import struct
 from typing import Any
 
 from pybpf._dataclass import dataclass, field
 from pybpf.errors import KernelError
 from pybpf.sys import syscall
 from pybpf.sys._ffi import addr
-from pybpf.sys.attrs import BpfBtfInfo, BpfMapInfo, BpfProgInfo, InfoAttr
+from pybpf.sys.attrs import BpfBtfInfo, BpfLinkInfo, BpfMapInfo, BpfProgInfo, InfoAttr
 from pybpf.sys.maps import FdLike, fdnum
 from pybpf.uapi.enums import Cmd, LinkType, MapType, PerfEventLinkType, ProgType
 
@@ -27,6 +26,7 @@ __all__ = [
     "map_info",
     "prog_func_info",
     "prog_info",
+    "prog_info_ints",
     "prog_jited_insns",
     "prog_line_info",
     "prog_xlated_insns",
@@ -41,18 +41,8 @@ u8, u16, u32, s32, u64 = (
 )
 
 
-# generated from kernel BTF (pybpf.uapi.gen_attrs): struct bpf_{prog,map,btf}_info
+# generated from kernel BTF (pybpf.uapi.gen_attrs): struct bpf_{prog,map,btf,link}_info
 _ProgInfo, _MapInfo, _BtfInfo = BpfProgInfo, BpfMapInfo, BpfBtfInfo
-
-
-class _LinkInfo(ctypes.Structure):
-    _fields_ = (
-        ("type", u32),
-        ("id", u32),
-        ("prog_id", u32),
-        ("_pad", u32),
-        ("data", u8 * 48),  # the per-type union, decoded by offset
-    )
 
 
 def _get_info(fd: FdLike, info: ctypes.Structure, what: str, size: int | None = None) -> None:
@@ -161,6 +151,27 @@ def _prog_array(fd: FdLike, len_field: str, ptr_field: str, rec_field: str = "")
         setattr(again, rec_field, rec)
     _get_info(fd, again, "program")
     return buf.raw[: n * rec]
+
+
+def prog_info_ints(
+    fd: FdLike, count_field: str, ptr_field: str, ctype: Any, rec_field: str = ""
+) -> list[int]:
+    """One array of numbers in a program's ``bpf_prog_info`` (its count first, then its
+    contents), each a ``ctype``; ``rec_field`` names the field telling the kernel the
+    record size. Example: ``prog_info_ints(fd, "nr_jited_ksyms", "jited_ksyms", u64)``."""
+    raw = _ProgInfo()
+    _get_info(fd, raw, "program")
+    n = int(getattr(raw, count_field))
+    if not n:
+        return []
+    buf = (ctype * n)()
+    again = _ProgInfo()
+    setattr(again, count_field, n)
+    setattr(again, ptr_field, addr(buf))
+    if rec_field:
+        setattr(again, rec_field, ctypes.sizeof(ctype))
+    _get_info(fd, again, "program")
+    return list(buf)
 
 
 def prog_xlated_insns(fd: FdLike) -> bytes:
@@ -309,74 +320,82 @@ def _cstring_at(buf: ctypes.Array[ctypes.c_char]) -> str:
 
 
 def link_info(fd: FdLike) -> LinkInfo:
-    """Info of the link behind ``fd``, decoding the per-type union where it is simple."""
-    raw = _LinkInfo()
+    """Info of the link behind ``fd``, with the fields of its type's member of the union
+    (names as in ``struct bpf_link_info``; a name the kernel points to is fetched)."""
+    raw = BpfLinkInfo()
     _get_info(fd, raw, "link")
     lt = _enum(LinkType, raw.type)
-    data = bytes(raw.data)
     d: dict[str, Any] = {}
     name_buf = ctypes.create_string_buffer(4096)
 
-    def refetch(ptr_off: int, len_off: int) -> bytes:
-        again = _LinkInfo()
-        struct.pack_into("<Q", again.data, ptr_off, addr(name_buf))
-        struct.pack_into("<I", again.data, len_off, len(name_buf))
+    def refetch(member: str, ptr: str, length: str) -> Any:
+        """The info again, with ``member.ptr``/``member.length`` naming ``name_buf``
+        (the kernel copies a name out only when given both)."""
+        again = BpfLinkInfo()
+        sub = again
+        for part in member.split("."):
+            sub = getattr(sub, part)
+        setattr(sub, ptr, addr(name_buf))
+        setattr(sub, length, len(name_buf))
         _get_info(fd, again, "link")
-        return bytes(again.data)
+        return again
 
     if lt == LinkType.RAW_TRACEPOINT:
-        data = refetch(0, 8)
+        rt = refetch("raw_tracepoint", "tp_name", "tp_name_len").raw_tracepoint
         d["tp_name"] = _cstring_at(name_buf)
-        d["cookie"] = struct.unpack_from("<Q", data, 16)[0]
+        d["cookie"] = rt.cookie
     elif lt == LinkType.TRACING:
-        d["attach_type"], d["target_obj_id"], d["target_btf_id"] = struct.unpack_from("<III", data)
-        d["cookie"] = struct.unpack_from("<Q", data, 16)[0]
+        tr = raw.tracing
+        d |= {"attach_type": tr.attach_type, "target_obj_id": tr.target_obj_id}
+        d |= {"target_btf_id": tr.target_btf_id, "cookie": tr.cookie}
     elif lt == LinkType.CGROUP:
-        d["cgroup_id"], d["attach_type"] = struct.unpack_from("<QI", data)
+        d["cgroup_id"], d["attach_type"] = raw.cgroup.cgroup_id, raw.cgroup.attach_type
     elif lt == LinkType.ITER:
-        data = refetch(0, 8)
+        it = refetch("iter", "target_name", "target_name_len").iter
         d["target_name"] = _cstring_at(name_buf)
-        d["map_id"] = struct.unpack_from("<I", data, 12)[0]
-    elif lt in (LinkType.NETNS, LinkType.TCX, LinkType.NETKIT):
-        key = "netns_ino" if lt == LinkType.NETNS else "ifindex"
-        d[key], d["attach_type"] = struct.unpack_from("<II", data)
+        d["map_id"] = it.map.map_id
+    elif lt == LinkType.NETNS:
+        d["netns_ino"], d["attach_type"] = raw.netns.netns_ino, raw.netns.attach_type
+    elif lt in (LinkType.TCX, LinkType.NETKIT):
+        dev = raw.tcx if lt == LinkType.TCX else raw.netkit
+        d["ifindex"], d["attach_type"] = dev.ifindex, dev.attach_type
     elif lt == LinkType.XDP:
-        d["ifindex"] = struct.unpack_from("<I", data)[0]
+        d["ifindex"] = raw.xdp.ifindex
     elif lt == LinkType.STRUCT_OPS:
-        d["map_id"] = struct.unpack_from("<I", data)[0]
+        d["map_id"] = raw.struct_ops.map_id
     elif lt == LinkType.SOCKMAP:
-        d["map_id"], d["attach_type"] = struct.unpack_from("<II", data)
+        d["map_id"], d["attach_type"] = raw.sockmap.map_id, raw.sockmap.attach_type
     elif lt == LinkType.NETFILTER:
-        d["pf"], d["hooknum"], d["priority"], d["flags"] = struct.unpack_from("<IIiI", data)
+        nf = raw.netfilter
+        d |= {"pf": nf.pf, "hooknum": nf.hooknum, "priority": nf.priority, "flags": nf.flags}
     elif lt == LinkType.KPROBE_MULTI:
-        d["count"], d["flags"] = struct.unpack_from("<II", data, 8)
-        d["missed"] = struct.unpack_from("<Q", data, 16)[0]
+        km = raw.kprobe_multi
+        d["count"], d["flags"], d["missed"] = km.count, km.flags, km.missed
     elif lt == LinkType.UPROBE_MULTI:
-        d["count"], d["flags"], d["pid"] = struct.unpack_from("<III", data, 36)
+        um = raw.uprobe_multi
+        d["count"], d["flags"], d["pid"] = um.count, um.flags, um.pid
     elif lt == LinkType.PERF_EVENT:
-        _perf_event_details(data, refetch, name_buf, d)
+        _perf_event_details(raw, refetch, name_buf, d)
     return LinkInfo(type=lt, id=raw.id, prog_id=raw.prog_id, details=d)
 
 
 def _perf_event_details(
-    raw_data: bytes, refetch: Any, name_buf: ctypes.Array[ctypes.c_char], d: dict[str, Any]
+    raw: BpfLinkInfo, refetch: Any, name_buf: ctypes.Array[ctypes.c_char], d: dict[str, Any]
 ) -> None:
-    pk = _enum(PerfEventLinkType, struct.unpack_from("<I", raw_data)[0])
+    pk = _enum(PerfEventLinkType, raw.perf_event.type)
     d["perf_event_type"] = pk
     if pk in (PerfEventLinkType.UPROBE, PerfEventLinkType.URETPROBE):
-        data = refetch(8, 16)
+        up = refetch("perf_event.uprobe", "file_name", "name_len").perf_event.uprobe
         d["file_name"] = _cstring_at(name_buf)
-        d["offset"] = struct.unpack_from("<I", data, 20)[0]
-        d["cookie"], d["ref_ctr_offset"] = struct.unpack_from("<QQ", data, 24)
+        d["offset"], d["cookie"], d["ref_ctr_offset"] = up.offset, up.cookie, up.ref_ctr_offset
     elif pk in (PerfEventLinkType.KPROBE, PerfEventLinkType.KRETPROBE):
-        data = refetch(8, 16)
+        kp = refetch("perf_event.kprobe", "func_name", "name_len").perf_event.kprobe
         d["func_name"] = _cstring_at(name_buf)
-        d["offset"] = struct.unpack_from("<I", data, 20)[0]
-        d["addr"], d["missed"], d["cookie"] = struct.unpack_from("<QQQ", data, 24)
+        d["offset"], d["addr"], d["missed"], d["cookie"] = kp.offset, kp.addr, kp.missed, kp.cookie
     elif pk == PerfEventLinkType.TRACEPOINT:
-        data = refetch(8, 16)
+        tp = refetch("perf_event.tracepoint", "tp_name", "name_len").perf_event.tracepoint
         d["tp_name"] = _cstring_at(name_buf)
-        d["cookie"] = struct.unpack_from("<Q", data, 24)[0]
+        d["cookie"] = tp.cookie
     elif pk == PerfEventLinkType.EVENT:
-        d["config"], d["event_type"] = struct.unpack_from("<QI", raw_data, 8)
-        d["cookie"] = struct.unpack_from("<Q", raw_data, 24)[0]
+        ev = raw.perf_event.event
+        d["config"], d["event_type"], d["cookie"] = ev.config, ev.type, ev.cookie

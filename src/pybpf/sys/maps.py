@@ -38,6 +38,7 @@ __all__ = [
     "map_lookup_batch",
     "map_lookup_batch_raw",
     "map_lookup_elem",
+    "map_peek_value",
     "map_update_batch",
     "map_update_elem",
     "obj_name",
@@ -134,6 +135,19 @@ def map_lookup_elem(fd: FdLike, key: bytes | None, value_size: int, flags: int =
             return None
         raise
     return v.raw[:value_size]
+
+
+def map_peek_value(fd: FdLike, value: bytes) -> bool:
+    """BPF_MAP_LOOKUP_ELEM with no key and ``value`` as input (bloom filter membership):
+    False when certainly absent (ENOENT), True when probably present."""
+    v = c_buffer(value)
+    try:
+        _elem(Cmd.MAP_LOOKUP_ELEM, fd, 0, addr(v), 0, "look up bloom filter")
+    except MapError as exc:
+        if exc.errno == errno.ENOENT:
+            return False
+        raise
+    return True
 
 
 def map_update_elem(fd: FdLike, key: bytes, value: bytes, flags: int = UpdateFlags.ANY) -> None:

@@ -1,5 +1,5 @@
 """Generate ``pybpf.sys.attrs`` (the ctypes layouts of ``union bpf_attr`` and of
-``struct bpf_{prog,map,btf}_info``) from kernel BTF.
+``struct bpf_{prog,map,btf,link}_info``) from kernel BTF.
 
 Each command's member of the kernel's ``union bpf_attr`` becomes one ctypes struct,
 field for field (bitfields included; every offset is checked against the kernel's), read from ``/sys/kernel/btf/vmlinux`` with pybpf's own BTF reader
@@ -84,6 +84,12 @@ ATTRS: tuple[AttrSpec, ...] = (
         "BpfBtfInfo",
         "What BPF_OBJ_GET_INFO_BY_FD fills in for a BTF object.",
         struct="bpf_btf_info",
+    ),
+    AttrSpec(
+        "BpfLinkInfo",
+        "What BPF_OBJ_GET_INFO_BY_FD fills in for a link: the per-link-type structs\n"
+        "    are members of an anonymous union (``info.raw_tracepoint.tp_name``).",
+        struct="bpf_link_info",
     ),
 )
 
