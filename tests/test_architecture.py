@@ -200,11 +200,7 @@ ALLOWED_PRIVATE = {
 #: (module, attribute) reaches still to remove: BTF's string table offsets, left while
 #: the BTF reader is being reworked for speed (perf2). Give ``BTF`` public accessors
 #: (the string section's offset and length in ``data``), then empty this list.
-PENDING = {
-    ("pybpf.btf.names", "_str_start"), ("pybpf.btf.names", "_str_len"),
-    ("pybpf.btf.names", "_string_bytes"),
-    ("pybpf.btf.core.match", "_str_start"), ("pybpf.btf.core.match", "_str_len"),
-}  # fmt: skip
+PENDING: set[tuple[str, str]] = set()  # (module, attribute) reaches still to remove
 
 
 def _private(name: str) -> bool:

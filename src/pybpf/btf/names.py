@@ -53,9 +53,10 @@ def _is_start(btf: BTF, off: int) -> bool | None:
     if off < btf.start_str_off:
         return _is_start(btf.base, off) if btf.base is not None else None
     local = off - btf.start_str_off
-    if local >= btf._str_len:
+    start, length = btf.strings_span
+    if local >= length:
         return None
-    return local == 0 or btf.data[btf._str_start + local - 1] == 0
+    return local == 0 or btf.data[start + local - 1] == 0
 
 
 def all_starts(btf: BTF, nos: Sequence[int]) -> bool:
@@ -68,8 +69,9 @@ def all_starts(btf: BTF, nos: Sequence[int]) -> bool:
     if not named:
         return True
     lo = btf.start_str_off
-    if btf.base is None and min(named) > lo and max(named) < lo + btf._str_len:
-        first = btf._str_start - lo - 1
+    start, length = btf.strings_span
+    if btf.base is None and min(named) > lo and max(named) < lo + length:
+        first = start - lo - 1
         return not any(gather(btf.data, array("I", map(add, named, repeat(first)))))
     return all(_is_start(btf, off) is not False for off in named)
 
@@ -77,8 +79,8 @@ def all_starts(btf: BTF, nos: Sequence[int]) -> bool:
 def string_offsets(btf: BTF, key: bytes) -> list[tuple[int, bool]]:
     """Every (offset, starts-a-string) whose NUL-terminated string equals ``key``."""
     out = string_offsets(btf.base, key) if btf.base is not None else []
-    data, ss = btf.data, btf._str_start
-    end = ss + btf._str_len
+    data, (ss, length) = btf.data, btf.strings_span
+    end = ss + length
     needle = key + b"\0"
     lo = btf.start_str_off - ss
     p = data.find(needle, ss, end)
@@ -131,7 +133,7 @@ def build_hashed(btf: BTF, nos: Sequence[int]) -> tuple[array[int], array[int], 
             if h is None:
                 off = nos[named[j]]
                 try:
-                    maybe[j] = zlib.crc32(btf._string_bytes(off))
+                    maybe[j] = zlib.crc32(btf.string_bytes(off))
                 except BTFError:
                     continue
                 starts_ok = starts_ok and _is_start(btf, off) is True

@@ -356,15 +356,22 @@ class BTF:
         end = self.data.index(b"\0", start)
         return self.data[start:end].decode("utf-8", "surrogateescape")
 
-    def _string_bytes(self, offset: int) -> bytes:
+    def string_bytes(self, offset: int) -> bytes:
+        """The string at ``offset``, as raw bytes (no decoding: for hashing and compares)."""
         if offset < self.start_str_off:
             assert self.base is not None
-            return self.base._string_bytes(offset)
+            return self.base.string_bytes(offset)
         local = offset - self.start_str_off
         if local >= self._str_len:
             raise self._error(f"string offset {offset} out of range", None)
         start = self._str_start + local
         return self.data[start : self.data.index(b"\0", start)]
+
+    @property
+    def strings_span(self) -> tuple[int, int]:
+        """(start, length) of this blob's own string section in :attr:`data`, for scans
+        over the raw bytes without a copy."""
+        return self._str_start, self._str_len
 
     @property
     def strings(self) -> bytes:
@@ -558,7 +565,7 @@ class BTF:
         found = []
         while j < len(hashes) and hashes[j] == h:
             x = nids[j]
-            if self._string_bytes(words[offs[x]]) == key:
+            if self.string_bytes(words[offs[x]]) == key:
                 found.append(x)
             j += 1
         return found

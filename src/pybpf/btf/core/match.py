@@ -94,8 +94,8 @@ def flavors_of(btf: BTF, ess: str) -> list[str]:
         return done[ess]
     if len(done) >= _SEARCH_MAX:
         return flavored_names(btf).get(ess, [])
-    data, start = btf.data, btf._str_start
-    end = start + btf._str_len
+    data, (start, length) = btf.data, btf.strings_span
+    end = start + length
     needle = b"\0" + ess.encode("utf-8", "surrogateescape") + b"___"
     found: list[str] = []
     pos = data.find(needle, start, end)
