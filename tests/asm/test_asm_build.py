@@ -94,7 +94,6 @@ def test_mistakes() -> None:
 
 
 def test_jit_disassembly_both_architectures() -> None:
-    pytest.importorskip("capstone", reason="needs the pybpf[jit] extra")
     from pybpf.kernel.jit import disassemble_jited
 
     x86 = disassemble_jited(bytes.fromhex("55 4889e5 31c0 c9 c3"), machine="x86_64")

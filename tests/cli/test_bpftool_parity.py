@@ -120,7 +120,6 @@ def test_version_and_json_everywhere() -> None:
 
 
 def test_shell_completion(tmp_path: Path) -> None:
-    pytest.importorskip("argcomplete", reason="the completion extra (argcomplete)")
     out = tmp_path / "completions"
     env = dict(
         os.environ,

@@ -100,7 +100,6 @@ def test_unknown_program(bpf_obj: Any) -> None:
     assert proc.returncode != 0 and "no program 'nope'" in proc.stderr
 
 
-@pytest.mark.skipif(not have_capstone(), reason="needs the pybpf[jit] extra (capstone)")
 def test_prog_dump_jited(bpf_obj: Any) -> None:
     with pybpf.load(bpf_obj("globals")) as obj:
         prog = obj.programs["on_getpid"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -36,7 +35,6 @@ def test_generated_modules_pass_mypy_strict(skel_dir: Path, bpf_objects: Path) -
     assert f"no issues found in {len(files)} source files" in proc.stdout
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="needs ruff")
 def test_generated_modules_are_ruff_clean_and_formatted(skel_dir: Path) -> None:
     config = str(ROOT / "pyproject.toml")
     check = _run("ruff", "check", "--config", config, ".", cwd=skel_dir)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
-np = pytest.importorskip("numpy")
-
-import pybpf  # noqa: E402
-from pybpf import _maparray  # noqa: E402
-from pybpf.sys import maps as sysmaps  # noqa: E402
+import pybpf
+from pybpf import _maparray
+from pybpf.sys import maps as sysmaps
 
 
 @pytest.fixture
