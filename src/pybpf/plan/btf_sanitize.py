@@ -54,18 +54,16 @@ def sanitize_overrides(btf: BTF, kinds: Mapping[str, bool]) -> dict[int, Type]:
         k: kinds.get(k, True)
         for k in ("func", "func_global", "datasec", "float", "decl_tag", "type_tag", "enum64")
     }
-    for tid, t in btf.of_kind(Kind.INT):
-        assert isinstance(t, Int)
-        if t.encoding & (t.encoding - 1):  # more than one bit set
-            keep = t.encoding & IntEncoding.SIGNED or t.encoding & -t.encoding
-            out[tid] = Int(t.name, t.size, IntEncoding(keep), t.bits, t.offset)
-    for tid, t in btf.of_kind(Kind.FWD):
-        if btf.raw_record(tid)[8:12] != b"\0\0\0\0":
+    for tid, t in btf.of_kind(Kind.INT, Kind.FWD, Kind.FUNC):  # GCC 12's quirks, one scan
+        if isinstance(t, Int):
+            if t.encoding & (t.encoding - 1):  # more than one bit set
+                keep = t.encoding & IntEncoding.SIGNED or t.encoding & -t.encoding
+                out[tid] = Int(t.name, t.size, IntEncoding(keep), t.bits, t.offset)
+        elif isinstance(t, Func):
+            if not t.name:  # one per extern kfunc declaration
+                out[tid] = Ptr(t.type)  # same record size; func info names only named FUNCs
+        elif btf.raw_record(tid)[8:12] != b"\0\0\0\0":  # FWD with a non-zero type
             out[tid] = t  # re-encoded with the zero size/type the kernel demands
-    for tid, t in btf.of_kind(Kind.FUNC):
-        if not t.name:  # GCC 12 emits one per extern kfunc declaration
-            assert isinstance(t, Func)
-            out[tid] = Ptr(t.type)  # same record size; func info names only named FUNCs
     if all(ok.values()):
         return out
     for tid, t in btf:
