@@ -31,20 +31,11 @@ _SYSCALL_ARCH = {
 _wrapper_answer: bool | None = None  # per process; the per-boot file is below
 
 
-def _boot_id() -> str | None:
-    try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
-            text = f.read().strip()
-    except OSError:
-        return None
-    return text if text.replace("-", "").isalnum() else None
-
-
 def _wrapper_cache_file() -> Path | None:
     """``<cache dir>/syscall-wrapper-<boot id>``: the answer, valid until reboot."""
-    from pybpf._cachefile import cache_dir
+    from pybpf._cachefile import boot_id, cache_dir
 
-    boot, d = _boot_id(), cache_dir()
+    boot, d = boot_id(), cache_dir()
     if boot is None or d is None:
         return None
     return d / f"syscall-wrapper-{boot}"
