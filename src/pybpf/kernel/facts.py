@@ -71,6 +71,19 @@ def running_facts(btf_custom_path: str | os.PathLike[str] | None = None) -> Kern
 
         return kernel_version()
 
+    def core_identity() -> str | None:
+        if custom is not None:
+            return None
+        from pybpf._cachefile import boot_id
+        from pybpf.btf.reader import VMLINUX_PATH
+
+        boot = boot_id()
+        try:
+            size = os.stat(VMLINUX_PATH).st_size
+        except OSError:
+            return None
+        return None if boot is None else f"{boot}:{os.uname().release}:{size}"
+
     target = None
 
     def modules() -> list[tuple[str, BTF]]:
@@ -92,5 +105,6 @@ def running_facts(btf_custom_path: str | os.PathLike[str] | None = None) -> Kern
         possible_cpus=cpus,
         kernel_version=version,
         name=custom or "vmlinux",
+        core_identity=core_identity,
     )
     return facts

@@ -64,7 +64,10 @@ class KernelFacts:
     - ``features``: feature name (see :data:`FEATURES`) → present;
     - ``btf_kinds``: BTF kind name (see :data:`BTF_KINDS`) → accepted;
     - ``possible_cpus``: how many CPUs per-CPU maps hold; ``kernel_version``: the
-      ``KERNEL_VERSION(a, b, c)`` code (0 unknown).
+      ``KERNEL_VERSION(a, b, c)`` code (0 unknown);
+    - ``core_identity``: a text naming this exact vmlinux BTF until reboot (the
+      running kernel's boot id, release and BTF size), under which CO-RE answers may
+      be kept across processes (:mod:`pybpf.plan.corecache`); None keeps none.
 
     Example::
 
@@ -84,8 +87,10 @@ class KernelFacts:
         possible_cpus: int | Callable[[], int] = 1,
         kernel_version: int | Callable[[], int] = 0,
         name: str = "vmlinux",
+        core_identity: str | Callable[[], str | None] | None = None,
     ) -> None:
         self.name = name
+        self._core_identity = _Lazy(core_identity)
         self._btf = _Lazy(btf)
         self._modules = _Lazy(modules)
         self._kconfig = _Lazy(kconfig)
@@ -150,6 +155,11 @@ class KernelFacts:
     def btf_if_loaded(self) -> BTF | None:
         """vmlinux BTF if something asked for it already, else None (no parse)."""
         return self._btf.get() if self._btf.done else None
+
+    @property
+    def core_identity(self) -> str | None:
+        """What CO-RE answers for this kernel are kept under (None: not kept)."""
+        return self._core_identity.get()
 
     @property
     def modules(self) -> list[tuple[str, BTF]]:

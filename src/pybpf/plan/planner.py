@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from pybpf.elf.programs import ProgramSpec
     from pybpf.elf.spec import ObjectSpec
     from pybpf.kernel.ksyms import KsymResolution
+    from pybpf.plan.corecache import CoreCache
     from pybpf.plan.facts import KernelFacts
 
 __all__ = ["plan_object", "settings_for"]
@@ -410,6 +411,8 @@ class _Programs:
         self._code: dict[str, bytes] = {}
         self.core: dict[str, list[Any]] = {}
         self._resolver: CoreResolver | None = None
+        #: per-boot CO-RE caches with answers to write when planning ends
+        self.core_caches: set[CoreCache] = set()
         self.ksyms: dict[str, KsymResolution] | None = None
         #: ksym/kfunc externs that the programs being loaded reference
         self.used_ksyms: set[str] = set()
@@ -421,27 +424,94 @@ class _Programs:
             return code
         code = f.insns
         if f.core_relos:
-            from pybpf.asm.insn import decode, encode
-
             spec = self.spec
             assert spec.btf is not None
-            if self._resolver is None:
-                from pybpf.btf.core import CoreResolver
+            cached = self._cached_core(f)
+            if cached is not None:
+                code, results = cached
+            else:
+                from pybpf.asm.insn import decode, encode
 
-                self._resolver = CoreResolver(spec.btf, self.facts.core_target())
-            insns, results = self._resolver.relocate(
-                f.core_relos, decode(code, section=f.section), program=f.name, section=f.section
-            )
-            code = encode(insns)
-            if len(code) != len(f.insns):
-                raise CoreRelocationError(
-                    f"CO-RE patching changed the size of {f.name!r}",
-                    file=spec.file,
-                    section=f.section,
+                if self._resolver is None:
+                    from pybpf.btf.core import CoreResolver
+
+                    self._resolver = CoreResolver(spec.btf, self.facts.core_target())
+                insns, results = self._resolver.relocate(
+                    f.core_relos, decode(code, section=f.section), program=f.name, section=f.section
                 )
+                code = encode(insns)
+                if len(code) != len(f.insns):
+                    raise CoreRelocationError(
+                        f"CO-RE patching changed the size of {f.name!r}",
+                        file=spec.file,
+                        section=f.section,
+                    )
+                self._keep_core(f, code, results)
             self.core[f.name] = results
         self._code[f.name] = code
         return code
+
+    def _core_cache(self, f: ProgramSpec) -> tuple[CoreCache, str] | None:
+        """The per-boot CO-RE cache and ``f``'s key in it, when the kernel allows one."""
+        identity = self.facts.core_identity
+        btf = self.spec.btf
+        if identity is None or btf is None:
+            return None
+        from pybpf.plan.corecache import CoreCache, core_key
+
+        key = core_key(identity, btf.data, f.insns, f.section, f.core_relos)
+        return CoreCache.for_identity(identity), key
+
+    def _cached_core(self, f: ProgramSpec) -> tuple[bytes, list[Any]] | None:
+        """``f``'s relocated code and results from the per-boot cache, else None."""
+        found = self._core_cache(f)
+        hit = found[0].get(found[1]) if found is not None else None
+        if hit is None:
+            return None
+        code, rows = hit
+        if len(code) != len(f.insns) or len(rows) != len(f.core_relos):
+            return None
+        from pybpf.btf.coreresult import CoreResult
+
+        try:
+            results = [CoreResult(row[0], f.core_relos[row[0]], *row[1:]) for row in rows]
+        except (TypeError, IndexError):
+            return None
+        return code, results
+
+    def _keep_core(self, f: ProgramSpec, code: bytes, results: list[Any]) -> None:
+        """Store ``f``'s CO-RE answer for later processes when it cannot change before
+        reboot: every record resolved in vmlinux (or needing no target)."""
+        from pybpf.btf.ext import CoreReloKind
+
+        name = self.facts.name
+        for r in results:
+            if r.target_btf_name != name and r.relo.kind != CoreReloKind.TYPE_ID_LOCAL:
+                return
+        found = self._core_cache(f)
+        if found is None:
+            return
+        rows = [
+            (
+                r.index,
+                r.insn_index,
+                r.section_slot,
+                r.local_spec,
+                r.access,
+                r.orig_value,
+                r.new_value,
+                r.poisoned,
+                r.reason,
+                r.target_btf_name,
+                r.target_type_id,
+                r.target_spec,
+                r.change,
+                r.slots,
+            )
+            for r in results
+        ]
+        found[0].put(found[1], code, rows)
+        self.core_caches.add(found[0])
 
     def ksym(self, name: str) -> KsymResolution:
         if self.ksyms is None:
@@ -494,6 +564,8 @@ def _plan_programs(
         plan.programs[name] = pp
     plan.ksyms = dict(ctx.ksyms or {})
     plan.core = dict(ctx.core)
+    for cache in ctx.core_caches:
+        cache.flush()
 
 
 def _with_user_edits(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
 
 from pybpf._dataclass import dataclass
 from pybpf.asm.insn import Instruction
@@ -35,6 +34,7 @@ from pybpf.btf.core.spec import (
     parse_spec,
     relo_kind_str,
 )
+from pybpf.btf.coreresult import CoreReloLike, CoreResult
 from pybpf.btf.ext import CoreReloKind
 from pybpf.btf.reader import BTF, VMLINUX_PATH, kernel_btf
 from pybpf.errors import BTFError, CoreRelocationError
@@ -51,68 +51,6 @@ __all__ = [
 ]
 
 INSN_SIZE = 8
-
-
-class CoreReloLike(Protocol):
-    """What a CO-RE record must provide (``pybpf.btf.ext.CoreRelo`` does)."""
-
-    @property
-    def insn_off(self) -> int: ...
-    @property
-    def type_id(self) -> int: ...
-    @property
-    def access_str(self) -> str: ...
-    @property
-    def kind(self) -> CoreReloKind: ...
-
-
-@dataclass(frozen=True, slots=True)
-class CoreResult:
-    """The outcome of one CO-RE relocation, for tools and for readable load errors.
-
-    ``index`` is the relocation's number among the records passed (libbpf's
-    ``relo #N``); ``insn_index`` the instruction index inside the given instruction
-    list; ``target_type_id`` is the id inside ``target_btf_name`` (for module BTF:
-    the split-BTF id).
-    """
-
-    index: int
-    relo: CoreReloLike
-    insn_index: int
-    section_slot: int
-    local_spec: str
-    access: str
-    orig_value: int
-    new_value: int
-    poisoned: bool
-    reason: str | None
-    target_btf_name: str | None
-    target_type_id: int | None
-    target_spec: str | None
-    change: str
-    slots: int = 1
-
-    @property
-    def kind(self) -> str:
-        """libbpf's short kind name (``byte_off``, ``enumval_value``, ...)."""
-        return relo_kind_str(self.relo.kind)
-
-    def failure_message(self, program: str | None = None, source: str | None = None) -> str:
-        """``CO-RE relocation #3 (task_struct___future.x) failed: field not found ...``."""
-        msg = f"CO-RE relocation #{self.index} ({self.access}) failed: {self.reason}"
-        where = []
-        if program:
-            where.append(f"program {program!r}")
-        where.append(f"insn #{self.insn_index}")
-        if source:
-            where.append(source)
-        return f"{msg} ({', '.join(where)})"
-
-    def __str__(self) -> str:
-        head = f"relo #{self.index}: {self.local_spec}"
-        if self.poisoned:
-            return f"{head}: poisoned insn #{self.insn_index} ({self.reason})"
-        return f"{head}: insn #{self.insn_index} {self.change}"
 
 
 def failed_relocation_at(results: Sequence[CoreResult], insn_index: int) -> CoreResult | None:

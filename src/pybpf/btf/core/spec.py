@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pybpf._dataclass import dataclass, field
+from pybpf.btf.coreresult import relo_kind_str
 from pybpf.btf.ext import CoreReloKind
 from pybpf.btf.types import Array, Enum, Enum64, Kind, Struct, Union
 from pybpf.errors import BTFError
@@ -56,22 +57,6 @@ _TYPE_KINDS = frozenset(
 )
 _ENUM_KINDS = frozenset((CoreReloKind.ENUMVAL_EXISTS, CoreReloKind.ENUMVAL_VALUE))
 
-_RELO_KIND_STR = {
-    CoreReloKind.FIELD_BYTE_OFFSET: "byte_off",
-    CoreReloKind.FIELD_BYTE_SIZE: "byte_sz",
-    CoreReloKind.FIELD_EXISTS: "field_exists",
-    CoreReloKind.FIELD_SIGNED: "signed",
-    CoreReloKind.FIELD_LSHIFT_U64: "lshift_u64",
-    CoreReloKind.FIELD_RSHIFT_U64: "rshift_u64",
-    CoreReloKind.TYPE_ID_LOCAL: "local_type_id",
-    CoreReloKind.TYPE_ID_TARGET: "target_type_id",
-    CoreReloKind.TYPE_EXISTS: "type_exists",
-    CoreReloKind.TYPE_MATCHES: "type_matches",
-    CoreReloKind.TYPE_SIZE: "type_size",
-    CoreReloKind.ENUMVAL_EXISTS: "enumval_exists",
-    CoreReloKind.ENUMVAL_VALUE: "enumval_value",
-}
-
 _KIND_STR = {
     Kind.UNKN: "void",
     Kind.FUNC_PROTO: "func_proto",
@@ -97,14 +82,6 @@ def is_type_based(kind: int) -> bool:
 def is_enumval_based(kind: int) -> bool:
     """True for ENUMVAL_EXISTS/VALUE."""
     return kind in _ENUM_KINDS
-
-
-def relo_kind_str(kind: int) -> str:
-    """libbpf's short name of a relocation kind (``byte_off``, ``type_size``, ...)."""
-    try:
-        return _RELO_KIND_STR[CoreReloKind(kind)]
-    except ValueError:
-        return "unknown"
 
 
 def kind_str(kind: Kind) -> str:
