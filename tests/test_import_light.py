@@ -16,12 +16,13 @@ import pybpf
 HEAVY = ("pybpf.loader", "pybpf.btf", "pybpf.elf", "pybpf.object", "numpy")
 
 
-def _imported(code: str) -> list[str]:
+def _imported(code: str, **env_extra: str) -> list[str]:
     """Modules that ``python -X importtime -c code`` imported: the names importtime
     logs, plus what is in ``sys.modules`` at the end (importtime does not log modules
     loaded through ``importlib.import_module``)."""
     src = str(Path(pybpf.__file__).resolve().parent.parent)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
+    env.update(env_extra)
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"{code}\nimport sys; print(*sys.modules)"],
         capture_output=True,
@@ -47,14 +48,14 @@ def test_the_probe_catches_heavy_imports() -> None:
     assert "pybpf.elf.spec" in names and any(n.startswith("pybpf.btf") for n in names)
 
 
-LOAD_PATH_UNNEEDED = ("dataclasses", "inspect", "ast", "pybpf.btf.layout")
+LOAD_PATH_UNNEEDED = ("dataclasses", "inspect", "ast", "hashlib", "pybpf.btf.layout")
 
 
 @pytest.mark.usefixtures("kernel")
 def test_a_load_imports_only_what_it_uses() -> None:
     """open + load + attach + close of the bootstrap tool's object imports neither the
     standard ``dataclasses`` (with ``inspect``, ``ast``: ~4.5 ms) nor the value layouts
-    (map codecs are built on first use)."""
+    (map codecs are built on first use), nor ``hashlib`` (which loads OpenSSL)."""
     obj = Path(pybpf.__file__).resolve().parent / "tools" / "objects" / "bootstrap.bpf.o"
     names = _imported(
         f"import pybpf; o = pybpf.open({str(obj)!r}); o.load(); o.attach(); o.close()"
@@ -62,3 +63,17 @@ def test_a_load_imports_only_what_it_uses() -> None:
     assert "pybpf.loader.load" in names  # the probe saw the load
     unneeded = [n for n in LOAD_PATH_UNNEEDED if n in names]
     assert unneeded == [], f"a load of bootstrap imported {unneeded}"
+
+
+@pytest.mark.usefixtures("kernel")
+def test_a_load_answered_from_the_core_cache_skips_kernel_btf(tmp_path: Path) -> None:
+    """The second process this boot to load bootstrap (same cache directory) takes its
+    CO-RE answers from the per-boot cache: neither the CO-RE resolver nor the
+    instruction decoder it patches with is imported."""
+    obj = Path(pybpf.__file__).resolve().parent / "tools" / "objects" / "bootstrap.bpf.o"
+    code = f"import pybpf; o = pybpf.open({str(obj)!r}); o.load(); o.attach(); o.close()"
+    first = _imported(code, PYBPF_CACHE_DIR=str(tmp_path))
+    assert "pybpf.btf.core" in first and "pybpf.asm.insn" in first  # the cold load computes
+    second = _imported(code, PYBPF_CACHE_DIR=str(tmp_path))
+    assert "pybpf.loader.load" in second
+    assert [n for n in ("pybpf.btf.core", "pybpf.asm.insn") if n in second] == []

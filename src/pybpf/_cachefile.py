@@ -17,7 +17,12 @@ import pwd
 import stat
 from pathlib import Path
 
-__all__ = ["boot_id", "cache_dir", "read", "read_stat", "safe_dir", "write"]
+try:  # the BLAKE2 module itself: ``hashlib`` would also load OpenSSL (~2 ms at import)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
+
+__all__ = ["blake2b", "boot_id", "cache_dir", "read", "read_stat", "safe_dir", "write"]
 
 
 def _home() -> Path | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import builtins
 import marshal
+import operator
 import sys
 import typing
 from pathlib import Path
@@ -46,6 +47,7 @@ def _cache_file() -> Path | None:
 _stored: dict[str, bytes] | None = None  # the file's tables, per module, still marshalled
 _tables: dict[str, dict[str, bytes]] = {}  # modules' tables unmarshalled in this process
 _used: dict[str, dict[str, bytes]] = {}  # what this process's classes used, per module
+_defined: dict[str, list[tuple[type, Any, bool]]] = {}  # classes with a lazy __init__, per module
 
 
 def _load_codes() -> dict[str, bytes]:
@@ -97,7 +99,17 @@ def _save_codes() -> None:
     if len(merged) > _MAX_ENTRIES:
         merged = {}
     for module in _dirty:
-        merged[module] = marshal.dumps(_used[module])
+        # the current shape of every class the module defines, compiled here or
+        # before (a process compiles only the classes it instantiates); the shapes
+        # of classes since edited are dropped
+        table, used = _tables.get(module, {}), _used[module]
+        keep: dict[str, bytes] = {}
+        for c, flds, frozen in _defined.get(module, ()):
+            src = _init_source(c, flds, frozen)[0]
+            blob = used.get(src) or table.get(src)
+            if blob is not None:
+                keep[src] = blob
+        merged[module] = marshal.dumps(keep)
     _dirty.clear()
     _cachefile.write(path, marshal.dumps(merged))  # unwritable: the next import is slower
 
@@ -300,17 +312,90 @@ def _replace(obj: Any, /, **changes: Any) -> Any:
     return obj.__class__(**changes)
 
 
-def _methods(cls: type, flds: tuple[_Field, ...], frozen: bool, want: dict[str, bool]) -> None:
-    """Add the dataclass methods of ``cls`` named in ``want`` (standard semantics)."""
+def _tuple_of(names: tuple[str, ...]) -> Any:
+    """A function giving ``(obj.a, obj.b, ...)`` for ``names`` (C speed for two or more)."""
+    if len(names) >= 2:
+        return operator.attrgetter(*names)
+    if names:
+        one = operator.attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return lambda obj: ()
+
+
+class _LazyInit:
+    """A class's ``__init__`` until first used: then compiled (or taken from the code
+    cache) and put on the class in its place, so a class never instantiated in a
+    process costs no code."""
+
+    __slots__ = ("cls", "flds", "frozen")
+
+    def __init__(self, cls: type, flds: tuple[_Field, ...], frozen: bool) -> None:
+        self.cls, self.flds, self.frozen = cls, flds, frozen
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        fn = _init_function(self.cls, self.flds, self.frozen)
+        type.__setattr__(self.cls, "__init__", fn)
+        return fn if obj is None else fn.__get__(obj, owner)
+
+
+def _init_function(cls: type, flds: tuple[_Field, ...], frozen: bool) -> Any:
+    """``cls.__init__`` with the standard semantics, from one compiled source text."""
+    src, ns = _init_source(cls, flds, frozen)
+    where = f"<dataclass {cls.__module__}.{cls.__qualname__}>"
+    exec(_compiled(src, where, cls.__module__), ns)
+    fn = ns["__init__"]
+    fn.__qualname__ = f"{cls.__qualname__}.__init__"
+    return fn
+
+
+def _init_source(cls: type, flds: tuple[_Field, ...], frozen: bool) -> tuple[str, dict[str, Any]]:
+    """The source text of ``cls.__init__`` and the namespace it runs in."""
     ns: dict[str, Any] = {
         "__builtins__": builtins,
         "_dc_object": object,
-        "_dc_cls": cls,
-        "_dc_frozen_error": _frozen_error,
         "_dc_factory": _FACTORY,
-        "_dc_names": frozenset(f.name for f in flds),
     }
-    lines: list[str] = []
+    params, body = ["self"], []
+    for f in flds:
+        if f.init:
+            if f.default is not _MISSING:
+                ns[f"_dc_dflt_{f.name}"] = f.default
+                params.append(f"{f.name}=_dc_dflt_{f.name}")
+            elif f.default_factory is not _MISSING:
+                params.append(f"{f.name}=_dc_factory")
+            else:
+                params.append(f.name)
+        if f.default_factory is not _MISSING:
+            ns[f"_dc_fact_{f.name}"] = f.default_factory
+            value = (
+                f"_dc_fact_{f.name}() if {f.name} is _dc_factory else {f.name}"
+                if f.init
+                else f"_dc_fact_{f.name}()"
+            )
+        elif f.init:
+            value = f.name
+        elif f.default is not _MISSING:
+            ns[f"_dc_dflt_{f.name}"] = f.default
+            value = f"_dc_dflt_{f.name}"
+        else:
+            continue
+        if frozen:
+            body.append(f"    _dc_object.__setattr__(self, {f.name!r}, {value})")
+        else:
+            body.append(f"    self.{f.name} = {value}")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    src = "\n".join([f"def __init__({', '.join(params)}):", *(body or ["    pass"])]) + "\n"
+    return src, ns
+
+
+def _methods(cls: type, flds: tuple[_Field, ...], frozen: bool, want: dict[str, bool]) -> None:
+    """Add the dataclass methods of ``cls`` named in ``want`` (standard semantics).
+
+    Only ``__init__`` is specific code (made on first use, see :class:`_LazyInit`);
+    the others are closures over the field names, which cost no compiling.
+    """
+    made: dict[str, Any] = {}
     if want["__init__"]:
         seen_default = False
         for f in flds:
@@ -320,95 +405,61 @@ def _methods(cls: type, flds: tuple[_Field, ...], frozen: bool, want: dict[str, 
                         raise TypeError(f"non-default argument {f.name!r} follows default argument")
                 else:
                     seen_default = True
-        params, body = ["self"], []
-        for f in flds:
-            if f.init:
-                if f.default is not _MISSING:
-                    ns[f"_dc_dflt_{f.name}"] = f.default
-                    params.append(f"{f.name}=_dc_dflt_{f.name}")
-                elif f.default_factory is not _MISSING:
-                    ns[f"_dc_fact_{f.name}"] = f.default_factory
-                    params.append(f"{f.name}=_dc_factory")
-                else:
-                    params.append(f.name)
-            if f.default_factory is not _MISSING:
-                ns[f"_dc_fact_{f.name}"] = f.default_factory
-                value = (
-                    f"_dc_fact_{f.name}() if {f.name} is _dc_factory else {f.name}"
-                    if f.init
-                    else f"_dc_fact_{f.name}()"
-                )
-            elif f.init:
-                value = f.name
-            elif f.default is not _MISSING:
-                ns[f"_dc_dflt_{f.name}"] = f.default
-                value = f"_dc_dflt_{f.name}"
-            else:
-                continue
-            if frozen:
-                body.append(f"    _dc_object.__setattr__(self, {f.name!r}, {value})")
-            else:
-                body.append(f"    self.{f.name} = {value}")
-        if hasattr(cls, "__post_init__"):
-            body.append("    self.__post_init__()")
-        lines += [f"def __init__({', '.join(params)}):", *(body or ["    pass"])]
+        type.__setattr__(cls, "__init__", _LazyInit(cls, flds, frozen))
+        _defined.setdefault(cls.__module__, []).append((cls, flds, frozen))
     if want["__repr__"]:
-        parts = ", ".join(f"{f.name}={{self.{f.name}!r}}" for f in flds if f.repr)
-        lines += ["def __repr__(self):", f"    return f'{{self.__class__.__qualname__}}({parts})'"]
-    cmp = [f.name for f in flds if f.compare]
+        shown = tuple(f.name for f in flds if f.repr)
+
+        def __repr__(self: Any) -> str:
+            inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in shown)
+            return f"{self.__class__.__qualname__}({inner})"
+
+        made["__repr__"] = __repr__
     if want["__eq__"]:
-        mine = "".join(f"self.{n}," for n in cmp)
-        theirs = "".join(f"other.{n}," for n in cmp)
-        lines += [
-            "def __eq__(self, other):",
-            "    if other.__class__ is self.__class__:",
-            f"        return ({mine}) == ({theirs})",
-            "    return NotImplemented",
-        ]
+        compared = _tuple_of(tuple(f.name for f in flds if f.compare))
+
+        def __eq__(self: Any, other: Any) -> Any:
+            if other.__class__ is self.__class__:
+                return compared(self) == compared(other)
+            return NotImplemented
+
+        made["__eq__"] = __eq__
     if want["__hash__"]:
-        hashed = "".join(
-            f"self.{f.name}," for f in flds if (f.compare if f.hash is None else f.hash)
-        )
-        lines += ["def __hash__(self):", f"    return hash(({hashed}))"]
+        hashed = _tuple_of(tuple(f.name for f in flds if (f.compare if f.hash is None else f.hash)))
+
+        def __hash__(self: Any) -> int:
+            return hash(hashed(self))
+
+        made["__hash__"] = __hash__
     if frozen:
-        lines += [
-            "def __setattr__(self, name, value):",
-            "    if type(self) is _dc_cls or name in _dc_names:",
-            "        raise _dc_frozen_error(f'cannot assign to field {name!r}')",
-            "    super(_dc_cls, self).__setattr__(name, value)",
-            "def __delattr__(self, name):",
-            "    if type(self) is _dc_cls or name in _dc_names:",
-            "        raise _dc_frozen_error(f'cannot delete field {name!r}')",
-            "    super(_dc_cls, self).__delattr__(name)",
-        ]
+        names = frozenset(f.name for f in flds)
+        owner: Any = cls
+
+        def __setattr__(self: Any, name: str, value: Any) -> None:
+            if type(self) is cls or name in names:
+                raise _frozen_error(f"cannot assign to field {name!r}")
+            super(owner, self).__setattr__(name, value)
+
+        def __delattr__(self: Any, name: str) -> None:
+            if type(self) is cls or name in names:
+                raise _frozen_error(f"cannot delete field {name!r}")
+            super(owner, self).__delattr__(name)
+
+        made["__setattr__"], made["__delattr__"] = __setattr__, __delattr__
         if "__slots__" in cls.__dict__:  # pickling/copying a frozen slotted instance
-            lines += [
-                "def __getstate__(self):",
-                "    return [getattr(self, n) for n in _dc_order]",
-                "def __setstate__(self, state):",
-                "    for n, v in zip(_dc_order, state):",
-                "        _dc_object.__setattr__(self, n, v)",
-            ]
-            ns["_dc_order"] = tuple(f.name for f in flds)
-    if not lines:
-        return
-    src = "\n".join(lines) + "\n"
-    where = f"<dataclass {cls.__module__}.{cls.__qualname__}>"
-    exec(_compiled(src, where, cls.__module__), ns)
-    for name in (
-        "__init__",
-        "__repr__",
-        "__eq__",
-        "__hash__",
-        "__setattr__",
-        "__delattr__",
-        "__getstate__",
-        "__setstate__",
-    ):
-        fn = ns.get(name)
-        if fn is not None:
-            fn.__qualname__ = f"{cls.__qualname__}.{name}"
-            setattr(cls, name, fn)
+            order = tuple(f.name for f in flds)
+
+            def __getstate__(self: Any) -> list[Any]:
+                return [getattr(self, n) for n in order]
+
+            def __setstate__(self: Any, state: list[Any]) -> None:
+                for n, v in zip(order, state, strict=False):
+                    object.__setattr__(self, n, v)
+
+            made["__getstate__"], made["__setstate__"] = __getstate__, __setstate__
+    for name, fn in made.items():
+        fn.__qualname__ = f"{cls.__qualname__}.{name}"
+        type.__setattr__(cls, name, fn)
 
 
 def _is_classvar(a: object) -> bool:

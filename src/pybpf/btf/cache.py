@@ -21,12 +21,8 @@ from array import array
 from pathlib import Path
 from typing import TypeAlias
 
+from pybpf._cachefile import blake2b
 from pybpf._dataclass import dataclass
-
-try:  # the BLAKE2 module itself: ``hashlib`` would also load OpenSSL (~2 ms at import)
-    from _blake2 import blake2b as _blake2b
-except ImportError:  # pragma: no cover - a Python built without it
-    from hashlib import blake2b as _blake2b
 
 __all__ = ["CachedIndex", "U32s", "cache_dir", "content_key", "load", "save"]
 
@@ -68,7 +64,7 @@ def cache_dir() -> Path | None:
 
 
 def _checksum(head: bytes | memoryview, body: bytes | memoryview) -> bytes:
-    h = _blake2b(head, digest_size=_SUM, person=b"pybpf-btf-idx")
+    h = blake2b(head, digest_size=_SUM, person=b"pybpf-btf-idx")
     h.update(body)
     return h.digest()
 

@@ -8,7 +8,6 @@ index is built (or read from the on-disk cache) on the first :meth:`BTF.find`.
 from __future__ import annotations
 
 import bisect
-import mmap
 import struct
 import sys
 import zlib
@@ -656,6 +655,8 @@ def read_blob(path: str | Path) -> bytes:
     """
     with open(path, "rb") as f:
         try:
+            import mmap
+
             with mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ) as m:
                 return m[:]
         except (OSError, ValueError):

@@ -74,9 +74,7 @@ def _code_identity() -> bytes:
 def core_key(identity: str, btf: bytes, insns: bytes, section: str, relos: Any) -> str:
     """The cache key of one program's CO-RE relocation: a hash of everything it reads
     (the kernel's identity, the object's BTF, the instructions, the records, the code)."""
-    import hashlib
-
-    h = hashlib.blake2b(digest_size=20)
+    h = _cachefile.blake2b(digest_size=20)
     for part in (_VERSION, _code_identity(), identity.encode(), section.encode(), btf, insns):
         h.update(len(part).to_bytes(8, "little"))
         h.update(part)

@@ -17,7 +17,7 @@ Example (no root needed)::
 from __future__ import annotations
 
 import contextlib
-import mmap
+import os
 from typing import TYPE_CHECKING, Any
 
 from pybpf._dataclass import dataclass, replace
@@ -60,7 +60,7 @@ PSEUDO_MAP_VALUE = 2
 PSEUDO_BTF_ID = 3
 PSEUDO_KFUNC_CALL = 2
 POISON_KFUNC_BASE = 2002000000  # libbpf's marker for a missing weak kfunc
-_PAGE = mmap.PAGESIZE
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 _STRUCT_OPS_PREFIX = "bpf_struct_ops_"
 
 # Map types the kernel creates only with BTF key/value types (local storages).
