@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,6 +234,41 @@ def run_child(cmd: list[str], *, env: dict[str, str] | None = None, timeout: flo
     if not lines:
         raise BenchError(f"{what} printed no result: {etext.strip()[-1500:]}")
     return Child(json.loads(lines[-1]), wall, int(usage.ru_maxrss), usage.ru_utime + usage.ru_stime)
+
+
+def user_cache_dir() -> Path | None:
+    """pybpf's per-user cache directory, as ``pybpf._cachefile.cache_dir`` finds it."""
+    env = os.environ.get("PYBPF_CACHE_DIR")
+    if env is not None:
+        return Path(env) if env else None
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "pybpf"
+    import pwd
+
+    return Path(pwd.getpwuid(os.geteuid()).pw_dir) / ".cache" / "pybpf"
+
+
+def cold_core_cache() -> tuple[dict[str, str], Callable[[], None]]:
+    """Worker environment for a load whose CO-RE answers are not cached yet (the first
+    load of an object this boot): a copy of the cache directory without the per-boot
+    CO-RE file, every other cache as warm as the user's. Returns (env, cleanup)."""
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="pybpf-bench-cache-"))
+    os.chmod(tmp, 0o700)
+    src = user_cache_dir()
+    if src is not None and src.is_dir():
+        for f in src.iterdir():
+            if f.is_file() and not f.name.startswith("core-"):
+                shutil.copy2(f, tmp / f.name)
+    return {"PYBPF_CACHE_DIR": str(tmp)}, lambda: shutil.rmtree(tmp, ignore_errors=True)
+
+
+def interpreter_start_ms(n: int = 5) -> float:
+    """Median wall time of ``python -c pass`` here (site hooks included): the part of a
+    pybpf process that is the interpreter's, for reading whole-process ratios."""
+    return median([run_child([sys.executable, "-c", "print('{}')"]).wall * 1e3 for _ in range(n)])
 
 
 def python_worker(name: str, *args: str) -> list[str]:
