@@ -44,6 +44,9 @@ def test_bench_quick_writes_tables_and_json(kernel: Any, tmp_path: Path) -> None
     assert rows and all(r["pybpf e2e ev/s"] > 0 for r in rows)
     batch = [r for r in rows if r["pybpf consumer"] == "batch (numpy view)"]
     assert batch and batch[0]["e2e"] in ("PASS", "MISS")
+    bound = doc["benchmarks"]["ringbuf"]["tables"][1]["rows"]
+    assert [r["record"] for r in bound] == ["16 B"]
+    assert bound[0]["instant e2e ns/rec"] > 0 and bound[0]["libbpf C consumer ns/rec"] > 0
     maps = doc["benchmarks"]["maps"]["tables"][0]["rows"]
     assert {r["operation"] for r in maps} >= {"fill, batch", "dump, batch"}
     btf = doc["benchmarks"]["btf"]["tables"][0]["rows"]

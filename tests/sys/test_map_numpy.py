@@ -55,6 +55,34 @@ def test_arrays_in_map_layout_are_passed_by_address(
     assert seen[1][0] == keys.ctypes.data
 
 
+def test_delete_spans_several_syscalls_in_any_key_order(kernel: None) -> None:
+    """10,000 keys are three BPF_MAP_DELETE_BATCH calls of 4096: insertion order and the
+    dump's (bucket) order both empty the map; a missing key stops the kernel in the
+    second call, after it deleted the keys before it."""
+    from pybpf.map import Map
+
+    with Map.from_fd(sysmaps.map_create(sysmaps.MapType.HASH, 4, 8, 10_000)) as h:
+        keys = np.arange(10_000, dtype=np.uint32)
+        vals = keys.astype(np.uint64) * 3
+        assert h.update_batch(keys, vals) == 10_000
+        assert h.delete_batch(keys) == 10_000
+        assert len(h.lookup_batch()[0]) == 0
+
+        assert h.update_batch(keys, vals) == 10_000
+        ks, _ = h.lookup_batch()
+        assert h.delete_batch(ks.copy()) == 10_000
+        assert len(h.lookup_batch()[0]) == 0
+
+        assert h.update_batch(keys, vals) == 10_000
+        doomed = keys[:6000].copy()
+        doomed[5000] = 7  # deleted already (index 7) when the second call reaches it
+        with pytest.raises(sysmaps.BatchMapError) as err:
+            h.delete_batch(doomed)
+        assert err.value.processed == 5000 - 4096
+        left = np.sort(h.lookup_batch()[0].view(np.uint32).ravel())
+        assert (left == np.arange(5000, 10_000, dtype=np.uint32)).all()
+
+
 def test_other_numbers_are_converted_with_range_checks(maps_obj: Any) -> None:
     h = maps_obj.maps["m_hash"]
     assert h.update_batch(np.array([1, 2, 3], dtype=np.int64), [10, 20, 30]) == 3
