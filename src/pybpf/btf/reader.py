@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pybpf._ints import s32
-from pybpf.btf import cache as _cache
-from pybpf.btf import names as _names
 from pybpf.btf.types import (
     VOID,
     Array,
@@ -53,6 +51,7 @@ from pybpf.btf.types import (
 from pybpf.errors import BTFError
 
 if TYPE_CHECKING:
+    from pybpf.btf import cache as _cache
     from pybpf.btf.encode import TypeOverrides
 
 __all__ = ["BTF", "BTF_MAGIC", "HEADER", "VMLINUX_PATH", "kernel_btf", "read_blob"]
@@ -213,6 +212,8 @@ class BTF:
 
         cached = None
         if cache:
+            from pybpf.btf import cache as _cache
+
             self._cache_key = _key if _key is not None else _cache.content_key(data)
             cached = _cache.load(self._cache_key)
             if cached is not None and not self._plausible(cached, nwords):
@@ -275,6 +276,8 @@ class BTF:
                 offsets.append(end)
             self._diagnose(offsets, nwords, ts)
         if names:
+            from pybpf.btf import names as _names
+
             self._name_offs = _names.name_offsets(words, offsets)
         return offsets
 
@@ -282,6 +285,8 @@ class BTF:
         """Write what is known of the index to the on-disk cache (if caching)."""
         if self._cache_key is None:
             return
+        from pybpf.btf import cache as _cache
+
         index = _cache.CachedIndex(
             self._offsets,
             self._name_hashes,
@@ -571,6 +576,8 @@ class BTF:
 
     def _own_name_offs(self) -> _cache.U32s:
         if self._name_offs is None:
+            from pybpf.btf import names as _names
+
             self._name_offs = _names.name_offsets(self._words, self._offsets)
         return self._name_offs
 
@@ -580,6 +587,8 @@ class BTF:
         Offsets inside a longer string are candidates too unless every type name
         is known to start a string (learnt when the hashed index is built).
         """
+        from pybpf.btf import names as _names
+
         cands = _names.string_offsets(self, key)
         want = [off for off, start in cands if start or self._all_starts is not True]
         if len(want) > 64:
@@ -587,6 +596,8 @@ class BTF:
         nos = self._own_name_offs()
         if self._name_offs_packed is None:
             self._name_offs_packed = nos.tobytes()
+        from pybpf.btf import names as _names
+
         return _names.search(nos, self._name_offs_packed, want)
 
     def find_one(self, name: str, kind: Kind | None = None) -> int:
@@ -601,6 +612,8 @@ class BTF:
 
     def _build_name_index(self) -> None:
         """Build the hashed name index in bulk and persist it when caching is on."""
+        from pybpf.btf import names as _names
+
         hashes, ids, starts = _names.build_hashed(self, self._own_name_offs())
         self._name_hashes, self._name_ids, self._all_starts = hashes, ids, starts
         self._save()
@@ -680,6 +693,8 @@ def _vmlinux_key(data: bytes) -> tuple[int, int]:
             size, crc, check = struct.unpack("<III", memo)
             if size == len(data) and check == size ^ crc ^ 0x5A5A5A5A:
                 return size, crc
+    from pybpf.btf import cache as _cache
+
     key = _cache.content_key(data)
     if path is not None:
         _cachefile.write(path, struct.pack("<III", key[0], key[1], key[0] ^ key[1] ^ 0x5A5A5A5A))
