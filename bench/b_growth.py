@@ -129,7 +129,7 @@ def object_sizes(opts: Options) -> Table:
             [
                 (
                     x.data["seconds"]
-                    - x.data["prog_load_seconds"]
+                    - x.data["syscall_seconds"]
                     - x.data["close_seconds"]
                     - x.data["import_seconds"]
                 )
@@ -162,6 +162,10 @@ def object_sizes(opts: Options) -> Table:
         "CPU = user + system time of the whole process (rusage): unlike the wall-clock "
         "columns it does not count waiting for a CPU on a loaded machine (nor the kernel's "
         "RCU waits when links close)"
+    )
+    table.notes.append(
+        "pybpf own = in-process time - import pybpf - the kernel's time in pybpf's calls "
+        "into it (BPF_PROG_LOAD, map creation, attach) - close"
     )
     table.notes.append(
         f"interpreter start here (python -c, site hooks included, median): {interp:.1f} ms; "
