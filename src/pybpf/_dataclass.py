@@ -220,12 +220,6 @@ def _frozen_error(message: str) -> Exception:
     return dataclasses.FrozenInstanceError(message)
 
 
-def _std_field(value: object) -> bool:
-    """Whether ``value`` is a ``dataclasses.Field`` (the module is loaded if one exists)."""
-    mod = sys.modules.get("dataclasses")
-    return mod is not None and isinstance(value, mod.Field)
-
-
 def _from_std(f: Any) -> _Field:
     from dataclasses import MISSING
 
@@ -545,8 +539,10 @@ def _fast(
         if not frozen_base and frozen:
             raise TypeError("cannot inherit frozen dataclass from a non-frozen one")
     ann = body.get("__annotations__", {})
+    std = sys.modules.get("dataclasses")  # (no standard Field can exist without it)
+    fieldish: Any = (_Field, std.Field) if std is not None else _Field
     for name, value in body.items():
-        if (isinstance(value, _Field) or _std_field(value)) and name not in ann:
+        if isinstance(value, fieldish) and name not in ann:
             raise TypeError(f"{name!r} is a field but has no type annotation")
     for name, a in ann.items():
         if _is_classvar(a):
@@ -554,7 +550,7 @@ def _fast(
         value = body.get(name, _MISSING)
         if isinstance(value, _Field):
             f = value
-        elif _std_field(value):
+        elif std is not None and isinstance(value, std.Field):
             f = _from_std(value)
         else:
             f = _Field(value)
@@ -595,9 +591,10 @@ def _dataclass(cls: type | None = None, /, **kw: Any) -> Any:
     def wrap(c: type) -> type:
         body = c.__dict__
         ann = body.get("__annotations__", {})
+        std = sys.modules.get("dataclasses")  # (no standard Field can exist without it)
         odd = any(map(_odd, ann.values())) or any(
             (isinstance(v, _Field) and v.kw_only is not _MISSING)
-            or (_std_field(v) and v.kw_only is not sys.modules["dataclasses"].MISSING)
+            or (std is not None and isinstance(v, std.Field) and v.kw_only is not std.MISSING)
             for v in body.values()
         )
         foreign = any(
