@@ -69,7 +69,9 @@ def test_second_process_answers_from_the_cache_without_kernel_btf(
 ) -> None:
     first, parsed = _plan(BOOTSTRAP)
     assert parsed, "the first plan must compute CO-RE against kernel BTF"
-    assert first.core and all(r.target_btf_name == "vmlinux" for rs in first.core.values() for r in rs)
+    assert first.core and all(
+        r.target_btf_name == "vmlinux" for rs in first.core.values() for r in rs
+    )
     stored = _entries(cache_dir)
     assert len(stored) == len(first.core)
     _fresh_process(monkeypatch)
@@ -155,3 +157,15 @@ def test_custom_btf_and_no_cache_dir_keep_nothing(
     _fresh_process(monkeypatch)
     _, parsed = _plan(BOOTSTRAP)
     assert parsed
+
+
+def test_files_of_earlier_boots_are_removed(cache_dir: Path, kernel: None) -> None:
+    cache_dir.mkdir(mode=0o700)
+    old = cache_dir / "core-00000000-0000-0000-0000-000000000000.bin"
+    old.write_bytes(marshal.dumps(("00000000-0000-0000-0000-000000000000:x:1", {})))
+    other = cache_dir / "features-keep-me"
+    other.write_bytes(b"x")
+    _plan(BOOTSTRAP)
+    assert not old.exists()
+    assert other.exists()
+    assert len(list(cache_dir.glob("core-*.bin"))) == 1

@@ -132,7 +132,8 @@ class CoreCache:
             if len(merged) + len(self._new) > _MAX_ENTRIES:
                 merged = {}
             merged.update(self._new)
-            _cachefile.write(path, marshal.dumps((self.identity, merged)))
+            if _cachefile.write(path, marshal.dumps((self.identity, merged))):
+                _drop_other_boots(path)
         self._new.clear()
 
 
@@ -142,6 +143,19 @@ def _path(identity: str) -> Any:
         return None
     boot = identity.split(":", 1)[0]
     return base / f"core-{boot}.bin"
+
+
+def _drop_other_boots(path: Any) -> None:
+    """Remove the CO-RE files of earlier boots (they can never be read again)."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError), os.scandir(path.parent) as it:
+        for entry in it:
+            name = entry.name
+            if name.startswith("core-") and name.endswith(".bin") and name != path.name:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def _read(identity: str) -> dict[str, bytes]:
