@@ -493,7 +493,8 @@ class PerfBuffer(Closing, Generic[T]):
         with self._guard:
             self._check()
             for ring in list(self._rings.values()):
-                while True:
+                meta = ring.meta
+                while meta[_TAIL] != meta[_HEAD]:
                     b = self._scan(ring, dt, -1)
                     if b.end == b.begin:
                         break
