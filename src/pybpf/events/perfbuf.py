@@ -494,17 +494,30 @@ class PerfBuffer(Closing, Generic[T]):
             self._check()
             for ring in list(self._rings.values()):
                 meta = ring.meta
+                cpu = ring.cpu
                 while meta[_TAIL] != meta[_HEAD]:
-                    b = self._scan(ring, dt, -1)
-                    if b.end == b.begin:
-                        break
-                    ret = None
-                    try:
-                        if b.count:
-                            ret = fn(ring.cpu, b.array if dt is not None else b)
-                    finally:
-                        b.release()
-                    total += b.count
+                    if dt is None:
+                        b = self._scan(ring, None, -1)
+                        if b.end == b.begin:
+                            break
+                        try:
+                            ret = fn(cpu, b) if b.count else None
+                        finally:
+                            b.release()
+                        total += b.count
+                    else:  # no batch object: the tail is published here
+                        begin = meta[_TAIL]
+                        end, count, lost, wrapped, arr = self._cut(ring, dt, -1)
+                        if end == begin:
+                            break
+                        try:
+                            ret = fn(cpu, arr) if count else None
+                        finally:
+                            meta[_TAIL] = end
+                            self.wrapped += wrapped
+                            for c in lost:
+                                self._lost(cpu, c)
+                        total += count
                     if ret:
                         return total
         return total
@@ -631,8 +644,23 @@ class PerfBuffer(Closing, Generic[T]):
                 self, ring, begin, pos, len(records), lost=lost, wrapped=wrapped, records=records
             )
 
+        end, count, lost, wrapped, arr = self._cut(ring, dt, max_records)
+        return PerfBatch(self, ring, begin, end, count, lost=lost, wrapped=wrapped, array=arr)
+
+    def _cut(
+        self, ring: _CpuRing, dt: Any, max_records: int
+    ) -> tuple[int, int, list[int], int, Any]:
+        """The leading run of ``dt``-sized samples of ``ring`` as one numpy view:
+        (end position, samples, lost counts, wrapped samples, array)."""
         import numpy as np
 
+        meta, words, view = ring.meta, ring.words, ring.view
+        size = ring.size
+        mask = size - 1
+        wmask = (size >> 3) - 1
+        begin = pos = int(meta[_TAIL])
+        head = int(meta[_HEAD])
+        lost: list[int] = []
         # lost (and other non-sample) records at the head of the batch
         while pos < head:
             off = pos & mask
@@ -648,7 +676,7 @@ class PerfBuffer(Closing, Generic[T]):
             pos += rsize
         want = 8 + ((dt.itemsize + 4 + 7) & ~7)  # header + u32 size + the padded sample
         if pos >= head or max_records == 0:
-            return PerfBatch(self, ring, begin, pos, 0, lost=lost, array=np.empty(0, dt))
+            return pos, 0, lost, 0, np.empty(0, dt)
         off = pos & mask
         if rsize != want:
             self.advance_tail(ring, begin, pos + rsize, lost, 0)
@@ -659,20 +687,23 @@ class PerfBuffer(Closing, Generic[T]):
             )
         if off + rsize > size:  # runs past the end: a one-sample batch, copied
             arr = np.frombuffer(self._joined(ring, off, rsize), dt, 1, 12)
-            return PerfBatch(self, ring, begin, pos + rsize, 1, lost=lost, wrapped=1, array=arr)
+            return pos + rsize, 1, lost, 1, arr
         n = min(head - pos, size - off) // rsize
         if max_records >= 0:
             n = min(n, max_records)
         if n == 0:
-            return PerfBatch(self, ring, begin, pos, 0, lost=lost, array=np.empty(0, dt))
+            return pos, 0, lost, 0, np.empty(0, dt)
         # the arrays' base is a memoryview of the run: it keeps the ring mapped after close()
         region = np.frombuffer(view[_PAGE + off : _PAGE + off + n * rsize], np.uint8)
         hdrs = np.ndarray((n,), "<u8", buffer=region, strides=(rsize,))
-        same = (hdrs & np.uint64(_TYPE_SIZE)) == np.uint64(_SAMPLE | rsize << 48)
-        k = n if same.all() else int(same.argmin())
+        if (hdrs == np.uint64(word)).all():  # the common case: misc equal too, one pass
+            k = n
+        else:
+            same = (hdrs & np.uint64(_TYPE_SIZE)) == np.uint64(_SAMPLE | rsize << 48)
+            k = n if same.all() else int(same.argmin())
         arr = np.ndarray((k,), dt, buffer=region, offset=12, strides=(rsize,))
         arr.flags.writeable = False
-        return PerfBatch(self, ring, begin, pos + k * rsize, k, lost=lost, array=arr)
+        return pos + k * rsize, k, lost, 0, arr
 
     # -- asyncio -----------------------------------------------------------------
 
