@@ -255,3 +255,35 @@ def test_close_while_a_batch_is_held_leaks_nothing(perfobj: Any, emit: Emitter) 
             emit(5, cpu=0)
             assert pb2.consume_batch(lambda c, a: None, numpy_dtype=SEQ16) == 5
     assert open_fds() == fds and perf_mappings() == maps
+
+
+def test_batches_and_callbacks_in_two_threads_take_turns(perfobj: Any, emit: Emitter) -> None:
+    import threading
+
+    from_batches: list[int] = []
+    from_poll: list[int] = []
+    done = threading.Event()
+
+    def on_batch(cpu: int, arr: Any) -> None:
+        from_batches.extend(arr["seq"].tolist())
+
+    def batch_reader() -> None:
+        while not done.is_set():
+            pb.consume_batch(on_batch, numpy_dtype=SEQ16)
+
+    with PerfBuffer(
+        perfobj.maps["events"].fd, lambda cpu, d: from_poll.append(words_ok(d, 16)), page_cnt=64
+    ) as pb:
+        t = threading.Thread(target=batch_reader)
+        t.start()
+        try:
+            for i in range(200):
+                emit(20, cpu=pb.cpus[i % len(pb.cpus)])
+                pb.poll(0)
+        finally:
+            done.set()
+            t.join()
+        pb.consume()
+        assert pb.lost == 0
+    seqs = from_batches + from_poll
+    assert len(seqs) == 4000 and sorted(seqs) == list(range(min(seqs), min(seqs) + 4000))
