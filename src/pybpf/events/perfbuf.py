@@ -57,7 +57,7 @@ LostCallback = Callable[[int, int], object]
 class _CpuRing:
     """The mapped perf ring of one CPU."""
 
-    __slots__ = ("cpu", "fd", "meta", "mm", "size", "view", "words")
+    __slots__ = ("cpu", "fd", "meta", "mm", "region", "size", "view", "words")
 
     def __init__(self, cpu: int, fd: FD, page_cnt: int) -> None:
         self.cpu = cpu
@@ -69,8 +69,20 @@ class _CpuRing:
         self.view = memoryview(self.mm)
         self.meta = self.view[:_PAGE].cast("Q")
         self.words = self.view[_PAGE:].cast("Q")  # the data as u64s, for record headers
+        self.region: Any = None  # the data as a numpy u8 array, made by the first batch
+
+    def data_array(self) -> Any:
+        """The data pages as one numpy u8 array: batch arrays are views of it, and it
+        keeps the mapping alive while any of them does."""
+        region = self.region
+        if region is None:
+            import numpy as np
+
+            region = self.region = np.frombuffer(self.view[_PAGE:], np.uint8)
+        return region
 
     def close(self) -> None:
+        self.region = None  # batch arrays still held keep their own reference
         unmap((self.meta, self.words, self.view), (self.mm,))
         self.fd.close()
 
@@ -654,7 +666,7 @@ class PerfBuffer(Closing, Generic[T]):
         (end position, samples, lost counts, wrapped samples, array)."""
         import numpy as np
 
-        meta, words, view = ring.meta, ring.words, ring.view
+        meta, words = ring.meta, ring.words
         size = ring.size
         mask = size - 1
         wmask = (size >> 3) - 1
@@ -693,15 +705,15 @@ class PerfBuffer(Closing, Generic[T]):
             n = min(n, max_records)
         if n == 0:
             return pos, 0, lost, 0, np.empty(0, dt)
-        # the arrays' base is a memoryview of the run: it keeps the ring mapped after close()
-        region = np.frombuffer(view[_PAGE + off : _PAGE + off + n * rsize], np.uint8)
-        hdrs = np.ndarray((n,), "<u8", buffer=region, strides=(rsize,))
-        if (hdrs == np.uint64(word)).all():  # the common case: misc equal too, one pass
+        # the arrays' base holds a memoryview of the ring: it stays mapped after close()
+        region = ring.data_array()
+        hdrs = np.ndarray((n,), "<u8", region, off, (rsize,))
+        if (hdrs == word).all():  # the common case: misc equal too, one pass
             k = n
         else:
             same = (hdrs & np.uint64(_TYPE_SIZE)) == np.uint64(_SAMPLE | rsize << 48)
             k = n if same.all() else int(same.argmin())
-        arr = np.ndarray((k,), dt, buffer=region, offset=12, strides=(rsize,))
+        arr = np.ndarray((k,), dt, region, off + 12, (rsize,))
         arr.flags.writeable = False
         return pos + k * rsize, k, lost, 0, arr
 
