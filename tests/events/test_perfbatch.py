@@ -137,6 +137,14 @@ def test_btf_decoded_batch_matches_decoded_samples(perfobj: Any, emit: Emitter) 
         assert list(df.columns[:1]) == ["seq"] and len(df) == 4
         assert df["seq"].tolist() == list(range(arr["seq"][-1] + 1, arr["seq"][-1] + 5))
 
+        emit(2, size=128, cpu=0)
+        with pb.batch(0) as b:  # the records form: decoded by the reader's event_type
+            assert b.array is None and len(b) == 2
+            df2 = b.to_pandas()
+        assert df2["seq"].tolist() == [df["seq"].iloc[-1] + 1, df["seq"].iloc[-1] + 2]
+        with pytest.raises(EventError, match="released"):
+            b.to_pandas()
+
 
 @pytest.mark.parametrize("form", ["numpy", "records"])
 def test_wrap_around_in_a_one_page_ring(perfobj: Any, emit: Emitter, form: str) -> None:
@@ -229,6 +237,9 @@ def test_bad_calls(perfobj: Any, emit: Emitter) -> None:
 
         with pytest.raises(BTFError, match="numpy_dtype 'event'"):
             pb.batch(numpy_dtype="event")  # no BTF: made from a bare map fd
+        emit(1, cpu=0)
+        with pb.batch(0) as b, pytest.raises(EventError, match="needs typed samples"):
+            b.to_pandas()  # bytes, no decoder
         emit(1, cpu=0)
         with pytest.raises(UsageError, match="callback read from or closed its own reader"):
             pb.consume()

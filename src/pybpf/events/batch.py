@@ -233,22 +233,32 @@ class PerfBatch:
     def to_pandas(self) -> Any:
         """The samples as a pandas DataFrame, one row per sample, one column per field.
 
-        Needs a ``numpy_dtype`` batch (``pb.batch(numpy_dtype="event")``); the frame
-        is a copy, valid after :meth:`release`.
+        Needs a ``numpy_dtype`` batch (``pb.batch(numpy_dtype="event")``) or a reader
+        made with ``event_type=``; the frame is a copy, valid after :meth:`release`.
 
         Example::
 
             with pb.batch(numpy_dtype="event") as b:
                 df = b.to_pandas()
         """
-        from pybpf.frames import dataframe
+        from pybpf.frames import dataframe, require_pandas
 
-        if self.array is None:
+        if self.array is not None:
+            return dataframe([(self.array, "value")])
+        owner = self._owner
+        decoder = getattr(owner, "decoder", None)
+        if owner is None:
+            raise EventError("to_pandas: the batch was released")
+        if decoder is None:
             raise EventError(
-                "to_pandas needs typed samples: batch(numpy_dtype='event') (BTF name, "
-                "from obj.perfbuf) or a numpy dtype"
+                "to_pandas needs typed samples: batch(numpy_dtype='event') or a reader "
+                "made with event_type='event'"
             )
-        return dataframe([(self.array, "value")])
+        pd = require_pandas()
+        rows = [decoder(memoryview(bytes(r))) for r in self.records]
+        return pd.DataFrame.from_records(
+            [r._asdict() if hasattr(r, "_asdict") else {"value": r} for r in rows]
+        )
 
     def __repr__(self) -> str:
         state = "released" if self._owner is None else "held"
