@@ -1,6 +1,6 @@
 """pybpf side of the ring/perf buffer benchmark, run in its own process.
 
-argv[1] is a JSON job: obj, kind (ring|perf), consumer (raw|btf|batch), rec_size,
+argv[1] is a JSON job: obj, kind (ring|perf), consumer (raw|btf|batch|btf-batch), rec_size,
 per_call, round, total, reps, pages. Prints one JSON line: per-sample timings.
 """
 
@@ -67,6 +67,21 @@ def main() -> None:
                 return rb.consume_batch(on_array, numpy_dtype=dt)
         else:
             drain = reader.consume
+    elif consumer in ("batch", "btf-batch"):
+        # as the ring's batch row: the consumer gets a numpy view per run and counts it
+        dtype: Any = _dtype(job["rec_size"]) if consumer == "batch" else "rec"
+        if consumer == "batch":
+            reader = PerfBuffer(obj.maps["pb"].fd, page_cnt=job["pages"])
+        else:
+            reader = obj.perfbuf("pb", event_type="rec", page_cnt=job["pages"])
+        pb = reader
+
+        def on_cpu_array(cpu: int, arr: Any) -> None:
+            nonlocal got
+            got += len(arr)
+
+        def drain() -> object:
+            return pb.consume_batch(on_cpu_array, numpy_dtype=dtype)
     elif consumer == "raw":
         reader = PerfBuffer(obj.maps["pb"].fd, on_sample, page_cnt=job["pages"])
         drain = reader.consume

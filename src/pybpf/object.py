@@ -397,13 +397,15 @@ class Object:
         """A reader of perf event array ``name``, decoding samples as BTF ``event_type``."""
         from pybpf.events.perfbuf import PerfBuffer
 
-        return PerfBuffer(
+        pb: PerfBuffer[Any] = PerfBuffer(
             self.maps[name].fd,
             callback,
             lost_callback,
             page_cnt=page_cnt,
             decoder=self._event_decoder(event_type),
         )
+        pb.btf = self.spec.btf  # batch(numpy_dtype="event") by BTF name
+        return pb
 
 
 @pausing

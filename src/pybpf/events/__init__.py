@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pybpf.events.batch import RingBatch
+    from pybpf.events.batch import PerfBatch, RingBatch
     from pybpf.events.perfbuf import PerfBuffer
     from pybpf.events.poller import RingBufferPoller
     from pybpf.events.ringbuf import RingBuffer
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pybpf.events.userringbuf import UserRingBuffer
 
 _LAZY = {
+    "PerfBatch": "pybpf.events.batch",
     "PerfBuffer": "pybpf.events.perfbuf",
     "RingBatch": "pybpf.events.batch",
     "RingBuffer": "pybpf.events.ringbuf",
@@ -28,6 +29,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "PerfBatch",
     "PerfBuffer",
     "RingBatch",
     "RingBuffer",

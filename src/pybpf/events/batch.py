@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from pybpf.errors import EventError
 
 if TYPE_CHECKING:
+    from pybpf.events.perfbuf import PerfBuffer
     from pybpf.events.ringbuf import RingBuffer
 
-__all__ = ["RingBatch", "scan_fixed", "scan_records"]
+__all__ = ["PerfBatch", "RingBatch", "scan_fixed", "scan_records"]
 
 _BUSY = 1 << 31
 _DISCARD = 1 << 30
@@ -129,6 +130,139 @@ class RingBatch:
     def __repr__(self) -> str:
         state = "released" if self._ring is None else "held"
         return f"<RingBatch {self.count} records, {self.end - self.begin} bytes, {state}>"
+
+
+class PerfBatch:
+    """Samples available in one CPU's perf ring at one moment: :class:`RingBatch`'s
+    twin for :class:`~pybpf.events.perfbuf.PerfBuffer`.
+
+    ``array`` (numpy view, ``numpy_dtype`` batches) or ``records`` (memoryviews of
+    the raw payloads, padding included) are valid until :meth:`release`, which
+    moves the CPU ring's tail past the batch; copy anything kept longer. ``lost``
+    is the number of samples the kernel reported dropped inside the batch's range
+    (added to the reader's ``lost`` on release). A sample that ran past the end of
+    the ring is a copy, so views and copies may mix in one batch.
+
+    Example::
+
+        with pb.batch(numpy_dtype="event") as b:
+            print(b.cpu, len(b), b.array["seq"][:3])
+    """
+
+    __slots__ = (
+        "_lost_counts",
+        "_owner",
+        "_records",
+        "_ring",
+        "array",
+        "begin",
+        "count",
+        "cpu",
+        "end",
+        "wrapped",
+    )
+
+    def __init__(
+        self,
+        owner: PerfBuffer[Any],
+        ring: Any,
+        begin: int,
+        end: int,
+        count: int,
+        *,
+        lost: list[int],
+        wrapped: int = 0,
+        records: list[memoryview] | None = None,
+        array: Any = None,
+    ) -> None:
+        self._owner: PerfBuffer[Any] | None = owner
+        self._ring = ring
+        self.cpu: int = ring.cpu
+        """The CPU whose ring the samples came from."""
+        self.begin = begin
+        self.end = end
+        self.count = count
+        self._lost_counts = lost
+        self.wrapped = wrapped
+        self._records = records
+        self.array = array
+        """numpy structured view of the samples (``numpy_dtype`` batches), else None."""
+
+    @property
+    def lost(self) -> int:
+        """Samples the kernel dropped, as reported by lost records inside the batch."""
+        return sum(self._lost_counts)
+
+    @property
+    def records(self) -> list[memoryview]:
+        """One memoryview per sample payload."""
+        if self._records is None:
+            arr = self.array
+            self._records = [] if arr is None else [memoryview(r).cast("B") for r in arr]
+        return self._records
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[memoryview]:
+        return iter(self.records)
+
+    @property
+    def released(self) -> bool:
+        """True once the ring space was given back."""
+        return self._owner is None
+
+    def release(self) -> None:
+        """Give the batch's ring space back to the kernel (idempotent)."""
+        owner, self._owner = self._owner, None
+        if owner is not None:
+            self._records = None
+            owner.advance_tail(self._ring, self.begin, self.end, self._lost_counts, self.wrapped)
+
+    def __enter__(self) -> PerfBatch:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def to_pandas(self) -> Any:
+        """The samples as a pandas DataFrame, one row per sample, one column per field.
+
+        Needs a ``numpy_dtype`` batch (``pb.batch(numpy_dtype="event")``) or a reader
+        made with ``event_type=``; the frame is a copy, valid after :meth:`release`.
+
+        Example::
+
+            with pb.batch(numpy_dtype="event") as b:
+                df = b.to_pandas()
+        """
+        from pybpf.frames import dataframe, require_pandas
+
+        if self.array is not None:
+            return dataframe([(self.array, "value")])
+        owner = self._owner
+        decoder = getattr(owner, "decoder", None)
+        if owner is None:
+            raise EventError("to_pandas: the batch was released")
+        if decoder is None:
+            raise EventError(
+                "to_pandas needs typed samples: batch(numpy_dtype='event') or a reader "
+                "made with event_type='event'"
+            )
+        pd = require_pandas()
+        rows = [decoder(memoryview(bytes(r))) for r in self.records]
+        return pd.DataFrame.from_records(
+            [r._asdict() if hasattr(r, "_asdict") else {"value": r} for r in rows]
+        )
+
+    def __repr__(self) -> str:
+        state = "released" if self._owner is None else "held"
+        return f"<PerfBatch CPU {self.cpu}: {self.count} samples, lost {self.lost}, {state}>"
 
 
 def scan_records(

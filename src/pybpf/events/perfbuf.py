@@ -6,6 +6,10 @@ the map slot of that CPU (where ``bpf_perf_event_output`` looks it up) and waits
 all of them with one epoll. Records are ``perf_event_header``-framed: samples carry
 ``u32 size`` + raw bytes, lost records the number of samples the kernel dropped.
 A record that runs past the end of the ring is reassembled from its two pieces.
+
+:meth:`PerfBuffer.batch` and :meth:`PerfBuffer.consume_batch` hand out many samples
+of one CPU's ring at once (like the ring buffer's batches): runs of fixed-size samples
+become one strided numpy view, their headers checked by vectorised numpy operations.
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from pybpf.errors import AttachError, EventError, KernelError, MapError, UsageError
+from pybpf.errors import AttachError, BPFError, EventError, KernelError, MapError, UsageError
 from pybpf.events._lifetime import Closing, Guard, unmap
 from pybpf.events._mapinfo import HasFileno, dup_map_fd
 from pybpf.sys.fd import FD
 from pybpf.uapi.enums import MapType, PerfReadFormat, PerfRecordType, PerfSampleFormat, PerfSwId
+
+if TYPE_CHECKING:
+    from pybpf.events.batch import PerfBatch
 
 __all__ = ["PerfBuffer"]
 
@@ -41,6 +48,7 @@ _HDR = struct.Struct("<IHHI")  # perf_event_header + the sample's u32 raw size
 _LOST_REC = struct.Struct("<QQ")  # id, lost
 _LOST_COUNT = struct.Struct("<QQ")  # read() with PERF_FORMAT_LOST: value, lost
 _first = itemgetter(0)
+_TYPE_SIZE = 0xFFFF_0000_FFFF_FFFF  # a header word without misc: type (u32) and size (u16)
 
 SampleCallback = Callable[[int, Any], object]
 LostCallback = Callable[[int, int], object]
@@ -49,7 +57,7 @@ LostCallback = Callable[[int, int], object]
 class _CpuRing:
     """The mapped perf ring of one CPU."""
 
-    __slots__ = ("cpu", "fd", "meta", "mm", "size", "view", "words")
+    __slots__ = ("cpu", "fd", "meta", "mm", "region", "size", "view", "words")
 
     def __init__(self, cpu: int, fd: FD, page_cnt: int) -> None:
         self.cpu = cpu
@@ -61,8 +69,20 @@ class _CpuRing:
         self.view = memoryview(self.mm)
         self.meta = self.view[:_PAGE].cast("Q")
         self.words = self.view[_PAGE:].cast("Q")  # the data as u64s, for record headers
+        self.region: Any = None  # the data as a numpy u8 array, made by the first batch
+
+    def data_array(self) -> Any:
+        """The data pages as one numpy u8 array: batch arrays are views of it, and it
+        keeps the mapping alive while any of them does."""
+        region = self.region
+        if region is None:
+            import numpy as np
+
+            region = self.region = np.frombuffer(self.view[_PAGE:], np.uint8)
+        return region
 
     def close(self) -> None:
+        self.region = None  # batch arrays still held keep their own reference
         unmap((self.meta, self.words, self.view), (self.mm,))
         self.fd.close()
 
@@ -82,7 +102,8 @@ class PerfBuffer(Closing, Generic[T]):
     record was not written or read yet; after :meth:`close`, the count at close.
 
     Several threads may poll, consume, drain, read or iterate one reader: they take
-    turns (a lock), so each sample goes to exactly one of them.
+    turns (a lock), so each sample goes to exactly one of them. Zero-copy
+    :meth:`batch` readers must stay in one thread.
 
     Example::
 
@@ -90,6 +111,9 @@ class PerfBuffer(Closing, Generic[T]):
             pb.poll(100)
             print(pb.lost, "events lost")
     """
+
+    #: BTF of the object the map belongs to (set by ``obj.perfbuf``): type names as dtypes
+    btf: Any = None
 
     @overload
     def __init__(
@@ -145,6 +169,7 @@ class PerfBuffer(Closing, Generic[T]):
         self._rings: dict[int, _CpuRing] = {}
         self._pending: deque[tuple[int, Any]] = deque()  # taken, not yet handed out
         self._runs: dict[int, Callable[[Any], Any]] = {}
+        self._dtype_cache: dict[str, Any] = {}  # numpy_dtype names, looked up in self.btf
         self._epoll = select.epoll()
         try:
             self._open_rings(cpus, info.max_entries, wakeup_events)
@@ -431,6 +456,266 @@ class PerfBuffer(Closing, Generic[T]):
                 self.wait(-1)
                 continue
             yield item[1]
+
+    # -- batches -----------------------------------------------------------------
+
+    def batch(
+        self, cpu: int | None = None, *, numpy_dtype: Any = None, max_records: int = -1
+    ) -> PerfBatch:
+        """The samples available now in one CPU's ring as a :class:`PerfBatch`.
+
+        ``cpu`` picks the ring (None: the first one with data). As with
+        :meth:`RingBuffer.batch`, the space goes back to the kernel only on release
+        (use ``with``), and views must not be used afterwards. With ``numpy_dtype``
+        (a numpy dtype, or a BTF type name such as ``"event"`` for readers from
+        ``obj.perfbuf``) each sample must be ``dtype.itemsize`` bytes (up to the
+        kernel's padding to 8 bytes) and :attr:`PerfBatch.array` is one strided numpy
+        view of them. The batch ends before a lost record or a sample of another
+        size; a sample that wraps around the end of the ring comes as a one-sample
+        batch (a copy). Without ``numpy_dtype``, :attr:`PerfBatch.records` has every
+        available sample (memoryviews; wrapped ones copied) and lost records are
+        counted on the way. Samples kept by an abandoned iteration are not in batches.
+
+        Example::
+
+            with pb.batch(numpy_dtype="event") as b:
+                print(b.cpu, b.array["seq"])
+        """
+        self._check()
+        dt = self._dtype(numpy_dtype)
+        with self._guard:
+            self._check()
+            return self._scan(self._ring_of(cpu), dt, max_records)
+
+    def consume_batch(self, fn: Callable[[int, Any], object], *, numpy_dtype: Any = None) -> int:
+        """Call ``fn(cpu, batch)`` for each batch of available samples, CPU by CPU,
+        until every ring is empty; returns the number of samples.
+
+        ``fn`` gets the numpy array view when ``numpy_dtype`` is given, else the
+        :class:`PerfBatch`; each batch is released after ``fn`` returns, and a true
+        return from ``fn`` stops. Lost records count into :attr:`lost` as usual.
+
+        Example::
+
+            n = pb.consume_batch(lambda cpu, a: print(cpu, a["seq"].max()), numpy_dtype="event")
+        """
+        self._check()
+        dt = self._dtype(numpy_dtype)
+        total = 0
+        with self._guard:
+            self._check()
+            for ring in list(self._rings.values()):
+                meta = ring.meta
+                cpu = ring.cpu
+                while meta[_TAIL] != meta[_HEAD]:
+                    if dt is None:
+                        b = self._scan(ring, None, -1)
+                        if b.end == b.begin:
+                            break
+                        try:
+                            ret = fn(cpu, b) if b.count else None
+                        finally:
+                            b.release()
+                        total += b.count
+                    else:  # no batch object: the tail is published here
+                        begin = meta[_TAIL]
+                        end, count, lost, wrapped, arr = self._cut(ring, dt, -1)
+                        if end == begin:
+                            break
+                        try:
+                            ret = fn(cpu, arr) if count else None
+                        finally:
+                            meta[_TAIL] = end
+                            self.wrapped += wrapped
+                            for c in lost:
+                                self._lost(cpu, c)
+                        total += count
+                    if ret:
+                        return total
+        return total
+
+    def advance_tail(
+        self, ring: Any, begin: int, end: int, lost: Sequence[int], wrapped: int
+    ) -> None:
+        """Publish ``end`` as the tail of ``ring`` for a batch read from ``begin``
+        (package-internal: :class:`~pybpf.events.batch.PerfBatch` calls it on release)."""
+        if self.closed:
+            return
+        meta = ring.meta
+        if meta[_TAIL] != begin:
+            raise BPFError(
+                f"perf buffer {self.name!r}: a batch of CPU {ring.cpu} was released out of "
+                f"order (tail at {meta[_TAIL]}, batch starts at {begin})"
+            )
+        meta[_TAIL] = end
+        self.wrapped += wrapped
+        for count in lost:
+            self._lost(ring.cpu, count)
+
+    def _dtype(self, spec: Any) -> Any:
+        """``numpy_dtype`` as a numpy dtype (BTF names looked up once), or None."""
+        if spec is None:
+            return None
+        if not isinstance(spec, str):
+            import numpy as np
+
+            dt = np.dtype(spec)
+        else:
+            cache = self._dtype_cache
+            dt = cache.get(spec)
+            if dt is None:
+                from pybpf.btf.named import numpy_dtype_by_name
+
+                dt = cache[spec] = numpy_dtype_by_name(spec, self.btf, owner=self.name)
+        if dt.itemsize == 0:
+            raise EventError(f"perf buffer {self.name!r}: numpy_dtype {spec!r} has no bytes")
+        return dt
+
+    def _ring_of(self, cpu: int | None) -> _CpuRing:
+        rings = list(self._rings.values())
+        if cpu is None:
+            for ring in rings:
+                if ring.meta[_TAIL] != ring.meta[_HEAD]:
+                    return ring
+            return rings[0]
+        for ring in rings:
+            if ring.cpu == cpu:
+                return ring
+        raise UsageError(
+            f"perf buffer {self.name!r} has no ring for CPU {cpu}: it reads CPUs {self.cpus}"
+        )
+
+    def _corrupt(self, ring: _CpuRing, rsize: int, pos: int) -> EventError:
+        return EventError(
+            f"perf buffer {self.name!r}: corrupt record of {rsize} bytes "
+            f"on CPU {ring.cpu} at position {pos}"
+        )
+
+    @staticmethod
+    def _joined(ring: _CpuRing, off: int, rsize: int) -> bytes:
+        """The record at ``off`` that runs past the end of the ring, in one piece."""
+        view = ring.view
+        first = bytes(view[_PAGE + off : _PAGE + ring.size])
+        return first + bytes(view[_PAGE : _PAGE + rsize - len(first)])
+
+    def _scan(self, ring: _CpuRing, dt: Any, max_records: int) -> PerfBatch:
+        """One batch of ``ring`` from its tail: numpy view (``dt``) or payload views."""
+        from pybpf.events.batch import PerfBatch
+
+        meta, words, view = ring.meta, ring.words, ring.view
+        size = ring.size
+        mask = size - 1
+        wmask = (size >> 3) - 1
+        begin = pos = int(meta[_TAIL])
+        head = int(meta[_HEAD])
+        lost: list[int] = []
+        if dt is None:
+            records: list[memoryview] = []
+            wrapped = 0
+            window = 8
+            while pos < head and len(records) != max_records:
+                off = pos & mask
+                word = words[off >> 3]
+                rsize = word >> 48
+                if rsize < 8:
+                    raise self._corrupt(ring, rsize, pos)
+                typ = word & 0xFFFFFFFF
+                if typ != _SAMPLE:
+                    if typ == _LOST:
+                        lost.append(int(words[((off >> 3) + 2) & wmask]))
+                    pos += rsize
+                    continue
+                if off + rsize > size:  # runs past the end: a copy of its two pieces
+                    records.append(memoryview(self._joined(ring, off, rsize))[12:])
+                    wrapped += 1
+                    pos += rsize
+                    continue
+                at = _PAGE + off + 12
+                raw = rsize - 12  # the sample carries only PERF_SAMPLE_RAW: u32 size + data
+                k = min((head - pos), size - off) // rsize
+                if k > window:
+                    k = window
+                if max_records >= 0:
+                    k = min(k, max_records - len(records))
+                if k >= 4:  # a run of equal-size samples: one strided read of the headers
+                    step = rsize >> 3
+                    firsts = words[off >> 3 : (off >> 3) + k * step : step].tolist()
+                    if firsts.count(word) == k:
+                        window = window * 2 if window < 65536 else window
+                    else:
+                        k = 1
+                        while firsts[k] == word:
+                            k += 1
+                        window = 8
+                    records += [view[a : a + raw] for a in range(at, at + k * rsize, rsize)]
+                    pos += k * rsize
+                    continue
+                records.append(view[at : at + raw])
+                pos += rsize
+            return PerfBatch(
+                self, ring, begin, pos, len(records), lost=lost, wrapped=wrapped, records=records
+            )
+
+        end, count, lost, wrapped, arr = self._cut(ring, dt, max_records)
+        return PerfBatch(self, ring, begin, end, count, lost=lost, wrapped=wrapped, array=arr)
+
+    def _cut(
+        self, ring: _CpuRing, dt: Any, max_records: int
+    ) -> tuple[int, int, list[int], int, Any]:
+        """The leading run of ``dt``-sized samples of ``ring`` as one numpy view:
+        (end position, samples, lost counts, wrapped samples, array)."""
+        import numpy as np
+
+        meta, words = ring.meta, ring.words
+        size = ring.size
+        mask = size - 1
+        wmask = (size >> 3) - 1
+        begin = pos = int(meta[_TAIL])
+        head = int(meta[_HEAD])
+        lost: list[int] = []
+        # lost (and other non-sample) records at the head of the batch
+        while pos < head:
+            off = pos & mask
+            word = words[off >> 3]
+            rsize = word >> 48
+            if rsize < 8:
+                raise self._corrupt(ring, rsize, pos)
+            typ = word & 0xFFFFFFFF
+            if typ == _SAMPLE:
+                break
+            if typ == _LOST:
+                lost.append(int(words[((off >> 3) + 2) & wmask]))
+            pos += rsize
+        want = 8 + ((dt.itemsize + 4 + 7) & ~7)  # header + u32 size + the padded sample
+        if pos >= head or max_records == 0:
+            return pos, 0, lost, 0, np.empty(0, dt)
+        off = pos & mask
+        if rsize != want:
+            self.advance_tail(ring, begin, pos + rsize, lost, 0)
+            raise EventError(
+                f"perf buffer {self.name!r}: a sample of {rsize - 12} bytes (padded) on CPU "
+                f"{ring.cpu} does not match numpy_dtype of {dt.itemsize} bytes (sample at "
+                f"position {pos} skipped); read mixed sizes with batch() without numpy_dtype"
+            )
+        if off + rsize > size:  # runs past the end: a one-sample batch, copied
+            arr = np.frombuffer(self._joined(ring, off, rsize), dt, 1, 12)
+            return pos + rsize, 1, lost, 1, arr
+        n = min(head - pos, size - off) // rsize
+        if max_records >= 0:
+            n = min(n, max_records)
+        if n == 0:
+            return pos, 0, lost, 0, np.empty(0, dt)
+        # the arrays' base holds a memoryview of the ring: it stays mapped after close()
+        region = ring.data_array()
+        hdrs = np.ndarray((n,), "<u8", region, off, (rsize,))
+        if (hdrs == word).all():  # the common case: misc equal too, one pass
+            k = n
+        else:
+            same = (hdrs & np.uint64(_TYPE_SIZE)) == np.uint64(_SAMPLE | rsize << 48)
+            k = n if same.all() else int(same.argmin())
+        arr = np.ndarray((k,), dt, region, off + 12, (rsize,))
+        arr.flags.writeable = False
+        return pos + k * rsize, k, lost, 0, arr
 
     # -- asyncio -----------------------------------------------------------------
 
