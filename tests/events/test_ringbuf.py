@@ -338,3 +338,26 @@ def test_sizes_of_modes(ringobj: Any, produce: RingProducer) -> None:
         produce(1, mode=MODE_16)
         produce(1, mode=MODE_128)
         assert [len(r) for r in rb.drain()] == [16, 128]
+
+
+def test_numpy_array_alone_keeps_the_ring_mapped(ringobj: Any, produce: RingProducer) -> None:
+    """Only the array is kept: the batch released and dropped, then the reader closed.
+    The array still reads the records (before, numpy's view of the memoryview did not
+    hold the mapping, and reading it after close could crash)."""
+    import gc
+
+    maps = bpf_mappings()
+    rb = RingBuffer(ringobj.maps["rb"].fd)
+    produce(6, tag=5)
+    b = rb.batch(numpy_dtype=EVENT_DTYPE)
+    arr = b.array
+    b.release()
+    del b
+    rb.close()
+    gc.collect()
+    assert bpf_mappings() > maps  # still mapped, for the array
+    assert list(arr["tag"]) == [5] * 6
+    assert (np.diff(arr["seq"].astype(np.int64)) == 1).all()
+    del arr
+    gc.collect()
+    assert bpf_mappings() == maps

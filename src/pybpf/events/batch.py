@@ -366,8 +366,11 @@ def scan_fixed(
     n = (prod - pos) // stride
     if max_records >= 0:
         n = min(n, max_records)
-    hdrs = np.ndarray((n,), hdr_dt, buffer=data, offset=first, strides=(stride,))
-    arr = np.ndarray((n,), dt, buffer=data, offset=first + 8, strides=(stride,))
+    # views of the ring's numpy array, which holds the mapping for as long as they live
+    # (an array made on the memoryview itself would not keep the ring mapped after close)
+    region = ring.data_array()
+    hdrs = np.ndarray((n,), hdr_dt, buffer=region, offset=first, strides=(stride,))
+    arr = np.ndarray((n,), dt, buffer=region, offset=first + 8, strides=(stride,))
     discarded = 0
     k = n
     if n and not (hdrs == rec).all():  # one pass in the common case: all committed, kept

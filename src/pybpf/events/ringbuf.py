@@ -146,6 +146,25 @@ class RingBuffer(Closing, Generic[T]):
         self._data = memoryview(self._data_mm)  # producer page, then data twice
         self._prod = self._data[:_PAGE].cast("Q")  # [0] is producer_pos
         self._hdr = self._data[_PAGE:].cast("I")  # u32 view of the data for headers
+        self._region: Any = None  # the mapping as a numpy u8 array, made by the first batch
+
+    def data_array(self) -> Any:
+        """The mapping (producer page, then the data twice) as one numpy u8 array: numpy
+        batch arrays are views of it, and it keeps the ring mapped while any of them is
+        alive, after :meth:`close` too.
+
+        Example::
+
+            with obj.ringbuf("events") as rb:
+                b = rb.batch(numpy_dtype="event")
+                assert b.array.base is not None
+        """
+        region = self._region
+        if region is None:
+            import numpy as np
+
+            region = self._region = np.frombuffer(self._data, np.uint8)
+        return region
 
     # -- positions ---------------------------------------------------------------
 
@@ -517,6 +536,7 @@ class RingBuffer(Closing, Generic[T]):
                 self._lost_fd.close()
         if self._epoll is not None:
             self._epoll.close()
+        self._region = None  # numpy batch arrays still held keep their own reference
         unmap((self._hdr, self._prod, self._data, self._cons), (self._data_mm, self._cons_mm))
         self._fd.close()
         # a mapping still viewed by a caller is unmapped once the last view is gone
