@@ -44,13 +44,13 @@ def _plan(path: Path) -> tuple[LoadPlan, bool]:
 
 
 def _entries(d: Path) -> dict[str, bytes]:
-    files = list(d.glob("core-*.bin"))
-    assert len(files) <= 1
-    if not files:
-        return {}
-    identity, table = marshal.loads(files[0].read_bytes())
-    assert isinstance(identity, str) and identity == running_facts().core_identity
-    return dict(table)
+    """Every answer kept in ``d`` (one file per object), all of this boot's kernel."""
+    out: dict[str, bytes] = {}
+    for f in d.glob("core-*.bin"):
+        identity, table = marshal.loads(f.read_bytes())
+        assert isinstance(identity, str) and identity == running_facts().core_identity
+        out.update(table)
+    return out
 
 
 def _same(a: LoadPlan, b: LoadPlan) -> None:
@@ -132,7 +132,7 @@ def test_damaged_or_foreign_cache_is_ignored(
     cache_dir: Path, monkeypatch: pytest.MonkeyPatch, damage: str, kernel: None
 ) -> None:
     first, _ = _plan(BOOTSTRAP)
-    (path,) = cache_dir.glob("core-*.bin")
+    (path,) = cache_dir.glob("core-*.bin")  # one object: one file
     identity, table = marshal.loads(path.read_bytes())
     if damage == "garbage":
         path.write_bytes(b"\x00not marshal")
@@ -161,7 +161,7 @@ def test_custom_btf_and_no_cache_dir_keep_nothing(
 
 def test_files_of_earlier_boots_are_removed(cache_dir: Path, kernel: None) -> None:
     cache_dir.mkdir(mode=0o700)
-    old = cache_dir / "core-00000000-0000-0000-0000-000000000000.bin"
+    old = cache_dir / "core-00000000-0000-0000-0000-000000000000-0011223344556677.bin"
     old.write_bytes(marshal.dumps(("00000000-0000-0000-0000-000000000000:x:1", {})))
     other = cache_dir / "features-keep-me"
     other.write_bytes(b"x")
@@ -169,3 +169,23 @@ def test_files_of_earlier_boots_are_removed(cache_dir: Path, kernel: None) -> No
     assert not old.exists()
     assert other.exists()
     assert len(list(cache_dir.glob("core-*.bin"))) == 1
+
+
+def test_one_small_file_per_object(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch, kernel: None
+) -> None:
+    """Each object's answers go to a file of their own, so a process reads only the
+    answers of the objects it loads, however many other objects were loaded this boot."""
+    execsnoop = BOOTSTRAP.with_name("execsnoop.bpf.o")
+    first, _ = _plan(BOOTSTRAP)
+    other, _ = _plan(execsnoop)
+    assert first.core and other.core
+    files = sorted(cache_dir.glob("core-*.bin"))
+    assert len(files) == 2
+    identity = running_facts().core_identity
+    assert identity is not None
+    assert all(f.name.startswith(f"core-{identity.split(':')[0]}-") for f in files)
+    _fresh_process(monkeypatch)
+    again, parsed = _plan(execsnoop)
+    assert not parsed
+    _same(other, again)

@@ -4,8 +4,8 @@ Relocating a program's CO-RE records needs the kernel's BTF (about 5 ms to read 
 index) and the CO-RE resolver (six modules to import); the answer depends only on the
 program's instructions, the object's BTF, the records and the kernel's BTF, which
 cannot change until reboot. So a program relocated once this boot is answered from a
-small per-user file (``core-<boot id>.bin`` in the cache directory, see
-``pybpf._cachefile``) whose key hashes all of those inputs.
+small per-user file per object (``core-<boot id>-<BTF hash>.bin`` in the cache
+directory, see ``pybpf._cachefile``), under a key that hashes all of those inputs.
 
 Only answers that are sure to stay right until reboot are kept: every record resolved
 in vmlinux (a record resolved in a module's BTF, or found nowhere, could change when
@@ -13,8 +13,8 @@ a module is loaded). Records of kind ``type_id_local`` need no target and are ke
 
 Example::
 
-    cache = CoreCache.for_identity("3f0c...:6.18.0:5515852")
-    hit = cache.get(key)
+    cache = CoreCache.for_object("3f0c...:6.18.0:5515852", spec.btf.data)
+    hit = cache.get(cache.key(prog.insns, prog.section, prog.core_relos))
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from pybpf import _cachefile
 __all__ = ["CoreCache", "core_key"]
 
 _VERSION = b"pybpf-core-cache-1"
-_MAX_ENTRIES = 2048
+_MAX_ENTRIES = 1024  # programs of one object
 
-#: one cache per identity per process (objects loaded in one process share it)
-_OPEN: dict[str, CoreCache] = {}
+#: the caches read in this process, by (kernel identity, object BTF hash)
+_OPEN: dict[tuple[str, bytes], CoreCache] = {}
 
 
 #: the modules whose code computes an answer: an edited one (a new release, a developer's
@@ -74,8 +74,12 @@ def _code_identity() -> bytes:
 def core_key(identity: str, btf: bytes, insns: bytes, section: str, relos: Any) -> str:
     """The cache key of one program's CO-RE relocation: a hash of everything it reads
     (the kernel's identity, the object's BTF, the instructions, the records, the code)."""
+    return _key(identity, _cachefile.blake2b(btf, digest_size=20).digest(), insns, section, relos)
+
+
+def _key(identity: str, btf_hash: bytes, insns: bytes, section: str, relos: Any) -> str:
     h = _cachefile.blake2b(digest_size=20)
-    for part in (_VERSION, _code_identity(), identity.encode(), section.encode(), btf, insns):
+    for part in (_VERSION, _code_identity(), identity.encode(), btf_hash, section.encode(), insns):
         h.update(len(part).to_bytes(8, "little"))
         h.update(part)
     for r in relos:
@@ -84,20 +88,28 @@ def core_key(identity: str, btf: bytes, insns: bytes, section: str, relos: Any) 
 
 
 class CoreCache:
-    """The stored CO-RE answers of one kernel identity (boot): key → marshalled record."""
+    """The stored CO-RE answers for one object's BTF on one kernel identity (boot), in
+    one small file per object: key → marshalled answer."""
 
-    def __init__(self, identity: str, entries: dict[str, bytes]) -> None:
+    def __init__(self, identity: str, btf_hash: bytes) -> None:
         self.identity = identity
-        self._entries = entries
+        self.btf_hash = btf_hash
+        self.path = _path(identity, btf_hash)
+        self._entries = _read(self.path, identity)
         self._new: dict[str, bytes] = {}
 
     @classmethod
-    def for_identity(cls, identity: str) -> CoreCache:
-        """The cache of ``identity`` (read from the cache file once per process)."""
-        cache = _OPEN.get(identity)
+    def for_object(cls, identity: str, btf: bytes) -> CoreCache:
+        """The cache of the object whose BTF is ``btf`` (its file read once per process)."""
+        btf_hash = _cachefile.blake2b(btf, digest_size=20).digest()
+        cache = _OPEN.get((identity, btf_hash))
         if cache is None:
-            cache = _OPEN[identity] = cls(identity, _read(identity))
+            cache = _OPEN[identity, btf_hash] = cls(identity, btf_hash)
         return cache
+
+    def key(self, insns: bytes, section: str, relos: Any) -> str:
+        """The key of one program of this object (see :func:`core_key`)."""
+        return _key(self.identity, self.btf_hash, insns, section, relos)
 
     def get(self, key: str) -> tuple[bytes, list[tuple[Any, ...]]] | None:
         """The relocated code and result rows stored under ``key``, else None."""
@@ -126,41 +138,43 @@ class CoreCache:
         process may have written meanwhile (a cache that cannot be written is skipped)."""
         if not self._new:
             return
-        path = _path(self.identity)
-        if path is not None:
-            merged = _read(self.identity)
+        if self.path is not None:
+            merged = _read(self.path, self.identity)
             if len(merged) + len(self._new) > _MAX_ENTRIES:
                 merged = {}
             merged.update(self._new)
-            if _cachefile.write(path, marshal.dumps((self.identity, merged))):
-                _drop_other_boots(path)
+            if _cachefile.write(self.path, marshal.dumps((self.identity, merged))):
+                _drop_other_boots(self.path, self.identity)
         self._new.clear()
 
 
-def _path(identity: str) -> Any:
+def _boot(identity: str) -> str:
+    return identity.split(":", 1)[0]
+
+
+def _path(identity: str, btf_hash: bytes) -> Any:
     base = _cachefile.cache_dir()
     if base is None:
         return None
-    boot = identity.split(":", 1)[0]
-    return base / f"core-{boot}.bin"
+    return base / f"core-{_boot(identity)}-{btf_hash[:8].hex()}.bin"
 
 
-def _drop_other_boots(path: Any) -> None:
+def _drop_other_boots(path: Any, identity: str) -> None:
     """Remove the CO-RE files of earlier boots (they can never be read again)."""
     import contextlib
     import os
 
+    mine = f"core-{_boot(identity)}-"
     with contextlib.suppress(OSError), os.scandir(path.parent) as it:
         for entry in it:
             name = entry.name
-            if name.startswith("core-") and name.endswith(".bin") and name != path.name:
+            if name.startswith("core-") and name.endswith(".bin") and not name.startswith(mine):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
 
 
-def _read(identity: str) -> dict[str, bytes]:
+def _read(path: Any, identity: str) -> dict[str, bytes]:
     """The file's entries for ``identity`` (empty when absent, foreign or damaged)."""
-    path = _path(identity)
     data = _cachefile.read(path) if path is not None else None
     if data is None:
         return {}

@@ -413,6 +413,7 @@ class _Programs:
         self._resolver: CoreResolver | None = None
         #: per-boot CO-RE caches with answers to write when planning ends
         self.core_caches: set[CoreCache] = set()
+        self._core_store: CoreCache | bool | None = None  # False: no cache for this kernel
         self.ksyms: dict[str, KsymResolution] | None = None
         #: ksym/kfunc externs that the programs being loaded reference
         self.used_ksyms: set[str] = set()
@@ -452,15 +453,21 @@ class _Programs:
         return code
 
     def _core_cache(self, f: ProgramSpec) -> tuple[CoreCache, str] | None:
-        """The per-boot CO-RE cache and ``f``'s key in it, when the kernel allows one."""
-        identity = self.facts.core_identity
-        btf = self.spec.btf
-        if identity is None or btf is None:
-            return None
-        from pybpf.plan.corecache import CoreCache, core_key
+        """The per-boot CO-RE cache of this object and ``f``'s key in it, when the
+        kernel allows one."""
+        from pybpf.plan.corecache import CoreCache
 
-        key = core_key(identity, btf.data, f.insns, f.section, f.core_relos)
-        return CoreCache.for_identity(identity), key
+        store = self._core_store
+        if store is None:
+            identity = self.facts.core_identity
+            btf = self.spec.btf
+            if identity is None or btf is None:
+                self._core_store = False
+                return None
+            store = self._core_store = CoreCache.for_object(identity, btf.data)
+        if not isinstance(store, CoreCache):
+            return None
+        return store, store.key(f.insns, f.section, f.core_relos)
 
     def _cached_core(self, f: ProgramSpec) -> tuple[bytes, list[Any]] | None:
         """``f``'s relocated code and results from the per-boot cache, else None."""
