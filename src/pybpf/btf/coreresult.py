@@ -2,7 +2,7 @@
 
 Kept light (no BTF matching code) so a load answered from the per-boot CO-RE cache
 (:mod:`pybpf.plan.corecache`) can rebuild its results without importing the
-resolver; :mod:`pybpf.btf.core` re-exports both names.
+resolver; :mod:`pybpf.btf.core` re-exports it.
 
 Example::
 
@@ -14,12 +14,15 @@ Example::
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from pybpf._dataclass import dataclass
 from pybpf.btf.ext import CoreReloKind
 
-__all__ = ["CoreReloLike", "CoreResult", "relo_kind_str"]
+if TYPE_CHECKING:
+    from pybpf.btf.core import CoreReloLike
+
+__all__ = ["CoreResult", "relo_kind_str"]
 
 
 _RELO_KIND_STR = {
@@ -45,19 +48,6 @@ def relo_kind_str(kind: int) -> str:
         return _RELO_KIND_STR[CoreReloKind(kind)]
     except ValueError:
         return "unknown"
-
-
-class CoreReloLike(Protocol):
-    """What a CO-RE record must provide (``pybpf.btf.ext.CoreRelo`` does)."""
-
-    @property
-    def insn_off(self) -> int: ...
-    @property
-    def type_id(self) -> int: ...
-    @property
-    def access_str(self) -> str: ...
-    @property
-    def kind(self) -> CoreReloKind: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,14 +149,14 @@ def remove_probe_event(kind: str, name: str) -> None:
     _write(path, f"-:{PROBE_GROUP}/{name}\n", f"remove {kind} entry {name}")
 
 
-_OWNER = re.compile(r"^pybpf_(\d+)_\d+_")
+_OWNER = r"^pybpf_(\d+)_\d+_"  # (compiled on first use, by re's own cache)
 
 
 def _reclaim_dead(kind: str) -> None:
     """Remove pybpf entries whose creating process no longer exists."""
     for full in probe_event_names(kind):
         group, _, name = full.partition("/")
-        m = _OWNER.match(name)
+        m = re.match(_OWNER, name)
         if group != PROBE_GROUP or not m:
             continue
         pid = int(m.group(1))

@@ -236,7 +236,7 @@ def _enum_name(enum: Any, value: Any) -> str:
         return ""
 
 
-_UNKNOWN_HELPER = re.compile(r"(?:invalid|unknown) func (\S+)#(\d+)")
+_UNKNOWN_HELPER = r"(?:invalid|unknown) func (\S+)#(\d+)"  # (compiled on first use)
 
 
 def _missing_helper(prog: ProgramPlan, log: str) -> NotSupportedError | None:
@@ -244,7 +244,7 @@ def _missing_helper(prog: ProgramPlan, log: str) -> NotSupportedError | None:
     from pybpf.sys import kversions
     from pybpf.uapi.enums import FuncId
 
-    m = _UNKNOWN_HELPER.search(log or "")
+    m = re.search(_UNKNOWN_HELPER, log or "")
     if m is None:
         return None
     try:
@@ -270,13 +270,13 @@ def _trampoline(prog: ProgramPlan, err: int) -> Exception:
     return trampoline_error(err, kind=kind, program=prog.name, target=prog.attach_target or "")
 
 
-_KSYM_ADDR = re.compile(r"ldimm64 failed to find the address for kernel symbol '([^']+)'")
+_KSYM_ADDR = r"ldimm64 failed to find the address for kernel symbol '([^']+)'"  # (on first use)
 
 
 def _explain_load(prog: ProgramPlan, exc: ProgramLoadError) -> Exception:
     if trampoline_refused(exc.errno or 0, prog.expected_attach_type, prog.prog_type):
         return _trampoline(prog, exc.errno or 0)
-    m = _KSYM_ADDR.search(exc.log or "")
+    m = re.search(_KSYM_ADDR, exc.log or "")
     if m:
         err = ExternError(
             f"typed ksym {m.group(1)!r} has a BTF id but the kernel cannot find its address: "

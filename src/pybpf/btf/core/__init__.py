@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from pybpf._dataclass import dataclass
 from pybpf.asm.insn import Instruction
@@ -34,7 +35,7 @@ from pybpf.btf.core.spec import (
     parse_spec,
     relo_kind_str,
 )
-from pybpf.btf.coreresult import CoreReloLike, CoreResult
+from pybpf.btf.coreresult import CoreResult
 from pybpf.btf.ext import CoreReloKind
 from pybpf.btf.reader import BTF, VMLINUX_PATH, kernel_btf
 from pybpf.errors import BTFError, CoreRelocationError
@@ -51,6 +52,19 @@ __all__ = [
 ]
 
 INSN_SIZE = 8
+
+
+class CoreReloLike(Protocol):
+    """What a CO-RE record must provide (``pybpf.btf.ext.CoreRelo`` does)."""
+
+    @property
+    def insn_off(self) -> int: ...
+    @property
+    def type_id(self) -> int: ...
+    @property
+    def access_str(self) -> str: ...
+    @property
+    def kind(self) -> CoreReloKind: ...
 
 
 def failed_relocation_at(results: Sequence[CoreResult], insn_index: int) -> CoreResult | None:
