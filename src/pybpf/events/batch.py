@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from pybpf.errors import EventError
 
@@ -26,7 +26,90 @@ _DISCARD = 1 << 30
 _LEN_MASK = _DISCARD - 1
 
 
-class RingBatch:
+class _Batch:
+    """What :class:`RingBatch` and :class:`PerfBatch` share: the payload views, the
+    numpy view, ``with`` and the pandas frame. A subclass says which reader holds the
+    batch (:meth:`_reader`, None once released), how its decoder takes a payload and
+    what one item is called in messages."""
+
+    __slots__ = ("_records", "array", "count")
+    _records: list[memoryview] | None
+    array: Any
+    count: int
+    _items = "records"  # what one item is called in messages
+
+    def _reader(self) -> Any:
+        """The reader the batch came from; None once released."""
+        raise NotImplementedError
+
+    def _decode(self, decoder: Any, payload: memoryview) -> Any:
+        return decoder(bytes(payload))
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def records(self) -> list[memoryview]:
+        """One memoryview per payload."""
+        if self._records is None:
+            arr = self.array
+            self._records = [] if arr is None else [memoryview(r).cast("B") for r in arr]
+        return self._records
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[memoryview]:
+        return iter(self.records)
+
+    @property
+    def released(self) -> bool:
+        """True once the ring space was given back."""
+        return self._reader() is None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def to_pandas(self) -> Any:
+        """The payloads as a pandas DataFrame, one row each, one column per field.
+
+        Needs a ``numpy_dtype`` batch (``batch(numpy_dtype="event")``) or a reader
+        made with ``event_type=``; the frame is a copy, valid after :meth:`release`.
+
+        Example::
+
+            with rb.batch(numpy_dtype="event") as b:
+                df = b.to_pandas()
+        """
+        from pybpf.frames import dataframe, require_pandas
+
+        if self.array is not None:
+            return dataframe([(self.array, "value")])
+        reader = self._reader()
+        decoder = getattr(reader, "decoder", None)
+        if reader is None:
+            raise EventError("to_pandas: the batch was released")
+        if decoder is None:
+            raise EventError(
+                f"to_pandas needs typed {self._items}: batch(numpy_dtype='event') or a reader "
+                "made with event_type='event'"
+            )
+        pd = require_pandas()
+        rows = [self._decode(decoder, r) for r in self.records]
+        return pd.DataFrame.from_records(
+            [r._asdict() if hasattr(r, "_asdict") else {"value": r} for r in rows]
+        )
+
+
+class RingBatch(_Batch):
     """Records available in a ring at one moment, as views into the ring's memory.
 
     ``records`` (memoryviews of the payloads) or ``array`` (numpy view, for
@@ -35,7 +118,7 @@ class RingBatch:
     producer discarded inside the batch's range (skipped).
     """
 
-    __slots__ = ("_records", "_ring", "array", "begin", "count", "discarded", "end", "raw")
+    __slots__ = ("_ring", "begin", "discarded", "end", "raw")
 
     def __init__(
         self,
@@ -60,24 +143,8 @@ class RingBatch:
         self.array = array
         """numpy structured view of the records (``numpy_dtype`` batches), else None."""
 
-    @property
-    def records(self) -> list[memoryview]:
-        """One memoryview per record payload."""
-        if self._records is None:
-            arr = self.array
-            self._records = [] if arr is None else [memoryview(r).cast("B") for r in arr]
-        return self._records
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __iter__(self) -> Iterator[memoryview]:
-        return iter(self.records)
-
-    @property
-    def released(self) -> bool:
-        """True once the ring space was given back."""
-        return self._ring is None
+    def _reader(self) -> Any:
+        return self._ring
 
     def release(self) -> None:
         """Give the batch's ring space back to producers (idempotent)."""
@@ -86,53 +153,12 @@ class RingBatch:
             self._records = None
             ring.advance_consumer(self.begin, self.end, self.discarded)
 
-    def __enter__(self) -> RingBatch:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
-
-    def to_pandas(self) -> Any:
-        """The records as a pandas DataFrame, one row per record, one column per field.
-
-        Needs a ``numpy_dtype`` batch (``rb.batch(numpy_dtype="event")``) or a reader
-        made with ``event_type=``; the frame is a copy, valid after :meth:`release`.
-
-        Example::
-
-            with rb.batch(numpy_dtype="event") as b:
-                df = b.to_pandas()
-        """
-        from pybpf.frames import dataframe, require_pandas
-
-        if self.array is not None:
-            return dataframe([(self.array, "value")])
-        ring = self._ring
-        decoder = getattr(ring, "decoder", None)
-        if ring is None:
-            raise EventError("to_pandas: the batch was released")
-        if decoder is None:
-            raise EventError(
-                "to_pandas needs typed records: batch(numpy_dtype='event') or a reader "
-                "made with event_type='event'"
-            )
-        pd = require_pandas()
-        rows = [decoder(bytes(r)) for r in self.records]
-        return pd.DataFrame.from_records(
-            [r._asdict() if hasattr(r, "_asdict") else {"value": r} for r in rows]
-        )
-
     def __repr__(self) -> str:
         state = "released" if self._ring is None else "held"
         return f"<RingBatch {self.count} records, {self.end - self.begin} bytes, {state}>"
 
 
-class PerfBatch:
+class PerfBatch(_Batch):
     """Samples available in one CPU's perf ring at one moment: :class:`RingBatch`'s
     twin for :class:`~pybpf.events.perfbuf.PerfBuffer`.
 
@@ -149,18 +175,9 @@ class PerfBatch:
             print(b.cpu, len(b), b.array["seq"][:3])
     """
 
-    __slots__ = (
-        "_lost_counts",
-        "_owner",
-        "_records",
-        "_ring",
-        "array",
-        "begin",
-        "count",
-        "cpu",
-        "end",
-        "wrapped",
-    )
+    __slots__ = ("_lost_counts", "_owner", "_ring", "begin", "cpu", "end", "wrapped")
+
+    _items = "samples"
 
     def __init__(
         self,
@@ -193,24 +210,11 @@ class PerfBatch:
         """Samples the kernel dropped, as reported by lost records inside the batch."""
         return sum(self._lost_counts)
 
-    @property
-    def records(self) -> list[memoryview]:
-        """One memoryview per sample payload."""
-        if self._records is None:
-            arr = self.array
-            self._records = [] if arr is None else [memoryview(r).cast("B") for r in arr]
-        return self._records
+    def _reader(self) -> Any:
+        return self._owner
 
-    def __len__(self) -> int:
-        return self.count
-
-    def __iter__(self) -> Iterator[memoryview]:
-        return iter(self.records)
-
-    @property
-    def released(self) -> bool:
-        """True once the ring space was given back."""
-        return self._owner is None
+    def _decode(self, decoder: Any, payload: memoryview) -> Any:
+        return decoder(memoryview(bytes(payload)))
 
     def release(self) -> None:
         """Give the batch's ring space back to the kernel (idempotent)."""
@@ -218,47 +222,6 @@ class PerfBatch:
         if owner is not None:
             self._records = None
             owner.advance_tail(self._ring, self.begin, self.end, self._lost_counts, self.wrapped)
-
-    def __enter__(self) -> PerfBatch:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
-
-    def to_pandas(self) -> Any:
-        """The samples as a pandas DataFrame, one row per sample, one column per field.
-
-        Needs a ``numpy_dtype`` batch (``pb.batch(numpy_dtype="event")``) or a reader
-        made with ``event_type=``; the frame is a copy, valid after :meth:`release`.
-
-        Example::
-
-            with pb.batch(numpy_dtype="event") as b:
-                df = b.to_pandas()
-        """
-        from pybpf.frames import dataframe, require_pandas
-
-        if self.array is not None:
-            return dataframe([(self.array, "value")])
-        owner = self._owner
-        decoder = getattr(owner, "decoder", None)
-        if owner is None:
-            raise EventError("to_pandas: the batch was released")
-        if decoder is None:
-            raise EventError(
-                "to_pandas needs typed samples: batch(numpy_dtype='event') or a reader "
-                "made with event_type='event'"
-            )
-        pd = require_pandas()
-        rows = [decoder(memoryview(bytes(r))) for r in self.records]
-        return pd.DataFrame.from_records(
-            [r._asdict() if hasattr(r, "_asdict") else {"value": r} for r in rows]
-        )
 
     def __repr__(self) -> str:
         state = "released" if self._owner is None else "held"
