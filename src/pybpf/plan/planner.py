@@ -427,7 +427,8 @@ class _Programs:
         if f.core_relos:
             spec = self.spec
             assert spec.btf is not None
-            cached = self._cached_core(f)
+            store = self._core_cache(f)
+            cached = self._cached_core(f, store)
             if cached is not None:
                 code, results = cached
             else:
@@ -447,7 +448,7 @@ class _Programs:
                         file=spec.file,
                         section=f.section,
                     )
-                self._keep_core(f, code, results)
+                self._keep_core(store, code, results)
             self.core[f.name] = results
         self._code[f.name] = code
         return code
@@ -469,9 +470,11 @@ class _Programs:
             return None
         return store, store.key(f.insns, f.section, f.core_relos)
 
-    def _cached_core(self, f: ProgramSpec) -> tuple[bytes, list[Any]] | None:
-        """``f``'s relocated code and results from the per-boot cache, else None."""
-        found = self._core_cache(f)
+    def _cached_core(
+        self, f: ProgramSpec, found: tuple[CoreCache, str] | None
+    ) -> tuple[bytes, list[Any]] | None:
+        """``f``'s relocated code and results from the per-boot cache (``found``: the
+        cache and ``f``'s key, see :meth:`_core_cache`), else None."""
         hit = found[0].get(found[1]) if found is not None else None
         if hit is None:
             return None
@@ -486,18 +489,20 @@ class _Programs:
             return None
         return code, results
 
-    def _keep_core(self, f: ProgramSpec, code: bytes, results: list[Any]) -> None:
-        """Store ``f``'s CO-RE answer for later processes when it cannot change before
+    def _keep_core(
+        self, found: tuple[CoreCache, str] | None, code: bytes, results: list[Any]
+    ) -> None:
+        """Store a program's CO-RE answer under its key in ``found`` (the cache and key
+        of :meth:`_core_cache`) for later processes, when it cannot change before
         reboot: every record resolved in vmlinux (or needing no target)."""
+        if found is None:
+            return
         from pybpf.btf.ext import CoreReloKind
 
         name = self.facts.name
         for r in results:
             if r.target_btf_name != name and r.relo.kind != CoreReloKind.TYPE_ID_LOCAL:
                 return
-        found = self._core_cache(f)
-        if found is None:
-            return
         rows = [
             (
                 r.index,
