@@ -1,4 +1,5 @@
-"""Helpers of the event tests: run the producer programs, count fds and mappings."""
+"""Helpers of the event tests: run the producer programs, check what they wrote, count
+fds and mappings."""
 
 from __future__ import annotations
 
@@ -16,6 +17,37 @@ class Produced:
     produced: int
     discarded: int
     failed: int
+
+
+RUN_ON_CPU = 1  # BPF_F_TEST_RUN_ON_CPU
+
+
+class Emitter:
+    """Runs events_perf.bpf.c's ``produce`` (raw_tp) on a CPU: ``count`` samples of
+    ``size`` bytes (0: 8..128)."""
+
+    def __init__(self, obj: Any) -> None:
+        self.fd = obj.programs["produce"].fd
+
+    def __call__(self, count: int, size: int = 16, cpu: int = 0) -> None:
+        from pybpf.sys.progs import prog_test_run
+
+        prog_test_run(
+            self.fd,
+            ctx_in=struct.pack("<QQ", count, size),
+            ctx_out_size=0,
+            flags=RUN_ON_CPU,
+            cpu=cpu,
+        )
+
+
+def sample_seq(data: bytes | memoryview, size: int) -> int:
+    """Check a perf sample's words (its first ``size`` bytes) against its seq; returns
+    the seq."""
+    n = size // 8
+    values = struct.unpack_from(f"<{n}Q", data)
+    assert list(values[1:]) == [values[0] * 31 + j for j in range(n - 1)]
+    return int(values[0])
 
 
 class RingProducer:

@@ -7,58 +7,17 @@ memory (a batch not yet released leaves its samples in the ring for drain()).
 from __future__ import annotations
 
 import gc
-import struct
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
-from events_helpers import open_fds
+from events_helpers import Emitter, open_fds, sample_seq
 
 from pybpf.errors import BPFError, EventError, KernelError, UsageError
 from pybpf.events import PerfBatch, PerfBuffer
 from pybpf.sys.cpus import online_cpus
-from pybpf.sys.progs import prog_test_run
 
-RUN_ON_CPU = 1  # BPF_F_TEST_RUN_ON_CPU
 SEQ16 = np.dtype([("seq", "<u8"), ("w0", "<u8")])  # the first 16 bytes of struct event
-
-
-@pytest.fixture()
-def perfobj(kernel: None, bpf_obj: Any) -> Iterator[Any]:
-    import pybpf
-
-    with pybpf.load(bpf_obj("events_perf")) as obj:
-        yield obj
-
-
-class Emitter:
-    """Runs ``produce`` (raw_tp) on a CPU: ``count`` samples of ``size`` bytes (0: 8..128)."""
-
-    def __init__(self, obj: Any) -> None:
-        self.fd = obj.programs["produce"].fd
-
-    def __call__(self, count: int, size: int = 16, cpu: int = 0) -> None:
-        prog_test_run(
-            self.fd,
-            ctx_in=struct.pack("<QQ", count, size),
-            ctx_out_size=0,
-            flags=RUN_ON_CPU,
-            cpu=cpu,
-        )
-
-
-@pytest.fixture()
-def emit(perfobj: Any) -> Emitter:
-    return Emitter(perfobj)
-
-
-def words_ok(data: bytes | memoryview, size: int) -> int:
-    """Check a sample's words (its first ``size`` bytes) against its seq; returns the seq."""
-    n = size // 8
-    values = struct.unpack_from(f"<{n}Q", data)
-    assert list(values[1:]) == [values[0] * 31 + j for j in range(n - 1)]
-    return int(values[0])
 
 
 def perf_mappings() -> int:
@@ -83,7 +42,7 @@ def test_raw_batches_equal_per_event_samples_on_every_cpu(perfobj: Any, emit: Em
             recs = [bytes(r) for r in b]
             assert len(recs) == b.count == 10 + 7 * cpu
             assert all(len(r) == 20 for r in recs)  # 16 bytes + the kernel's padding
-            assert contiguous([words_ok(r, 16) for r in recs])
+            assert contiguous([sample_seq(r, 16) for r in recs])
             batches += recs
         # not released: the same samples are still in the rings for the per-event path
         assert pb.drain() == batches
@@ -157,7 +116,7 @@ def test_wrap_around_in_a_one_page_ring(perfobj: Any, emit: Emitter, form: str) 
             seqs.extend(b["seq"].tolist())
         else:
             assert isinstance(b, PerfBatch) and b.array is None
-            seqs.extend(words_ok(r, 128) for r in b.records)
+            seqs.extend(sample_seq(r, 128) for r in b.records)
 
     with PerfBuffer(perfobj.maps["events"].fd, page_cnt=1, cpus=[0]) as pb:
         for _ in range(40):  # 144-byte records in a 4096-byte ring: many straddle the end
@@ -209,7 +168,7 @@ def test_mixed_sizes_fall_back(perfobj: Any, emit: Emitter) -> None:
         emit(20, size=0)  # 8, 16, ..., 128 bytes by seq
         with pb.batch(0) as b:  # the records form takes every size
             sizes = [len(r) for r in b.records]
-            seqs = [words_ok(r, len(r) - len(r) % 8) for r in b.records]
+            seqs = [sample_seq(r, len(r) - len(r) % 8) for r in b.records]
         assert sizes[:23] == [20] * 10 + [132] * 3 + [20] * 10
         assert sizes[23:] == [((8 * (1 + s % 16) + 4 + 7) & ~7) - 4 for s in seqs[23:]]
         assert contiguous(seqs) and len(seqs) == 43
@@ -283,7 +242,7 @@ def test_batches_and_callbacks_in_two_threads_take_turns(perfobj: Any, emit: Emi
             pb.consume_batch(on_batch, numpy_dtype=SEQ16)
 
     with PerfBuffer(
-        perfobj.maps["events"].fd, lambda cpu, d: from_poll.append(words_ok(d, 16)), page_cnt=64
+        perfobj.maps["events"].fd, lambda cpu, d: from_poll.append(sample_seq(d, 16)), page_cnt=64
     ) as pb:
         t = threading.Thread(target=batch_reader)
         t.start()

@@ -6,55 +6,14 @@ import asyncio
 import os
 import struct
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from events_helpers import bpf_mappings, open_fds
+from events_helpers import Emitter, bpf_mappings, open_fds, sample_seq
 
 from pybpf.errors import MapError
 from pybpf.events import PerfBuffer
 from pybpf.sys.cpus import online_cpus
-from pybpf.sys.progs import prog_test_run
-
-RUN_ON_CPU = 1  # BPF_F_TEST_RUN_ON_CPU
-
-
-@pytest.fixture()
-def perfobj(kernel: None, bpf_obj: Any) -> Iterator[Any]:
-    import pybpf
-
-    with pybpf.load(bpf_obj("events_perf")) as obj:
-        yield obj
-
-
-class Emitter:
-    """Runs ``produce`` (raw_tp) on a CPU: ``count`` samples of ``size`` bytes (0: 8..128)."""
-
-    def __init__(self, obj: Any) -> None:
-        self.fd = obj.programs["produce"].fd
-
-    def __call__(self, count: int, size: int = 16, cpu: int = 0) -> None:
-        prog_test_run(
-            self.fd,
-            ctx_in=struct.pack("<QQ", count, size),
-            ctx_out_size=0,
-            flags=RUN_ON_CPU,
-            cpu=cpu,
-        )
-
-
-@pytest.fixture()
-def emit(perfobj: Any) -> Emitter:
-    return Emitter(perfobj)
-
-
-def check_words(data: bytes | memoryview, size: int) -> int:
-    """Check a sample's words (the first ``size`` bytes) against its seq; returns the seq."""
-    n = size // 8
-    values = struct.unpack_from(f"<{n}Q", data)
-    assert list(values[1:]) == [values[0] * 31 + j for j in range(n - 1)]
-    return int(values[0])
 
 
 def test_samples_from_every_cpu(perfobj: Any, emit: Emitter) -> None:
@@ -62,7 +21,7 @@ def test_samples_from_every_cpu(perfobj: Any, emit: Emitter) -> None:
 
     def on_sample(cpu: int, data: bytes) -> None:
         assert len(data) == 20  # 16 bytes + the kernel's padding to 8-byte alignment
-        got.append((cpu, check_words(data, 16)))
+        got.append((cpu, sample_seq(data, 16)))
 
     cpus = online_cpus()
     with PerfBuffer(perfobj.maps["events"].fd, on_sample) as pb:
@@ -105,7 +64,7 @@ def test_wrapped_records_are_reassembled(perfobj: Any, emit: Emitter) -> None:
 
     def on_sample(cpu: int, data: bytes) -> None:
         assert len(data) == 132  # 128 bytes + 4 of padding
-        seqs.append(check_words(data, 128))
+        seqs.append(sample_seq(data, 128))
 
     with PerfBuffer(perfobj.maps["events"].fd, on_sample, page_cnt=1, cpus=[0]) as pb:
         for _ in range(40):  # 144-byte records in a 4096-byte ring: many straddle the end
@@ -119,7 +78,7 @@ def test_variable_sizes_and_decoder(perfobj: Any, emit: Emitter) -> None:
     def decode(view: memoryview) -> tuple[int, int]:
         seq = struct.unpack_from("<Q", view)[0]
         size = 8 * (1 + seq % 16)
-        return check_words(view, size), len(view)
+        return sample_seq(view, size), len(view)
 
     with PerfBuffer(perfobj.maps["events"].fd, decoder=decode, page_cnt=1) as pb:
         out: list[tuple[int, int]] = []
@@ -163,7 +122,7 @@ def test_iteration_and_asyncio(perfobj: Any, emit: Emitter) -> None:
 def test_attached_program_samples_getpid(perfobj: Any) -> None:
     perfobj.globals["target_pid"] = os.getpid()
     got: list[int] = []
-    with PerfBuffer(perfobj.maps["events"].fd, lambda cpu, d: got.append(check_words(d, 16))) as pb:
+    with PerfBuffer(perfobj.maps["events"].fd, lambda cpu, d: got.append(sample_seq(d, 16))) as pb:
         link = perfobj.programs["on_sys_enter"].attach()
         try:
             for _ in range(25):
@@ -211,13 +170,13 @@ def test_callback_true_stops_early_and_keeps_the_rest(perfobj: Any, emit: Emitte
     seqs: list[int] = []
 
     def stop_at_seven(cpu: int, data: bytes) -> bool:
-        seqs.append(check_words(data, 16))
+        seqs.append(sample_seq(data, 16))
         return len(seqs) == 7
 
     with PerfBuffer(perfobj.maps["events"].fd, stop_at_seven, cpus=[0]) as pb:
         emit(20, cpu=0)
         assert pb.consume() == 7
-        pb.sample_cb = lambda cpu, data: seqs.append(check_words(data, 16))
+        pb.sample_cb = lambda cpu, data: seqs.append(sample_seq(data, 16))
         assert pb.consume() == 13
     assert seqs == list(range(seqs[0], seqs[0] + 20))
 
@@ -226,7 +185,7 @@ def test_callback_error_consumes_its_sample_and_keeps_the_rest(perfobj: Any, emi
     seqs: list[int] = []
 
     def fail_at_five(cpu: int, data: bytes) -> None:
-        seqs.append(check_words(data, 16))
+        seqs.append(sample_seq(data, 16))
         if len(seqs) == 5:
             raise RuntimeError("callback failed")
 
@@ -234,6 +193,6 @@ def test_callback_error_consumes_its_sample_and_keeps_the_rest(perfobj: Any, emi
         emit(40, cpu=0)
         with pytest.raises(RuntimeError, match="callback failed"):
             pb.consume()
-        pb.sample_cb = lambda cpu, data: seqs.append(check_words(data, 16))
+        pb.sample_cb = lambda cpu, data: seqs.append(sample_seq(data, 16))
         assert pb.consume() == 35
     assert seqs == list(range(seqs[0], seqs[0] + 40))
