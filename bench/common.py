@@ -236,28 +236,17 @@ def run_child(cmd: list[str], *, env: dict[str, str] | None = None, timeout: flo
     return Child(json.loads(lines[-1]), wall, int(usage.ru_maxrss), usage.ru_utime + usage.ru_stime)
 
 
-def user_cache_dir() -> Path | None:
-    """pybpf's per-user cache directory, as ``pybpf._cachefile.cache_dir`` finds it."""
-    env = os.environ.get("PYBPF_CACHE_DIR")
-    if env is not None:
-        return Path(env) if env else None
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg) / "pybpf"
-    import pwd
-
-    return Path(pwd.getpwuid(os.geteuid()).pw_dir) / ".cache" / "pybpf"
-
-
 def cold_core_cache() -> tuple[dict[str, str], Callable[[], None]]:
     """Worker environment for a load whose CO-RE answers are not cached yet (the first
     load of an object this boot): a copy of the cache directory without the per-boot
     CO-RE file, every other cache as warm as the user's. Returns (env, cleanup)."""
     import tempfile
 
+    from pybpf._cachefile import cache_dir  # (the directory the workers' pybpf uses)
+
     tmp = Path(tempfile.mkdtemp(prefix="pybpf-bench-cache-"))
     os.chmod(tmp, 0o700)
-    src = user_cache_dir()
+    src = cache_dir()
     if src is not None and src.is_dir():
         for f in src.iterdir():
             if f.is_file() and not f.name.startswith("core-"):
