@@ -19,11 +19,25 @@ if TYPE_CHECKING:
     from pybpf.events.perfbuf import PerfBuffer
     from pybpf.events.ringbuf import RingBuffer
 
-__all__ = ["PerfBatch", "RingBatch", "scan_fixed", "scan_records"]
+__all__ = ["PerfBatch", "RingBatch", "equal_run", "scan_fixed", "scan_records"]
 
 _BUSY = 1 << 31
 _DISCARD = 1 << 30
 _LEN_MASK = _DISCARD - 1
+
+
+def equal_run(heads: list[int], first: int, window: int) -> tuple[int, int]:
+    """How many leading ``heads`` (record headers read with one strided slice) equal
+    ``first``, and the next look-ahead window: doubled (up to 65,536) when all did,
+    back to 8 when the run ended inside it. The per-record readers use it to cut
+    runs of equal-size records in one go."""
+    k = len(heads)
+    if heads.count(first) == k:
+        return k, window * 2 if window < 65536 else window
+    k = 1
+    while heads[k] == first:
+        k += 1
+    return k, 8
 
 
 class _Batch:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from pybpf.errors import AttachError, BPFError, EventError, KernelError, MapError, UsageError
 from pybpf.events._lifetime import Closing, Guard, unmap
 from pybpf.events._mapinfo import HasFileno, dup_map_fd
+from pybpf.events.batch import equal_run
 from pybpf.sys.fd import FD
 from pybpf.uapi.enums import MapType, PerfReadFormat, PerfRecordType, PerfSampleFormat, PerfSwId
 
@@ -279,10 +280,7 @@ class PerfBuffer(Closing, Generic[T]):
                         self._lost(cpu, _LOST_REC.unpack_from(rec, 8)[1])
                     continue
                 if rsize < 8:
-                    raise EventError(
-                        f"perf buffer {self.name!r}: corrupt record of {rsize} bytes "
-                        f"on CPU {cpu} at position {tail}"
-                    )
+                    raise self._corrupt(ring, rsize, tail)
                 if typ == _SAMPLE:
                     k = min(head - tail, size - off) // rsize
                     if k > window:
@@ -292,14 +290,7 @@ class PerfBuffer(Closing, Generic[T]):
                     if k >= 4:  # a run of equal-size samples: cut in C
                         step = rsize >> 3
                         firsts = ring.words[off >> 3 : (off >> 3) + k * step : step].tolist()
-                        word = firsts[0]
-                        if firsts.count(word) == k:
-                            window = window * 2 if window < 65536 else window
-                        else:
-                            k = 1
-                            while firsts[k] == word:
-                                k += 1
-                            window = 8
+                        k, window = equal_run(firsts, firsts[0], window)
                         unpack: Callable[[Any], Any] | None = runs.get(rsize)
                         if unpack is None:
                             unpack = runs[rsize] = struct.Struct(f"<12x{raw}s").iter_unpack
@@ -640,13 +631,7 @@ class PerfBuffer(Closing, Generic[T]):
                 if k >= 4:  # a run of equal-size samples: one strided read of the headers
                     step = rsize >> 3
                     firsts = words[off >> 3 : (off >> 3) + k * step : step].tolist()
-                    if firsts.count(word) == k:
-                        window = window * 2 if window < 65536 else window
-                    else:
-                        k = 1
-                        while firsts[k] == word:
-                            k += 1
-                        window = 8
+                    k, window = equal_run(firsts, word, window)
                     records += [view[a : a + raw] for a in range(at, at + k * rsize, rsize)]
                     pos += k * rsize
                     continue
@@ -705,7 +690,7 @@ class PerfBuffer(Closing, Generic[T]):
             n = min(n, max_records)
         if n == 0:
             return pos, 0, lost, 0, np.empty(0, dt)
-        # the arrays' base holds a memoryview of the ring: it stays mapped after close()
+        # views of the ring's numpy array, which keeps it mapped after close()
         region = ring.data_array()
         hdrs = np.ndarray((n,), "<u8", region, off, (rsize,))
         if (hdrs == word).all():  # the common case: misc equal too, one pass

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar, overload
 from pybpf.errors import KernelError, UsageError
 from pybpf.events._lifetime import Closing, Guard, unmap
 from pybpf.events._mapinfo import HasFileno, dup_map_fd
-from pybpf.events.batch import RingBatch, scan_fixed, scan_records
+from pybpf.events.batch import RingBatch, equal_run, scan_fixed, scan_records
 from pybpf.uapi.enums import MapType
 
 __all__ = ["BUSY_BIT", "DISCARD_BIT", "HDR_SIZE", "LOST_MAP", "RingBuffer"]
@@ -257,13 +257,7 @@ class RingBuffer(Closing, Generic[T]):
                     if k >= 4:
                         step = stride >> 2
                         lens = hdr[off >> 2 : (off >> 2) + k * step : step].tolist()
-                        if lens.count(ln) == k:
-                            window = window * 2 if window < 65536 else window
-                        else:
-                            k = 1
-                            while lens[k] == ln:
-                                k += 1
-                            window = 8
+                        k, window = equal_run(lens, ln, window)
                         unpack = runs.get(size)
                         if unpack is None:
                             unpack = runs[size] = _run_struct(size).iter_unpack
