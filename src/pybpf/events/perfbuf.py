@@ -24,17 +24,14 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from itertools import repeat
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 from pybpf.errors import AttachError, BPFError, EventError, KernelError, MapError, UsageError
 from pybpf.events._lifetime import Closing, Guard, unmap
 from pybpf.events._mapinfo import HasFileno, dup_map_fd
-from pybpf.events.batch import equal_run
+from pybpf.events.batch import PerfBatch, equal_run
 from pybpf.sys.fd import FD
 from pybpf.uapi.enums import MapType, PerfReadFormat, PerfRecordType, PerfSampleFormat, PerfSwId
-
-if TYPE_CHECKING:
-    from pybpf.events.batch import PerfBatch
 
 __all__ = ["PerfBuffer"]
 
@@ -591,8 +588,6 @@ class PerfBuffer(Closing, Generic[T]):
 
     def _scan(self, ring: _CpuRing, dt: Any, max_records: int) -> PerfBatch:
         """One batch of ``ring`` from its tail: numpy view (``dt``) or payload views."""
-        from pybpf.events.batch import PerfBatch
-
         meta, words, view = ring.meta, ring.words, ring.view
         size = ring.size
         mask = size - 1
