@@ -185,7 +185,9 @@ def _netns(name: str) -> None:
 
 
 def test_tcp_retrans(exporters: list[ExporterProcess]) -> None:
-    """A SYN to a neighbour that never answers is retransmitted after 1 s."""
+    """A SYN to a neighbour that never answers is retransmitted after 1 s (the client
+    waits 3.5 s: on a busy host the retransmit timer can fire well after its 1 s, and the
+    socket's close would cancel it)."""
     tag = f"{os.getpid() % 100000}"
     ns, a, b = f"pxe-tcp-{tag}", f"pxa{tag}", f"pxb{tag}"
     n = os.getpid() % 200 + 20
@@ -204,7 +206,7 @@ def test_tcp_retrans(exporters: list[ExporterProcess]) -> None:
         e = start(exporters, "tcp-retrans")
         code = (
             "import socket\n"
-            f"s = socket.socket(); s.settimeout(1.6)\n"
+            f"s = socket.socket(); s.settimeout(3.5)\n"
             f"try: s.connect(('{dst}', {port}))\nexcept OSError: pass\n"
         )
         subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", code], check=True)
